@@ -1,0 +1,41 @@
+# The front door.  Real build logic lives in meson.build; this file only
+# strings together the steps an operator or CI runs.
+BUILD        ?= build
+BUILD_ASAN   ?= build-asan
+BUILD_FUZZ   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test test-unit asan fuzz demo bench clean
+
+all:
+	@scripts/deps.sh build
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >/dev/null
+	@ninja -C $(BUILD)
+
+# Everything: unit + e2e tests, the unit tests again under ASan+UBSan, and
+# $(FUZZ_SECONDS) s of fuzzing.  Exits non-zero on any failure.
+test:
+	@scripts/deps.sh test
+	@scripts/test.sh all
+
+test-unit: all
+	@scripts/test.sh unit
+
+asan:
+	@scripts/deps.sh test
+	@scripts/test.sh asan
+
+fuzz:
+	@scripts/deps.sh test
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test.sh fuzz
+
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@lab/demo.sh
+
+bench: all
+	@$(BUILD)/tools/synguard-bench all
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

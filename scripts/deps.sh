@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages synguard needs, only those missing.
+#   scripts/deps.sh build   compiler, meson, libraries
+#   scripts/deps.sh test    build + cmocka, clang/libFuzzer, namespace tools
+#   scripts/deps.sh demo    build + the lab's tools (curl, trafgen, ...)
+# Idempotent and quiet when everything is present, so every make target
+# can call it.
+set -euo pipefail
+
+build_pkgs=(gcc make meson ninja-build pkg-config python3
+            libsodium-dev libconfig-dev libpcap-dev libxdp-dev libbpf-dev)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev llvm
+           iproute2 ethtool nftables iputils-ping curl netcat-openbsd
+           netsniff-ng tcpdump)
+demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test)  want+=("${test_pkgs[@]}") ;;
+  demo)  want+=("${demo_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|demo" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+    || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]}" >&2
+  echo "deps.sh: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

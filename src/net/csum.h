@@ -1,0 +1,52 @@
+/* Internet checksums: RFC 1071 full sums, RFC 1624 incremental updates.
+ *
+ * One's-complement arithmetic has two zeros (0x0000 and 0xffff).  A field
+ * updated incrementally must end up equal to what a full recompute gives;
+ * RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), is used because it never turns
+ * a correct 0x0000 into 0xffff or the reverse the way eqn. 2 can.
+ *
+ * Sums are accumulated as 64-bit partial sums (sg_csum_partial) and folded
+ * once at the end, so callers can chain a pseudo-header and several buffers.
+ */
+#ifndef SG_NET_CSUM_H
+#define SG_NET_CSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Adds the bytes of buf to a running partial sum.  buf may have any
+ * alignment and any length; an odd trailing byte is padded with zero as
+ * RFC 1071 says.  Chaining is only correct when every buffer but the last
+ * has an even length. */
+uint64_t sg_csum_partial(const void *buf, size_t len, uint64_t sum);
+
+/* Folds a partial sum to 16 bits (not complemented). */
+uint16_t sg_csum_fold(uint64_t sum);
+
+/* The finished checksum (complemented fold) of a partial sum, in network
+ * byte order as it is stored in a header. */
+uint16_t sg_csum_finish(uint64_t sum);
+
+/* Pseudo-header partial sums (RFC 793 §3.1, RFC 8200 §8.1).  Addresses in
+ * network byte order; l4_len is the TCP/UDP header + payload length. */
+uint64_t sg_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
+                         uint8_t proto, uint32_t l4_len);
+uint64_t sg_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
+                         uint8_t proto, uint32_t l4_len);
+
+/* RFC 1624 eqn. 3: the checksum field *csum (network order, stored in a
+ * header) after a 16-bit word of the covered data changed from old_be to
+ * new_be (both as they sit in memory, i.e. network order), the word being
+ * aligned on an even offset from the start of the checksummed region. */
+void sg_csum_update16(uint8_t csum[2], uint16_t old_be, uint16_t new_be);
+void sg_csum_update32(uint8_t csum[2], uint32_t old_be, uint32_t new_be);
+
+/* Rewrites the 2 or 4 bytes at byte offset off of a checksummed region
+ * whose checksum field is csum, and fixes csum incrementally.  off may be
+ * odd: then the bytes straddle two 16-bit words and the delta is applied
+ * byte-swapped (RFC 1071 §2(B), byte-order independence).  val is in host
+ * order; it is stored big-endian. */
+void sg_csum_set16(uint8_t *region, size_t off, uint8_t csum[2], uint16_t val);
+void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val);
+
+#endif

@@ -1,0 +1,185 @@
+/* One parse of one Ethernet frame into struct sg_pkt.
+ *
+ * The parser reads every header once, checks every length against the
+ * frame, and records offsets so the core never re-parses.  It never writes
+ * to the frame.  Byte offsets are from the start of the frame; multi-byte
+ * values are converted to host order, addresses stay in the frame (use
+ * sg_pkt_saddr/sg_pkt_daddr).
+ *
+ *   Ethernet [802.1ad/802.1Q tag [802.1Q tag]] IPv4|IPv6 [ext hdrs] TCP
+ *
+ * Accepted tag TPIDs: 0x8100, 0x88a8, 0x9100; at most SG_VLAN_MAX tags.
+ */
+#ifndef SG_NET_PKT_H
+#define SG_NET_PKT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SG_VLAN_MAX       2
+#define SG_IP6_EXT_MAX    8   /* extension headers walked before giving up */
+#define SG_TCP_SACK_MAX   4   /* blocks that fit in 40 option bytes */
+
+#define SG_ETH_HLEN       14
+#define SG_ETH_P_IPV4     0x0800
+#define SG_ETH_P_IPV6     0x86dd
+#define SG_ETH_P_8021Q    0x8100
+#define SG_ETH_P_8021AD   0x88a8
+#define SG_ETH_P_QINQ9100 0x9100
+
+#define SG_IPPROTO_ICMP   1
+#define SG_IPPROTO_TCP    6
+#define SG_IPPROTO_ICMPV6 58
+
+/* TCP flags, as in byte 13 of the header. */
+#define SG_TCP_FIN 0x01
+#define SG_TCP_SYN 0x02
+#define SG_TCP_RST 0x04
+#define SG_TCP_PSH 0x08
+#define SG_TCP_ACK 0x10
+#define SG_TCP_URG 0x20
+#define SG_TCP_ECE 0x40
+#define SG_TCP_CWR 0x80
+
+/* What a frame is.  Only SG_PKT_BAD carries a reason. */
+enum sg_pkt_class {
+	SG_PKT_TCP = 0,     /* IPv4/IPv6 + complete TCP header, options parsed */
+	SG_PKT_NOT_IP,      /* ARP, LLDP, any other EtherType */
+	SG_PKT_IP_OTHER,    /* IP but not TCP (UDP, ICMP, ...); l4_off valid */
+	SG_PKT_FRAGMENT,    /* a non-first IP fragment: no L4 header here */
+	SG_PKT_BAD,         /* malformed; pkt->bad says why */
+};
+
+/* Why a frame is malformed.  Stable order: counters are indexed by it. */
+enum sg_bad_reason {
+	SG_BAD_NONE = 0,
+	SG_BAD_ETH_TRUNC,        /* shorter than an Ethernet header */
+	SG_BAD_VLAN_TRUNC,       /* a tag runs past the frame */
+	SG_BAD_VLAN_DEPTH,       /* more than SG_VLAN_MAX tags */
+	SG_BAD_IP4_TRUNC,        /* shorter than 20 bytes of IPv4 header */
+	SG_BAD_IP4_VERSION,      /* EtherType IPv4 but version != 4 */
+	SG_BAD_IP4_IHL,          /* IHL < 5 or header past the frame */
+	SG_BAD_IP4_TOTLEN,       /* total length < IHL or > frame */
+	SG_BAD_IP4_CSUM,         /* header checksum wrong */
+	SG_BAD_IP4_TINY_FRAG,    /* fragment offset 1..7 units (overlap attack) */
+	SG_BAD_IP6_TRUNC,        /* shorter than 40 bytes of IPv6 header */
+	SG_BAD_IP6_VERSION,      /* EtherType IPv6 but version != 6 */
+	SG_BAD_IP6_PLEN,         /* payload length > frame (or jumbogram 0) */
+	SG_BAD_IP6_EXT_TRUNC,    /* an extension header runs past the payload */
+	SG_BAD_IP6_EXT_DEPTH,    /* more than SG_IP6_EXT_MAX extension headers */
+	SG_BAD_FRAG_TCP_TRUNC,   /* first fragment without a whole TCP header */
+	SG_BAD_TCP_TRUNC,        /* fewer than 20 bytes of TCP header */
+	SG_BAD_TCP_DOFF,         /* data offset < 5 or past the IP payload */
+	SG_BAD_TCP_OPT,          /* option length 0/1, past the header, or a
+	                            known option with the wrong length */
+	SG_BAD__COUNT
+};
+
+/* Short, stable, snake_case names for logs and metrics. */
+const char *sg_bad_reason_name(enum sg_bad_reason r);
+
+struct sg_vlan_tag {
+	uint16_t tpid;           /* 0x8100, 0x88a8 or 0x9100 */
+	uint16_t tci;            /* PCP, DEI, VID as on the wire */
+};
+
+/* Bits of sg_tcp_opts.present. */
+#define SG_OPT_MSS       0x01
+#define SG_OPT_WS        0x02
+#define SG_OPT_SACKPERM  0x04
+#define SG_OPT_TS        0x08
+#define SG_OPT_SACK      0x10
+
+/* Parsed TCP options.  The *_off fields are byte offsets of the option's
+ * kind byte from the start of the TCP header, so the core can rewrite a
+ * value in place with sg_csum_set16/32 (they may be odd). */
+struct sg_tcp_opts {
+	uint8_t  present;        /* SG_OPT_* */
+	uint8_t  wscale;         /* as sent; may exceed 14 (RFC 7323 §2.3) */
+	uint16_t mss;
+	uint32_t tsval, tsecr;
+	uint8_t  mss_off, ws_off, sackperm_off, ts_off;
+	uint8_t  sack_off;       /* kind byte of the SACK option */
+	uint8_t  sack_blocks;    /* 1..SG_TCP_SACK_MAX */
+};
+
+struct sg_pkt {
+	uint8_t *data;           /* the frame */
+	uint32_t len;            /* frame length (may include Ethernet padding) */
+
+	uint8_t  nvlan;
+	struct sg_vlan_tag vlan[SG_VLAN_MAX];   /* outermost first */
+	uint16_t ethertype;      /* innermost, host order */
+
+	uint8_t  family;         /* 4, 6, or 0 when not IP */
+	uint8_t  l4proto;        /* IPPROTO_* of the L4 header (after ext hdrs) */
+	uint16_t l3_off;
+	uint16_t l4_off;         /* 0 when there is no L4 header in this frame */
+	uint16_t l3_end;         /* end of the IP packet: frame bytes past it are
+	                            Ethernet padding and must not be checksummed */
+	uint16_t l4_len;         /* L4 header + payload, per the IP header */
+	bool     first_frag;     /* offset 0 with MF set: L4 header present but
+	                            the payload is incomplete */
+
+	/* TCP only (class SG_PKT_TCP) */
+	uint8_t  tcp_hlen;       /* data offset * 4 */
+	uint8_t  tcp_flags;      /* SG_TCP_* */
+	uint16_t win;
+	uint32_t seq, ack;
+	uint16_t sport, dport;
+	uint16_t payload_len;    /* l4_len - tcp_hlen */
+	struct sg_tcp_opts opt;
+
+	enum sg_bad_reason bad;
+};
+
+/* Parses frame[0..len).  Returns the class and fills *p (p->bad only for
+ * SG_PKT_BAD).  Never reads outside the frame, never writes to it. */
+enum sg_pkt_class sg_pkt_parse(struct sg_pkt *p, uint8_t *frame, uint32_t len);
+
+static inline uint8_t *sg_pkt_l3(const struct sg_pkt *p) { return p->data + p->l3_off; }
+static inline uint8_t *sg_pkt_l4(const struct sg_pkt *p) { return p->data + p->l4_off; }
+
+/* Addresses inside the frame: 4 bytes for IPv4, 16 for IPv6. */
+static inline uint8_t *sg_pkt_saddr(const struct sg_pkt *p)
+{
+	return sg_pkt_l3(p) + (p->family == 4 ? 12 : 8);
+}
+static inline uint8_t *sg_pkt_daddr(const struct sg_pkt *p)
+{
+	return sg_pkt_l3(p) + (p->family == 4 ? 16 : 24);
+}
+static inline uint8_t sg_pkt_addr_len(const struct sg_pkt *p)
+{
+	return p->family == 4 ? 4 : 16;
+}
+
+/* The VLAN id (12 bits) of tag i, or 0 when absent. */
+static inline uint16_t sg_pkt_vid(const struct sg_pkt *p, unsigned i)
+{
+	return i < p->nvlan ? (p->vlan[i].tci & 0x0fff) : 0;
+}
+
+/* Verifies the TCP checksum (pseudo-header + header + payload).  Costs a
+ * pass over the payload: the core calls it only for frames it consumes. */
+bool sg_pkt_tcp_csum_ok(const struct sg_pkt *p);
+
+/* Recomputes and stores the TCP checksum from scratch. */
+void sg_pkt_tcp_csum_fill(struct sg_pkt *p);
+
+/* Rewrites 16/32 bits at byte offset off of the TCP header (any offset,
+ * odd included) and fixes the TCP checksum incrementally. */
+void sg_pkt_tcp_set16(struct sg_pkt *p, unsigned off, uint16_t val);
+void sg_pkt_tcp_set32(struct sg_pkt *p, unsigned off, uint32_t val);
+
+/* ICMP / ICMPv6 errors that quote a TCP header (dest unreachable, packet
+ * too big, time exceeded, parameter problem).  For a frame of class
+ * SG_PKT_IP_OTHER whose l4proto is ICMP or ICMPv6, parses the quoted IP
+ * header and the first 8 bytes of the quoted TCP header into *inner
+ * (inner->data is the same frame; l3_off/l4_off point into the quote;
+ * sport, dport and seq are set; ack only if the quote holds it; options are
+ * not parsed).  Returns 0, or -ENOENT when the ICMP message is not an error
+ * quoting TCP, or -EINVAL when the quote is malformed or truncated. */
+int sg_pkt_parse_icmp_quote(const struct sg_pkt *outer, struct sg_pkt *inner);
+
+#endif
