@@ -1,0 +1,645 @@
+/* Connection table: preallocated pool, keyed hash, per-worker timer wheels,
+ * quiescent-state reclamation.  The scheme is described in
+ * docs/architecture.md ("Connection table and concurrency"). */
+#include "core/conntrack.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+
+#include "core/siphash.h"
+
+#define NIL 0xffffffffu
+
+/* Timer wheel: 256 slots of 64 ms span 16.4 s.  An entry is never filed
+ * more than HORIZON ahead: a far expiry is reached through checkpoints, so
+ * an expiry that another worker moved earlier is noticed within HORIZON
+ * without that worker touching the owner's wheel. */
+#define WHEEL_SLOTS      256u
+#define WHEEL_GRAN_SHIFT 6u
+#define WHEEL_GRAN_MS    (1u << WHEEL_GRAN_SHIFT)
+#define WHEEL_HORIZON_MS 8000u
+_Static_assert(WHEEL_HORIZON_MS + 2 * WHEEL_GRAN_MS < WHEEL_SLOTS * WHEEL_GRAN_MS,
+               "the horizon must fit in the wheel");
+
+#define MAX_LOCKS (1u << 16)
+
+struct ct_worker {
+	/* Written only by this worker. */
+	uint32_t lo, hi;            /* its pool slice [lo, hi) */
+	uint32_t free_head;         /* free list, linked by wnext */
+	uint32_t limbo_head, limbo_tail;   /* freed, waiting for quiescence;
+	                                      linked by wnext, epoch tag in wprev */
+	uint32_t hand;              /* eviction sweep position */
+	uint32_t used;              /* entries linked in the hash */
+	uint32_t cursor_ms;         /* start of the next wheel slot to run */
+	uint8_t  wheel_started;
+	uint8_t  freed_since_qs;
+	uint32_t wheel[WHEEL_SLOTS];
+	struct sg_ct_stats st;
+} __attribute__((aligned(64)));
+
+/* The epoch each worker saw at its last quiescent point; own cache line. */
+struct ct_seen {
+	uint64_t epoch;
+} __attribute__((aligned(64)));
+
+struct sg_ct {
+	struct sg_conn *pool;       /* [0] unused: index 0 means "none" */
+	size_t pool_bytes;
+	uint32_t *buckets;
+	uint8_t *locks;
+	uint32_t bmask, lmask;
+	uint32_t capacity;
+	unsigned nworkers;
+	struct sg_siphash_key hkey;
+	uint32_t timeout_ms[SG_CT_STATE_COUNT];
+	uint64_t epoch __attribute__((aligned(64)));
+	struct ct_seen seen[SG_CT_MAX_WORKERS];
+	struct ct_worker w[];
+};
+
+static const char *const state_names[SG_CT_STATE_COUNT] = {
+	[SG_CT_FREE] = "free",
+	[SG_CT_SYN_SENT] = "syn_sent",
+	[SG_CT_UP_SYN_SENT] = "up_syn_sent",
+	[SG_CT_UP_SYN_RECV] = "up_syn_recv",
+	[SG_CT_ESTABLISHED] = "established",
+	[SG_CT_FIN_WAIT] = "fin_wait",
+	[SG_CT_CLOSING] = "closing",
+	[SG_CT_TIME_WAIT] = "time_wait",
+	[SG_CT_CLOSED] = "closed",
+};
+
+const char *sg_ct_state_name(enum sg_ct_state s)
+{
+	return (unsigned)s < SG_CT_STATE_COUNT ? state_names[s] : "invalid";
+}
+
+void sg_ct_config_default(struct sg_ct_config *c)
+{
+	/* reference.md §4, the predecessor's defaults. */
+	memset(c, 0, sizeof(*c));
+	c->capacity = SG_CT_DEFAULT_CAPACITY;
+	c->timeout_s[SG_CT_SYN_SENT] = 240;
+	c->timeout_s[SG_CT_UP_SYN_SENT] = 240;
+	c->timeout_s[SG_CT_UP_SYN_RECV] = 240;
+	c->timeout_s[SG_CT_ESTABLISHED] = 86400;
+	c->timeout_s[SG_CT_FIN_WAIT] = 7440;
+	c->timeout_s[SG_CT_CLOSING] = 240;
+	c->timeout_s[SG_CT_TIME_WAIT] = 120;
+	c->timeout_s[SG_CT_CLOSED] = 45;
+}
+
+/* Timeouts are kept in ms in 32 bits with wrap-safe comparisons, so one
+ * must stay well below 2^31 ms. */
+#define MAX_TIMEOUT_S (7u * 86400u)
+
+const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers)
+{
+	if (nworkers < 1 || nworkers > SG_CT_MAX_WORKERS)
+		return "workers: must be 1..64";
+	if (c->capacity < SG_CT_MIN_CAPACITY || c->capacity > SG_CT_MAX_CAPACITY)
+		return "conntrack capacity: must be 16..134217728";
+	if (c->capacity / nworkers < SG_CT_MIN_CAPACITY / 2)
+		return "conntrack capacity: too small for the number of workers (8 per worker at least)";
+	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++)
+		if (c->timeout_s[s] < 1 || c->timeout_s[s] > MAX_TIMEOUT_S)
+			return "conntrack timeout: every state's timeout must be 1..604800 s";
+	return NULL;
+}
+
+void sg_ct_key_make(struct sg_ct_key *k, uint8_t family,
+                    const uint8_t *wan_addr, uint16_t wan_port,
+                    const uint8_t *lan_addr, uint16_t lan_port,
+                    uint16_t vid0, uint16_t vid1)
+{
+	size_t alen = family == 4 ? 4 : 16;
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->wan_addr, wan_addr, alen);
+	memcpy(k->lan_addr, lan_addr, alen);
+	k->wan_port = wan_port;
+	k->lan_port = lan_port;
+	k->vid[0] = vid0;
+	k->vid[1] = vid1;
+	k->family = family;
+}
+
+static inline bool before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_ct_key *k)
+{
+	if (k->family == 4) {
+		uint8_t b[16];
+
+		memcpy(b, k->wan_addr, 4);
+		memcpy(b + 4, k->lan_addr, 4);
+		memcpy(b + 8, &k->wan_port, 8);   /* ports and vids, contiguous */
+		return (uint32_t)sg_siphash(&ct->hkey, b, sizeof(b));
+	}
+	return (uint32_t)sg_siphash(&ct->hkey, k, offsetof(struct sg_ct_key, family));
+}
+
+static inline bool key_eq(const struct sg_ct_key *a, const struct sg_ct_key *b)
+{
+	uint64_t x[5], y[5];
+	uint32_t xt, yt;
+
+	memcpy(x, a, 40);
+	memcpy(y, b, 40);
+	memcpy(&xt, (const uint8_t *)a + 40, 4);
+	memcpy(&yt, (const uint8_t *)b + 40, 4);
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
+	         (x[4] ^ y[4]) | (uint64_t)(xt ^ yt));
+}
+_Static_assert(sizeof(struct sg_ct_key) == 44, "key_eq compares 44 bytes");
+
+static inline void stripe_lock(struct sg_ct *ct, uint32_t bucket)
+{
+	uint8_t *l = &ct->locks[bucket & ct->lmask];
+
+	while (__atomic_test_and_set(l, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			sg_cpu_relax();
+}
+
+static inline void stripe_unlock(struct sg_ct *ct, uint32_t bucket)
+{
+	__atomic_clear(&ct->locks[bucket & ct->lmask], __ATOMIC_RELEASE);
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+static void *map_zeroed(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct **out)
+{
+	struct sg_ct *ct;
+	uint8_t seed[16];
+	uint32_t nb, slice;
+
+	if (sg_ct_config_check(cfg, nworkers))
+		return -EINVAL;
+	if (getrandom(seed, sizeof(seed), 0) != sizeof(seed))
+		return -errno;
+
+	ct = aligned_alloc(64, (sizeof(*ct) + nworkers * sizeof(struct ct_worker) + 63) & ~(size_t)63);
+	if (!ct)
+		return -ENOMEM;
+	memset(ct, 0, sizeof(*ct) + nworkers * sizeof(struct ct_worker));
+	ct->capacity = cfg->capacity;
+	ct->nworkers = nworkers;
+	sg_siphash_key_from_bytes(&ct->hkey, seed);
+	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++)
+		ct->timeout_ms[s] = cfg->timeout_s[s] * 1000u;
+
+	/* A chain averages under one entry at full load. */
+	nb = pow2_at_least(cfg->capacity);
+	ct->bmask = nb - 1;
+	ct->lmask = (nb < MAX_LOCKS ? nb : MAX_LOCKS) - 1;
+	ct->pool_bytes = (size_t)(cfg->capacity + 1) * sizeof(struct sg_conn);
+	ct->pool = map_zeroed(ct->pool_bytes);
+	ct->buckets = map_zeroed((size_t)nb * sizeof(uint32_t));
+	ct->locks = map_zeroed(ct->lmask + 1);
+	if (!ct->pool || !ct->buckets || !ct->locks) {
+		sg_ct_destroy(ct);
+		return -ENOMEM;
+	}
+
+	slice = cfg->capacity / nworkers;
+	for (unsigned i = 0; i < nworkers; i++) {
+		struct ct_worker *w = &ct->w[i];
+
+		w->lo = 1 + i * slice;
+		w->hi = i + 1 == nworkers ? cfg->capacity + 1 : w->lo + slice;
+		w->hand = w->lo;
+		w->limbo_head = w->limbo_tail = 0;
+		/* Free list in index order, so a fresh table fills predictably. */
+		w->free_head = 0;
+		for (uint32_t idx = w->hi; idx-- > w->lo;) {
+			struct sg_conn *c = &ct->pool[idx];
+
+			c->wnext = w->free_head;
+			c->wprev = NIL;
+			c->owner = (uint8_t)i;
+			w->free_head = idx;
+		}
+	}
+	*out = ct;
+	return 0;
+}
+
+void sg_ct_destroy(struct sg_ct *ct)
+{
+	if (!ct)
+		return;
+	if (ct->pool)
+		munmap(ct->pool, ct->pool_bytes);
+	if (ct->buckets)
+		munmap(ct->buckets, (size_t)(ct->bmask + 1) * sizeof(uint32_t));
+	if (ct->locks)
+		munmap(ct->locks, ct->lmask + 1);
+	free(ct);
+}
+
+struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k)
+{
+	struct ct_worker *w = &ct->w[worker];
+	uint32_t idx = __atomic_load_n(&ct->buckets[key_hash(ct, k) & ct->bmask], __ATOMIC_ACQUIRE);
+
+	w->st.lookups++;
+	while (idx) {
+		struct sg_conn *c = &ct->pool[idx];
+
+		if (key_eq(&c->key, k)) {
+			w->st.hits++;
+			return c;
+		}
+		idx = __atomic_load_n(&c->hnext, __ATOMIC_ACQUIRE);
+	}
+	return NULL;
+}
+
+/* ---- timer wheel (owner only) ---- */
+
+static inline uint32_t slot_of(uint32_t t)
+{
+	return (t >> WHEEL_GRAN_SHIFT) & (WHEEL_SLOTS - 1);
+}
+
+static void wheel_start(struct ct_worker *w, uint32_t now_ms)
+{
+	if (!w->wheel_started) {
+		w->cursor_ms = now_ms & ~(WHEEL_GRAN_MS - 1);
+		w->wheel_started = 1;
+	}
+}
+
+/* Files c at its expiry, or at a checkpoint HORIZON ahead, never in a slot
+ * the wheel has already run (min_ms). */
+static void wheel_file(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c,
+                       uint32_t now_ms, uint32_t min_ms)
+{
+	uint32_t t = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
+	uint32_t s;
+
+	if (before(now_ms + WHEEL_HORIZON_MS, t))
+		t = now_ms + WHEEL_HORIZON_MS;
+	if (before(t, min_ms))
+		t = min_ms;
+	s = slot_of(t);
+	c->wslot = (uint8_t)s;
+	c->wprev = 0;
+	c->wnext = w->wheel[s];
+	if (c->wnext)
+		ct->pool[c->wnext].wprev = (uint32_t)(c - ct->pool);
+	w->wheel[s] = (uint32_t)(c - ct->pool);
+}
+
+static void wheel_remove(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
+{
+	if (c->wprev == NIL)
+		return;
+	if (c->wprev)
+		ct->pool[c->wprev].wnext = c->wnext;
+	else
+		w->wheel[c->wslot] = c->wnext;
+	if (c->wnext)
+		ct->pool[c->wnext].wprev = c->wprev;
+	c->wprev = NIL;
+	c->wnext = 0;
+}
+
+/* ---- freeing and reuse ---- */
+
+static void hash_unlink(struct sg_ct *ct, struct sg_conn *c)
+{
+	uint32_t idx = (uint32_t)(c - ct->pool);
+	uint32_t b = key_hash(ct, &c->key) & ct->bmask;
+	uint32_t *link = &ct->buckets[b];
+
+	stripe_lock(ct, b);
+	while (*link && *link != idx)
+		link = &ct->pool[*link].hnext;
+	/* c->hnext is left as it is: a reader standing on c still finds the
+	 * rest of the chain. */
+	if (*link == idx)
+		__atomic_store_n(link, c->hnext, __ATOMIC_RELEASE);
+	stripe_unlock(ct, b);
+}
+
+/* Unlinks c (already off the wheel) and parks it until every worker has
+ * passed a quiescent point. */
+static void entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
+{
+	uint32_t idx = (uint32_t)(c - ct->pool);
+
+	hash_unlink(ct, c);
+	/* Under the entry lock, so a worker still holding c sees FREE before
+	 * it changes anything (sg_ct_set_state refuses a FREE entry). */
+	sg_ct_lock(c);
+	__atomic_store_n(&c->state, SG_CT_FREE, __ATOMIC_RELAXED);
+	sg_ct_unlock(c);
+	/* The epoch tag lives in wprev: other workers may still store into
+	 * expires_ms through an old pointer, never into wprev. */
+	c->wprev = (uint32_t)__atomic_load_n(&ct->epoch, __ATOMIC_ACQUIRE);
+	c->wnext = 0;
+	if (w->limbo_tail)
+		ct->pool[w->limbo_tail].wnext = idx;
+	else
+		w->limbo_head = idx;
+	w->limbo_tail = idx;
+	w->freed_since_qs = 1;
+	w->used--;
+}
+
+/* Entries freed at epoch t are safe once every other worker has seen an
+ * epoch after t.  The freeing worker itself is exempt: it holds no entry
+ * pointers between frames (sg_ct_insert's contract). */
+static void reclaim(struct sg_ct *ct, unsigned worker)
+{
+	struct ct_worker *w = &ct->w[worker];
+	uint64_t min = UINT64_MAX;
+
+	if (!w->limbo_head)
+		return;
+	for (unsigned i = 0; i < ct->nworkers; i++) {
+		uint64_t e;
+
+		if (i == worker)
+			continue;
+		e = __atomic_load_n(&ct->seen[i].epoch, __ATOMIC_ACQUIRE);
+		if (e < min)
+			min = e;
+	}
+	while (w->limbo_head) {
+		struct sg_conn *c = &ct->pool[w->limbo_head];
+		uint32_t next = c->wnext;
+
+		if (min != UINT64_MAX && !before(c->wprev, (uint32_t)min))
+			break;
+		c->wprev = NIL;
+		c->wnext = w->free_head;
+		w->free_head = w->limbo_head;
+		w->st.reclaimed++;
+		w->limbo_head = next;
+		if (!next)
+			w->limbo_tail = 0;
+	}
+}
+
+/* Closing entries first; else the embryonic entry that expires soonest
+ * (they share one timeout, so that is the oldest).  Bounded sweep. */
+static struct sg_conn *pick_victim(struct sg_ct *ct, struct ct_worker *w)
+{
+	struct sg_conn *best = NULL;
+
+	for (unsigned n = 0; n < SG_CT_EVICT_SCAN && n < w->hi - w->lo; n++) {
+		struct sg_conn *c = &ct->pool[w->hand];
+		enum sg_ct_state s = sg_ct_state_get(c);
+
+		if (++w->hand == w->hi)
+			w->hand = w->lo;
+		if (sg_ct_state_closing(s))
+			return c;
+		if (sg_ct_state_embryonic(s) &&
+		    (!best || before(__atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED),
+		                     __atomic_load_n(&best->expires_ms, __ATOMIC_RELAXED))))
+			best = c;
+	}
+	return best;
+}
+
+static bool evict_one(struct sg_ct *ct, struct ct_worker *w)
+{
+	struct sg_conn *v = pick_victim(ct, w);
+
+	if (!v)
+		return false;
+	if (sg_ct_state_closing(sg_ct_state_get(v)))
+		w->st.evict_closing++;
+	else
+		w->st.evict_embryonic++;
+	wheel_remove(ct, w, v);
+	entry_free(ct, w, v);
+	return true;
+}
+
+static uint32_t entry_alloc(struct sg_ct *ct, unsigned worker)
+{
+	struct ct_worker *w = &ct->w[worker];
+	uint32_t idx;
+
+	if (!w->free_head) {
+		reclaim(ct, worker);
+		if (!w->free_head && evict_one(ct, w))
+			reclaim(ct, worker);
+		if (!w->free_head)
+			return 0;
+	}
+	idx = w->free_head;
+	w->free_head = ct->pool[idx].wnext;
+	return idx;
+}
+
+static void entry_release_unused(struct sg_ct *ct, struct ct_worker *w, uint32_t idx)
+{
+	ct->pool[idx].wnext = w->free_head;
+	w->free_head = idx;
+}
+
+struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k,
+                             enum sg_ct_state state, uint32_t now_ms,
+                             struct sg_conn **existing, int *err)
+{
+	struct ct_worker *w = &ct->w[worker];
+	uint32_t b = key_hash(ct, k) & ct->bmask;
+	uint32_t idx, cur;
+	struct sg_conn *c;
+
+	*existing = NULL;
+	/* Allocate (and maybe evict) before taking the stripe: eviction takes
+	 * the victim's stripe, which may be this one. */
+	idx = entry_alloc(ct, worker);
+	if (!idx) {
+		w->st.insert_full++;
+		*err = -ENOSPC;
+		return NULL;
+	}
+	stripe_lock(ct, b);
+	for (cur = ct->buckets[b]; cur; cur = ct->pool[cur].hnext) {
+		if (key_eq(&ct->pool[cur].key, k)) {
+			stripe_unlock(ct, b);
+			entry_release_unused(ct, w, idx);
+			w->st.insert_exists++;
+			*existing = &ct->pool[cur];
+			*err = -EEXIST;
+			return NULL;
+		}
+	}
+	c = &ct->pool[idx];
+	c->key = *k;
+	memset(&c->px, 0, sizeof(c->px));
+	c->lock = 0;
+	c->owner = (uint8_t)worker;
+	c->state = (uint8_t)state;
+	c->expires_ms = now_ms + ct->timeout_ms[state];
+	c->hnext = ct->buckets[b];
+	/* Publishes the initialised entry to lock-free readers. */
+	__atomic_store_n(&ct->buckets[b], idx, __ATOMIC_RELEASE);
+	stripe_unlock(ct, b);
+
+	wheel_start(w, now_ms);
+	wheel_file(ct, w, c, now_ms, w->cursor_ms);
+	w->used++;
+	w->st.inserts++;
+	*err = 0;
+	return c;
+}
+
+void sg_ct_set_expiry(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint32_t when_ms)
+{
+	uint32_t old = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
+	struct ct_worker *w = &ct->w[worker];
+
+	__atomic_store_n(&c->expires_ms, when_ms, __ATOMIC_RELAXED);
+	/* Only the owner may move the entry on its wheel; an entry off the
+	 * wheel (inside an expiry callback) is filed by sg_ct_expire. */
+	if (c->owner == worker && c->wprev != NIL && before(when_ms, old)) {
+		wheel_remove(ct, w, c);
+		wheel_file(ct, w, c, when_ms, w->cursor_ms);
+	}
+}
+
+int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                    enum sg_ct_state s, uint32_t now_ms)
+{
+	uint8_t cur = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+
+	do {
+		if (cur == SG_CT_FREE)
+			return -ESTALE;
+	} while (!__atomic_compare_exchange_n(&c->state, &cur, (uint8_t)s, true,
+	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	sg_ct_set_expiry(ct, worker, c, now_ms + ct->timeout_ms[s]);
+	return 0;
+}
+
+void sg_ct_touch(struct sg_ct *ct, struct sg_conn *c, uint32_t now_ms)
+{
+	enum sg_ct_state s = sg_ct_state_get(c);
+
+	__atomic_store_n(&c->expires_ms, now_ms + ct->timeout_ms[s], __ATOMIC_RELAXED);
+}
+
+unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
+                      sg_ct_expire_fn fn, void *arg, unsigned budget)
+{
+	struct ct_worker *w = &ct->w[worker];
+	unsigned handled = 0;
+
+	wheel_start(w, now_ms);
+	/* A slot runs once its whole 64 ms have passed, so nothing in it can
+	 * fire before its expiry. */
+	while (!before(now_ms, w->cursor_ms + WHEEL_GRAN_MS - 1)) {
+		uint32_t s = slot_of(w->cursor_ms);
+		uint32_t next_ms = w->cursor_ms + WHEEL_GRAN_MS;
+		uint32_t idx = w->wheel[s];
+
+		w->wheel[s] = 0;
+		while (idx) {
+			struct sg_conn *c = &ct->pool[idx];
+			uint32_t nidx = c->wnext;
+
+			if (handled == budget) {
+				/* Put the rest back; this slot runs again next call. */
+				while (idx) {
+					struct sg_conn *r = &ct->pool[idx];
+					uint32_t rn = r->wnext;
+
+					r->wprev = NIL;
+					wheel_file(ct, w, r, w->cursor_ms, w->cursor_ms);
+					idx = rn;
+				}
+				return handled;
+			}
+			c->wprev = NIL;
+			c->wnext = 0;
+			if (before(now_ms, __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED))) {
+				w->st.refiled++;
+				wheel_file(ct, w, c, now_ms, next_ms);
+			} else {
+				enum sg_ct_state st = sg_ct_state_get(c);
+
+				handled++;
+				if (fn && fn(arg, c, now_ms) == SG_CT_EXPIRE_KEEP) {
+					wheel_file(ct, w, c, now_ms, next_ms);
+				} else {
+					w->st.expired[st]++;
+					entry_free(ct, w, c);
+				}
+			}
+			idx = nidx;
+		}
+		w->cursor_ms = next_ms;
+	}
+	return handled;
+}
+
+void sg_ct_quiescent(struct sg_ct *ct, unsigned worker)
+{
+	struct ct_worker *w = &ct->w[worker];
+
+	/* Entries this worker freed were tagged with the epoch before this
+	 * increment; seeing the new epoch proves a worker passed a point after
+	 * they were unlinked. */
+	if (w->freed_since_qs) {
+		__atomic_fetch_add(&ct->epoch, 1, __ATOMIC_ACQ_REL);
+		w->freed_since_qs = 0;
+	}
+	__atomic_store_n(&ct->seen[worker].epoch,
+	                 __atomic_load_n(&ct->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	reclaim(ct, worker);
+}
+
+void sg_ct_offline(struct sg_ct *ct, unsigned worker)
+{
+	__atomic_store_n(&ct->seen[worker].epoch, UINT64_MAX, __ATOMIC_RELEASE);
+}
+
+const struct sg_ct_stats *sg_ct_stats(const struct sg_ct *ct, unsigned worker)
+{
+	return &ct->w[worker].st;
+}
+
+uint32_t sg_ct_count(const struct sg_ct *ct)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < ct->nworkers; i++)
+		n += __atomic_load_n(&ct->w[i].used, __ATOMIC_RELAXED);
+	return n;
+}
+
+uint32_t sg_ct_capacity(const struct sg_ct *ct)
+{
+	return ct->capacity;
+}

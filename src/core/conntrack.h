@@ -1,0 +1,229 @@
+/* The connection table: every tracked or proxied TCP connection.
+ *
+ * Bounded: all memory is allocated by sg_ct_create from the configured
+ * capacity and never grows.  Keyed: the bucket of a flow is a SipHash of
+ * its key under a random key, so no source can aim at one chain.  Shared:
+ * N workers look entries up at once without a lock; see
+ * docs/architecture.md, "Connection table and concurrency", for who may
+ * write what and why no entry is reused while another worker reads it.
+ *
+ * Ownership.  The pool is cut into one slice per worker.  The worker that
+ * inserts an entry owns it for its whole life: the entry sits on that
+ * worker's timer wheel, only that worker frees it (by expiry or eviction)
+ * and only that worker's pool slice supplies it.  Any worker may look an
+ * entry up and change its state, proxy fields and expiry.
+ *
+ * Time is the caller's: `now_ms` is a monotonic millisecond clock truncated
+ * to 32 bits (wraps after 49 days; all comparisons are wrap-safe).
+ */
+#ifndef SG_CORE_CONNTRACK_H
+#define SG_CORE_CONNTRACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SG_CT_MAX_WORKERS      64
+#define SG_CT_DEFAULT_CAPACITY (1u << 20)
+#define SG_CT_MIN_CAPACITY     16
+#define SG_CT_MAX_CAPACITY     (1u << 27)
+/* Entries a full slice examines to choose a victim (closing first, then
+ * the oldest embryonic): eviction work is bounded, whatever the table. */
+#define SG_CT_EVICT_SCAN       512
+
+/* States.  Downlink = opened from WAN (proxied); uplink = opened from LAN
+ * (tracked).  Closing states may be evicted first and replaced by a new
+ * connection on the same tuple. */
+enum sg_ct_state {
+	SG_CT_FREE = 0,      /* not in use (never seen by lookups) */
+	SG_CT_SYN_SENT,      /* downlink: cookie verified, SYN sent to server */
+	SG_CT_UP_SYN_SENT,   /* uplink: LAN host sent a SYN */
+	SG_CT_UP_SYN_RECV,   /* uplink: the WAN host answered SYN-ACK */
+	SG_CT_ESTABLISHED,
+	SG_CT_FIN_WAIT,      /* one side sent FIN */
+	SG_CT_CLOSING,       /* both sides sent FIN */
+	SG_CT_TIME_WAIT,     /* FINs acknowledged */
+	SG_CT_CLOSED,        /* after an accepted RST */
+	SG_CT_STATE_COUNT
+};
+
+const char *sg_ct_state_name(enum sg_ct_state s);
+
+static inline bool sg_ct_state_closing(enum sg_ct_state s)
+{
+	return s == SG_CT_CLOSING || s == SG_CT_TIME_WAIT || s == SG_CT_CLOSED;
+}
+
+static inline bool sg_ct_state_embryonic(enum sg_ct_state s)
+{
+	return s == SG_CT_SYN_SENT || s == SG_CT_UP_SYN_SENT || s == SG_CT_UP_SYN_RECV;
+}
+
+/* A flow's identity, oriented by port side rather than by who opened it:
+ * the WAN-side host and the LAN-side host.  Both directions of a flow, and
+ * downlink (proxied) and uplink (tracked) connections alike, build the
+ * same key from a frame without knowing the connection.  Build it with
+ * sg_ct_key_make so padding is zero. */
+struct sg_ct_key {
+	uint8_t  wan_addr[16];   /* IPv4 in the first 4 bytes, rest zero */
+	uint8_t  lan_addr[16];
+	uint16_t wan_port, lan_port;   /* host order */
+	uint16_t vid[2];               /* VLAN ids, 0 = no tag */
+	uint8_t  family;               /* 4 or 6 */
+	uint8_t  pad[3];
+};
+
+void sg_ct_key_make(struct sg_ct_key *k, uint8_t family,
+                    const uint8_t *wan_addr, uint16_t wan_port,
+                    const uint8_t *lan_addr, uint16_t lan_port,
+                    uint16_t vid0, uint16_t vid1);
+
+/* Per-connection fields of the proxy (src/core/proxy.c).  The table never
+ * reads them; sg_ct_insert zeroes them. */
+struct sg_conn_proxy {
+	uint32_t seq_offset;     /* cookie ISN - server ISN */
+	uint32_t ts_offset;      /* synguard's TSval - server's TSval */
+	uint32_t client_isn;
+	uint32_t cookie_isn;
+	uint32_t client_tsval;   /* for SYN retransmits */
+	uint32_t fin_seq[2];     /* [0] from WAN, [1] from LAN */
+	uint32_t max_end[2];     /* highest seq+len seen per direction */
+	uint16_t mss;            /* sent to the server */
+	uint8_t  client_ws;      /* 0xf: no window scaling */
+	uint8_t  server_ws;
+	uint8_t  flags;          /* proxy-defined */
+	uint8_t  retries;        /* SYN retransmits so far */
+	uint8_t  wan_mac[6];
+	uint8_t  lan_mac[6];
+	uint8_t  nvlan;
+	uint8_t  spare;
+	uint16_t vlan_tpid[2];
+	uint16_t vlan_tci[2];
+};
+
+/* One entry.  `key` and `owner` never change while the entry is linked.
+ * `state` and `expires_ms` are read and written with relaxed atomics by any
+ * worker (sg_ct_state_get/set, sg_ct_touch); `lock` serialises the
+ * proxy's multi-field updates (sg_ct_lock/unlock).  The rest is private to
+ * the table. */
+struct sg_conn {
+	struct sg_ct_key key;        /* 44 */
+	uint32_t hnext;              /* hash chain, index (0 = end) */
+	uint32_t wnext, wprev;       /* owner's timer wheel slot list */
+	uint32_t expires_ms;
+	uint8_t  state;              /* enum sg_ct_state */
+	uint8_t  lock;
+	uint8_t  owner;              /* worker index */
+	uint8_t  wslot;              /* wheel slot, valid while wprev != NIL */
+	struct sg_conn_proxy px;
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct sg_conn) <= 128, "sg_conn must stay within 128 bytes");
+
+/* Per-state timeouts in seconds; reference.md §4 defaults come from
+ * sg_ct_config_default. */
+struct sg_ct_config {
+	uint32_t capacity;                        /* entries, whole table */
+	uint32_t timeout_s[SG_CT_STATE_COUNT];
+};
+
+void sg_ct_config_default(struct sg_ct_config *c);
+/* NULL if valid, else a message naming the bad field and its range. */
+const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers);
+
+/* Per-worker counters, written only by their worker. */
+struct sg_ct_stats {
+	uint64_t lookups, hits;
+	uint64_t inserts, insert_exists, insert_full;
+	uint64_t evict_closing, evict_embryonic;
+	uint64_t expired[SG_CT_STATE_COUNT];
+	uint64_t refiled;            /* wheel visits that found a later expiry */
+	uint64_t reclaimed;          /* entries back in the free pool */
+};
+
+struct sg_ct;
+
+int  sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct **out);
+void sg_ct_destroy(struct sg_ct *ct);
+
+/* Lock-free; the returned entry stays readable (not reused) until this
+ * worker's next sg_ct_quiescent().  NULL when absent. */
+struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k);
+
+/* Inserts a new entry in `state`, expiring after that state's timeout.
+ * May evict one of this worker's entries: pointers this worker obtained
+ * before the call must not be used after it.
+ * Returns it, or NULL with *err = -EEXIST (another entry has this key:
+ * *existing points to it) or -ENOSPC (the worker's slice is full and
+ * nothing is evictable).  Never allocates. */
+struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k,
+                             enum sg_ct_state state, uint32_t now_ms,
+                             struct sg_conn **existing, int *err);
+
+static inline enum sg_ct_state sg_ct_state_get(const struct sg_conn *c)
+{
+	return (enum sg_ct_state)__atomic_load_n(&c->state, __ATOMIC_RELAXED);
+}
+
+/* Sets state and re-arms the state's timeout from now (exactness as for
+ * sg_ct_set_expiry).  -ESTALE when the
+ * entry was freed meanwhile (its owner expired or evicted it): the caller
+ * treats the flow as unknown. */
+int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                    enum sg_ct_state s, uint32_t now_ms);
+
+/* Re-arms the current state's timeout from now (a packet was seen). */
+void sg_ct_touch(struct sg_ct *ct, struct sg_conn *c, uint32_t now_ms);
+
+/* Sets an explicit expiry (e.g. the next SYN retransmit).  Exact when
+ * called by the owner; from another worker, an expiry moved earlier is
+ * noticed by the owner within 8 s (the wheel's horizon). */
+void sg_ct_set_expiry(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint32_t when_ms);
+
+static inline void sg_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static inline void sg_ct_lock(struct sg_conn *c)
+{
+	while (__atomic_test_and_set(&c->lock, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&c->lock, __ATOMIC_RELAXED))
+			sg_cpu_relax();
+}
+
+static inline void sg_ct_unlock(struct sg_conn *c)
+{
+	__atomic_clear(&c->lock, __ATOMIC_RELEASE);
+}
+
+/* What an expiry callback wants done with a due entry. */
+enum sg_ct_expire_action {
+	SG_CT_EXPIRE_FREE = 0,   /* remove it */
+	SG_CT_EXPIRE_KEEP,       /* the callback set a later expiry */
+};
+typedef enum sg_ct_expire_action (*sg_ct_expire_fn)(void *arg, struct sg_conn *c,
+                                                     uint32_t now_ms);
+
+/* Runs the worker's timer wheel up to now: calls fn (or frees, when fn is
+ * NULL) for each due entry it owns, at most `budget` entries per call so a
+ * burst of expiries cannot stall packet work.  Returns the number handled. */
+unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
+                      sg_ct_expire_fn fn, void *arg, unsigned budget);
+
+/* The worker holds no entry pointer from before this call.  Call it once
+ * per batch; a worker that stops polling must call sg_ct_offline first or
+ * no freed entry is ever reused. */
+void sg_ct_quiescent(struct sg_ct *ct, unsigned worker);
+void sg_ct_offline(struct sg_ct *ct, unsigned worker);
+
+const struct sg_ct_stats *sg_ct_stats(const struct sg_ct *ct, unsigned worker);
+
+/* Entries in use (linked), whole table; approximate while workers run. */
+uint32_t sg_ct_count(const struct sg_ct *ct);
+uint32_t sg_ct_capacity(const struct sg_ct *ct);
+
+#endif

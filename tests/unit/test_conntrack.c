@@ -1,0 +1,533 @@
+/* Connection table: identity, bounds, eviction policy, timers, reclamation
+ * and concurrent use. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/conntrack.h"
+
+static struct sg_ct *make_ct(uint32_t capacity, unsigned nworkers)
+{
+	struct sg_ct_config cfg;
+	struct sg_ct *ct = NULL;
+
+	sg_ct_config_default(&cfg);
+	cfg.capacity = capacity;
+	assert_int_equal(sg_ct_create(&cfg, nworkers, &ct), 0);
+	return ct;
+}
+
+static void key4(struct sg_ct_key *k, uint32_t n, uint16_t vid)
+{
+	uint8_t wan[4] = { 198, 51, (uint8_t)(n >> 8), (uint8_t)n };
+	uint8_t lan[4] = { 192, 0, 2, 10 };
+
+	sg_ct_key_make(k, 4, wan, (uint16_t)(1024 + (n >> 16)), lan, 80, vid, 0);
+}
+
+static void key6(struct sg_ct_key *k, uint32_t n)
+{
+	uint8_t wan[16] = { 0x20, 0x01, 0x0d, 0xb8, 1 };
+	uint8_t lan[16] = { 0x20, 0x01, 0x0d, 0xb8, 2 };
+
+	memcpy(wan + 12, &n, 4);
+	sg_ct_key_make(k, 6, wan, 40000, lan, 443, 0, 0);
+}
+
+static struct sg_conn *insert_ok(struct sg_ct *ct, unsigned w, const struct sg_ct_key *k,
+                                 enum sg_ct_state s, uint32_t now)
+{
+	struct sg_conn *ex;
+	int err = 1;
+	struct sg_conn *c = sg_ct_insert(ct, w, k, s, now, &ex, &err);
+
+	assert_non_null(c);
+	assert_int_equal(err, 0);
+	return c;
+}
+
+static void test_insert_then_lookup_finds_the_same_entry_v4_v6(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(1024, 1);
+	struct sg_ct_key a, b;
+
+	key4(&a, 1, 0);
+	key6(&b, 1);
+	struct sg_conn *ca = insert_ok(ct, 0, &a, SG_CT_SYN_SENT, 0);
+	struct sg_conn *cb = insert_ok(ct, 0, &b, SG_CT_ESTABLISHED, 0);
+
+	assert_ptr_equal(sg_ct_lookup(ct, 0, &a), ca);
+	assert_ptr_equal(sg_ct_lookup(ct, 0, &b), cb);
+	assert_int_equal(sg_ct_state_get(ca), SG_CT_SYN_SENT);
+	assert_int_equal(sg_ct_count(ct), 2);
+	sg_ct_destroy(ct);
+}
+
+static void test_other_vlan_ports_or_family_is_another_flow(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(1024, 1);
+	struct sg_ct_key k, other;
+
+	key4(&k, 7, 100);
+	insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
+
+	key4(&other, 7, 101);                  /* another VLAN id */
+	assert_null(sg_ct_lookup(ct, 0, &other));
+	key4(&other, 7, 0);                    /* untagged */
+	assert_null(sg_ct_lookup(ct, 0, &other));
+	other = k;                             /* ports swapped */
+	other.wan_port = k.lan_port;
+	other.lan_port = k.wan_port;
+	assert_null(sg_ct_lookup(ct, 0, &other));
+	other = k;                             /* second tag differs */
+	other.vid[1] = 5;
+	assert_null(sg_ct_lookup(ct, 0, &other));
+	/* The same addresses as IPv6 (v4 bytes then zeros) are not the flow. */
+	sg_ct_key_make(&other, 6, k.wan_addr, k.wan_port, k.lan_addr, k.lan_port, 100, 0);
+	assert_null(sg_ct_lookup(ct, 0, &other));
+	assert_non_null(sg_ct_lookup(ct, 0, &k));
+	sg_ct_destroy(ct);
+}
+
+static void test_duplicate_insert_returns_existing(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(64, 1);
+	struct sg_ct_key k;
+	struct sg_conn *ex = NULL;
+	int err = 0;
+
+	key4(&k, 3, 0);
+	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 0);
+	assert_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 0, &ex, &err));
+	assert_int_equal(err, -EEXIST);
+	assert_ptr_equal(ex, c);
+	assert_int_equal(sg_ct_count(ct), 1);
+	assert_int_equal(sg_ct_stats(ct, 0)->insert_exists, 1);
+	sg_ct_destroy(ct);
+}
+
+static void test_full_table_of_established_refuses_and_never_grows(void **state)
+{
+	(void)state;
+	const uint32_t cap = 256;
+	struct sg_ct *ct = make_ct(cap, 1);
+	struct sg_ct_key k;
+	struct sg_conn *ex;
+	int err;
+
+	for (uint32_t i = 0; i < cap; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
+	}
+	assert_int_equal(sg_ct_count(ct), cap);
+	for (uint32_t i = cap; i < cap + 10; i++) {
+		key4(&k, i, 0);
+		assert_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 0, &ex, &err));
+		assert_int_equal(err, -ENOSPC);
+	}
+	assert_int_equal(sg_ct_count(ct), cap);
+	assert_int_equal(sg_ct_stats(ct, 0)->insert_full, 10);
+	for (uint32_t i = 0; i < cap; i++) {
+		key4(&k, i, 0);
+		assert_non_null(sg_ct_lookup(ct, 0, &k));
+	}
+	sg_ct_destroy(ct);
+}
+
+static void test_full_table_evicts_closing_before_embryonic(void **state)
+{
+	(void)state;
+	const uint32_t cap = 64;
+	struct sg_ct *ct = make_ct(cap, 1);
+	struct sg_ct_key k;
+	uint32_t i;
+
+	/* 60 established, 2 embryonic, 2 closing (TIME_WAIT, CLOSED). */
+	for (i = 0; i < 60; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
+	}
+	key4(&k, 60, 0); insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 100);
+	key4(&k, 61, 0); insert_ok(ct, 0, &k, SG_CT_UP_SYN_SENT, 50);
+	key4(&k, 62, 0); insert_ok(ct, 0, &k, SG_CT_TIME_WAIT, 0);
+	key4(&k, 63, 0); insert_ok(ct, 0, &k, SG_CT_CLOSED, 0);
+
+	key4(&k, 100, 0); insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 200);
+	key4(&k, 101, 0); insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 200);
+	assert_int_equal(sg_ct_stats(ct, 0)->evict_closing, 2);
+	assert_int_equal(sg_ct_stats(ct, 0)->evict_embryonic, 0);
+	key4(&k, 62, 0); assert_null(sg_ct_lookup(ct, 0, &k));
+	key4(&k, 63, 0); assert_null(sg_ct_lookup(ct, 0, &k));
+
+	/* No closing left: the oldest embryonic (61, inserted at 50) goes. */
+	key4(&k, 102, 0); insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 300);
+	assert_int_equal(sg_ct_stats(ct, 0)->evict_embryonic, 1);
+	key4(&k, 61, 0); assert_null(sg_ct_lookup(ct, 0, &k));
+	key4(&k, 60, 0); assert_non_null(sg_ct_lookup(ct, 0, &k));
+	assert_int_equal(sg_ct_count(ct), cap);
+	sg_ct_destroy(ct);
+}
+
+/* Runs the wheel in 10 ms steps from `from` to `to`; returns how many
+ * entries it freed. */
+static unsigned run_wheel(struct sg_ct *ct, uint32_t from, uint32_t to)
+{
+	unsigned n = 0;
+
+	for (uint32_t t = from; t <= to; t += 10)
+		n += sg_ct_expire(ct, 0, t, NULL, NULL, 1000000);
+	return n;
+}
+
+static void test_each_state_times_out_at_its_timeout_not_before(void **state)
+{
+	(void)state;
+	struct sg_ct_config cfg;
+
+	sg_ct_config_default(&cfg);
+	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++) {
+		struct sg_ct *ct = make_ct(64, 1);
+		struct sg_ct_key k;
+		uint32_t t0 = 5000, tmo = cfg.timeout_s[s] * 1000u;
+
+		key4(&k, s, 0);
+		insert_ok(ct, 0, &k, (enum sg_ct_state)s, t0);
+		/* Jump close to the deadline in big steps, as a worker that was
+		 * idle would; then walk it closely. */
+		for (uint32_t t = t0; t + 20000 < t0 + tmo; t += 20000)
+			assert_int_equal(sg_ct_expire(ct, 0, t, NULL, NULL, 1000), 0);
+		assert_int_equal(run_wheel(ct, t0 + tmo - 2000 > t0 ? t0 + tmo - 2000 : t0,
+		                           t0 + tmo - 10), 0);
+		assert_non_null(sg_ct_lookup(ct, 0, &k));
+		assert_int_equal(run_wheel(ct, t0 + tmo, t0 + tmo + 200), 1);
+		assert_null(sg_ct_lookup(ct, 0, &k));
+		assert_int_equal(sg_ct_stats(ct, 0)->expired[s], 1);
+		assert_int_equal(sg_ct_count(ct), 0);
+		sg_ct_destroy(ct);
+	}
+}
+
+static void test_touch_postpones_expiry(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(64, 1);
+	struct sg_ct_key k;
+
+	key4(&k, 1, 0);
+	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_CLOSED, 0);   /* 45 s */
+	run_wheel(ct, 0, 40000);
+	sg_ct_touch(ct, c, 40000);                                   /* now 85 s */
+	assert_int_equal(run_wheel(ct, 40010, 84990), 0);
+	assert_non_null(sg_ct_lookup(ct, 0, &k));
+	assert_true(sg_ct_stats(ct, 0)->refiled > 0);
+	assert_int_equal(run_wheel(ct, 85000, 85200), 1);
+	sg_ct_destroy(ct);
+}
+
+static void test_expiry_moved_earlier_by_another_worker_is_honoured_within_horizon(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(64, 2);
+	struct sg_ct_key k;
+
+	sg_ct_offline(ct, 1);
+	key4(&k, 1, 0);
+	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
+	run_wheel(ct, 0, 1000);
+	/* RST seen: 45 s from 1 s.  Filed far ahead, it must still go by
+	 * 46 s + the 8 s horizon. */
+	assert_int_equal(sg_ct_set_state(ct, 1, c, SG_CT_CLOSED, 1000), 0);
+	assert_int_equal(run_wheel(ct, 1010, 45990), 0);
+	assert_int_equal(run_wheel(ct, 46000, 46000 + 8200), 1);
+	sg_ct_destroy(ct);
+}
+
+static void test_owner_moving_expiry_earlier_is_exact(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(64, 1);
+	struct sg_ct_key k;
+
+	key4(&k, 1, 0);
+	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
+	run_wheel(ct, 0, 1000);
+	assert_int_equal(sg_ct_set_state(ct, 0, c, SG_CT_CLOSED, 1000), 0);
+	assert_int_equal(run_wheel(ct, 1010, 45990), 0);
+	assert_int_equal(run_wheel(ct, 46000, 46100), 1);
+	sg_ct_destroy(ct);
+}
+
+struct retx {
+	unsigned calls;
+	uint32_t at[8];
+};
+
+static struct sg_ct *retx_ct;
+
+static enum sg_ct_expire_action retx_cb(void *arg, struct sg_conn *c, uint32_t now)
+{
+	struct retx *r = arg;
+
+	r->at[r->calls++] = now;
+	if (c->px.retries >= 4)
+		return SG_CT_EXPIRE_FREE;
+	c->px.retries++;
+	sg_ct_set_expiry(retx_ct, 0, c, now + (500u << c->px.retries));
+	return SG_CT_EXPIRE_KEEP;
+}
+
+static void test_expire_callback_drives_syn_retransmit_backoff(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(64, 1);
+	struct sg_ct_key k;
+	struct retx r = { 0 };
+
+	key4(&k, 9, 0);
+	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 0);
+	retx_ct = ct;
+	sg_ct_set_expiry(ct, 0, c, 1000);
+	for (uint32_t t = 0; t <= 20000; t += 10)
+		sg_ct_expire(ct, 0, t, retx_cb, &r, 100);
+	/* 1 s, then +1, +2, +4, +8 s: backoff 1, 2, 4, 8; the 5th call frees. */
+	assert_int_equal(r.calls, 5);
+	/* Each call comes its interval after the previous one, late by at
+	 * most the wheel's 64 ms granularity plus the 10 ms polling step. */
+	uint32_t gap[5] = { 1000, 1000, 2000, 4000, 8000 };
+	for (unsigned i = 0; i < 5; i++) {
+		uint32_t d = r.at[i] - (i ? r.at[i - 1] : 0);
+
+		assert_true(d >= gap[i]);
+		assert_true(d < gap[i] + 75);
+	}
+	assert_null(sg_ct_lookup(ct, 0, &k));
+	sg_ct_destroy(ct);
+}
+
+static void test_expire_budget_bounds_work_and_resumes(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(1024, 1);
+	struct sg_ct_key k;
+
+	for (uint32_t i = 0; i < 500; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, 0, &k, SG_CT_CLOSED, 0);
+	}
+	assert_int_equal(sg_ct_expire(ct, 0, 46000, NULL, NULL, 100), 100);
+	assert_int_equal(sg_ct_count(ct), 400);
+	unsigned rest = 0;
+	for (int i = 0; i < 10; i++)
+		rest += sg_ct_expire(ct, 0, 46000, NULL, NULL, 100);
+	assert_int_equal(rest, 400);
+	assert_int_equal(sg_ct_count(ct), 0);
+	sg_ct_destroy(ct);
+}
+
+static void test_freed_entry_not_reused_before_every_worker_is_quiescent(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(16, 2);    /* 8 entries per worker */
+	struct sg_ct_key k;
+	struct sg_conn *ex;
+	int err;
+
+	sg_ct_quiescent(ct, 1);
+	for (uint32_t i = 0; i < 8; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, 0, &k, SG_CT_CLOSED, 0);
+	}
+	key4(&k, 0, 0);
+	struct sg_conn *held = sg_ct_lookup(ct, 1, &k);   /* worker 1 reads it */
+	assert_non_null(held);
+
+	/* Worker 0 expires everything; the entries wait in limbo. */
+	assert_int_equal(sg_ct_expire(ct, 0, 46000, NULL, NULL, 100), 8);
+	sg_ct_quiescent(ct, 0);
+	key4(&k, 100, 0);
+	assert_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 46000, &ex, &err));
+	assert_int_equal(err, -ENOSPC);
+	/* Worker 1 still sees a freed, unchanged entry; it cannot revive it. */
+	assert_int_equal(sg_ct_state_get(held), SG_CT_FREE);
+	assert_int_equal(sg_ct_set_state(ct, 1, held, SG_CT_ESTABLISHED, 46000), -ESTALE);
+	assert_int_equal(held->key.wan_addr[3], 0);
+
+	sg_ct_quiescent(ct, 1);                            /* worker 1 lets go */
+	assert_non_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 46000, &ex, &err));
+	assert_true(sg_ct_stats(ct, 0)->reclaimed >= 1);
+	sg_ct_destroy(ct);
+}
+
+static void test_offline_worker_does_not_block_reuse(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(16, 2);
+	struct sg_ct_key k;
+
+	sg_ct_offline(ct, 1);
+	for (uint32_t i = 0; i < 8; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, 0, &k, SG_CT_CLOSED, 0);
+	}
+	sg_ct_expire(ct, 0, 46000, NULL, NULL, 100);
+	sg_ct_quiescent(ct, 0);
+	key4(&k, 50, 0);
+	insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 46000);
+	sg_ct_destroy(ct);
+}
+
+static void test_config_check_names_the_bad_field(void **state)
+{
+	(void)state;
+	struct sg_ct_config c;
+	struct sg_ct *ct = NULL;
+
+	sg_ct_config_default(&c);
+	assert_null(sg_ct_config_check(&c, 2));
+	c.capacity = 3;
+	assert_non_null(strstr(sg_ct_config_check(&c, 1), "capacity"));
+	assert_int_equal(sg_ct_create(&c, 1, &ct), -EINVAL);
+	sg_ct_config_default(&c);
+	c.timeout_s[SG_CT_TIME_WAIT] = 0;
+	assert_non_null(strstr(sg_ct_config_check(&c, 1), "timeout"));
+	sg_ct_config_default(&c);
+	assert_non_null(sg_ct_config_check(&c, 0));
+	assert_non_null(sg_ct_config_check(&c, SG_CT_MAX_WORKERS + 1));
+}
+
+static void test_entry_fits_two_cache_lines(void **state)
+{
+	(void)state;
+	assert_true(sizeof(struct sg_conn) <= 128);
+	assert_int_equal(sizeof(struct sg_conn) % 64, 0);
+	assert_int_equal(offsetof(struct sg_conn, px), 64);
+}
+
+/* ---- concurrency ---- */
+
+#define STRESS_THREADS 3
+#define STRESS_KEYS    2048
+#define STRESS_OPS     200000
+
+struct stress {
+	struct sg_ct *ct;
+	unsigned id;
+	uint64_t inserted, wrong_key;
+};
+
+static void *stress_worker(void *arg)
+{
+	struct stress *s = arg;
+	uint32_t rnd = 0x9e3779b9u * (s->id + 1), now = 0;
+
+	for (unsigned op = 0; op < STRESS_OPS; op++) {
+		struct sg_ct_key k;
+		struct sg_conn *c, *ex;
+		int err;
+
+		rnd = rnd * 1664525u + 1013904223u;
+		key4(&k, (rnd >> 8) % STRESS_KEYS, (uint16_t)(rnd & 1));
+		switch (rnd >> 29) {
+		case 0: case 1: case 2:
+			c = sg_ct_insert(s->ct, s->id, &k, SG_CT_CLOSED, now, &ex, &err);
+			if (c)
+				s->inserted++;
+			break;
+		case 3:
+			c = sg_ct_lookup(s->ct, s->id, &k);
+			if (c)
+				sg_ct_set_state(s->ct, s->id, c, SG_CT_CLOSED, now);
+			break;
+		default:
+			c = sg_ct_lookup(s->ct, s->id, &k);
+			if (c && memcmp(&c->key, &k, sizeof(k)) != 0 &&
+			    sg_ct_state_get(c) != SG_CT_FREE)
+				s->wrong_key++;
+			break;
+		}
+		if ((op & 63) == 0) {
+			now += 700;
+			sg_ct_expire(s->ct, s->id, now, NULL, NULL, 256);
+			sg_ct_quiescent(s->ct, s->id);
+		}
+	}
+	sg_ct_offline(s->ct, s->id);
+	return NULL;
+}
+
+static void test_concurrent_workers_keep_the_table_consistent(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(STRESS_THREADS * 512, STRESS_THREADS);
+	pthread_t th[STRESS_THREADS];
+	struct stress s[STRESS_THREADS];
+	uint64_t inserted = 0, expired = 0;
+
+	for (unsigned i = 0; i < STRESS_THREADS; i++) {
+		s[i] = (struct stress){ .ct = ct, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, stress_worker, &s[i]), 0);
+	}
+	for (unsigned i = 0; i < STRESS_THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (unsigned i = 0; i < STRESS_THREADS; i++) {
+		const struct sg_ct_stats *st = sg_ct_stats(ct, i);
+
+		assert_int_equal(s[i].wrong_key, 0);
+		inserted += s[i].inserted;
+		assert_int_equal(st->inserts, s[i].inserted);
+		for (unsigned k = 0; k < SG_CT_STATE_COUNT; k++)
+			expired += st->expired[k];
+		expired += st->evict_closing + st->evict_embryonic;
+	}
+	assert_true(inserted > 0);
+	assert_int_equal(sg_ct_count(ct), inserted - expired);
+	/* Every key still linked is found exactly where it should be. */
+	unsigned found = 0;
+	for (uint32_t n = 0; n < STRESS_KEYS; n++)
+		for (uint16_t v = 0; v < 2; v++) {
+			struct sg_ct_key k;
+			struct sg_conn *c;
+
+			key4(&k, n, v);
+			c = sg_ct_lookup(ct, 0, &k);
+			if (c) {
+				assert_memory_equal(&c->key, &k, sizeof(k));
+				found++;
+			}
+		}
+	assert_int_equal(found, sg_ct_count(ct));
+	sg_ct_destroy(ct);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_insert_then_lookup_finds_the_same_entry_v4_v6),
+		cmocka_unit_test(test_other_vlan_ports_or_family_is_another_flow),
+		cmocka_unit_test(test_duplicate_insert_returns_existing),
+		cmocka_unit_test(test_full_table_of_established_refuses_and_never_grows),
+		cmocka_unit_test(test_full_table_evicts_closing_before_embryonic),
+		cmocka_unit_test(test_each_state_times_out_at_its_timeout_not_before),
+		cmocka_unit_test(test_touch_postpones_expiry),
+		cmocka_unit_test(test_expiry_moved_earlier_by_another_worker_is_honoured_within_horizon),
+		cmocka_unit_test(test_owner_moving_expiry_earlier_is_exact),
+		cmocka_unit_test(test_expire_callback_drives_syn_retransmit_backoff),
+		cmocka_unit_test(test_expire_budget_bounds_work_and_resumes),
+		cmocka_unit_test(test_freed_entry_not_reused_before_every_worker_is_quiescent),
+		cmocka_unit_test(test_offline_worker_does_not_block_reuse),
+		cmocka_unit_test(test_config_check_names_the_bad_field),
+		cmocka_unit_test(test_entry_fits_two_cache_lines),
+		cmocka_unit_test(test_concurrent_workers_keep_the_table_consistent),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
