@@ -183,6 +183,19 @@ static enum sg_pkt_class parse_tcp(struct sg_pkt *p)
 	return SG_PKT_TCP;
 }
 
+/* The header is a whole number of 32-bit words: summing them inline is
+ * cheaper than a call into the general loop for 20 bytes. */
+static inline bool ip4_csum_ok(const uint8_t *ip, uint32_t ihl)
+{
+	uint64_t s = 0;
+	for (uint32_t i = 0; i < ihl; i += 4) {
+		uint32_t w;
+		memcpy(&w, ip + i, sizeof(w));
+		s += w;
+	}
+	return sg_csum_fold(s) == 0xffff;
+}
+
 static enum sg_pkt_class parse_ip4(struct sg_pkt *p, uint32_t off)
 {
 	const uint8_t *ip = p->data + off;
@@ -199,7 +212,7 @@ static enum sg_pkt_class parse_ip4(struct sg_pkt *p, uint32_t off)
 	/* Frame bytes past totlen are Ethernet padding (frames of < 60 bytes). */
 	if (totlen < ihl || totlen > avail || off + totlen > PKT_OFF_MAX)
 		return bad(p, SG_BAD_IP4_TOTLEN);
-	if (sg_csum_fold(sg_csum_partial(ip, ihl, 0)) != 0xffff)
+	if (!ip4_csum_ok(ip, ihl))
 		return bad(p, SG_BAD_IP4_CSUM);
 
 	p->family = 4;
