@@ -892,6 +892,8 @@ static void icmp4_errors_quoting_tcp_are_parsed(void **state)
 		assert_int_equal(q.dport, 80);
 		assert_int_equal(q.seq, 0x11223344);
 		assert_int_equal(q.ack, 0);      /* not quoted */
+		assert_int_equal(q.l4_len, 8);
+		assert_int_equal(q.l3_end, o.l3_end);
 		assert_int_equal(q.nvlan, 1);
 		assert_ptr_equal(q.data, o.data);
 		assert_memory_equal(sg_pkt_saddr(&q), SA4, 4);
