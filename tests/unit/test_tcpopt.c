@@ -138,6 +138,45 @@ static void enospc_writes_nothing(void **state)
 		assert_int_equal(buf[i], 0xee);
 }
 
+static void common_layouts_parse_like_the_general_walk(void **state)
+{
+	(void)state;
+	/* The Linux SYN and the established NOP NOP TS layouts take a short
+	 * cut in the parser; followed by EOL and padding they take the walk.
+	 * Both must give the same struct. */
+	const uint8_t syn[20] = { 2, 4, 0x23, 0x45, 4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef,
+	                          0x01, 0x02, 0x03, 0x04, 1, 3, 3, 14 };
+	const uint8_t ts[12] = { 1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 7 };
+	struct { const uint8_t *b; size_t n; } l[] = { { syn, 20 }, { ts, 12 } };
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t padded[40] = { 0 };
+		memcpy(padded, l[i].b, l[i].n);
+		struct sg_tcp_opts fast, walk;
+		assert_int_equal(parse_tight(l[i].b, l[i].n, &fast), 0);
+		assert_int_equal(parse_tight(padded, l[i].n + 4, &walk), 0);
+		assert_memory_equal(&fast, &walk, sizeof(fast));
+		assert_true(fast.present & SG_OPT_TS);
+	}
+	struct sg_tcp_opts o;
+	assert_int_equal(parse_tight(syn, 20, &o), 0);
+	assert_int_equal(o.mss, 0x2345);
+	assert_int_equal(o.tsval, 0xdeadbeef);
+	assert_int_equal(o.tsecr, 0x01020304);
+	assert_int_equal(o.wscale, 14);
+	assert_int_equal(o.ws_off, BASE + 17);
+	assert_int_equal(o.sackperm_off, BASE + 4);
+	/* Near misses of the short cuts still parse right via the walk. */
+	uint8_t near[20];
+	memcpy(near, syn, 20);
+	near[16] = 0;     /* EOL instead of NOP before WS: WS not seen */
+	assert_int_equal(parse_tight(near, 20, &o), 0);
+	assert_int_equal(o.present, SG_OPT_MSS | SG_OPT_SACKPERM | SG_OPT_TS);
+	uint8_t ts11[12];
+	memcpy(ts11, ts, 12);
+	ts11[3] = 11;
+	assert_int_equal(parse_tight(ts11, 12, &o), -EINVAL);
+}
+
 static void empty_and_eol_lists_parse_to_nothing(void **state)
 {
 	(void)state;
@@ -339,6 +378,7 @@ int main(void)
 		cmocka_unit_test(nothing_present_builds_nothing_and_sack_is_never_built),
 		cmocka_unit_test(build_then_parse_round_trips_every_combination),
 		cmocka_unit_test(enospc_writes_nothing),
+		cmocka_unit_test(common_layouts_parse_like_the_general_walk),
 		cmocka_unit_test(empty_and_eol_lists_parse_to_nothing),
 		cmocka_unit_test(sack_after_single_nop_has_odd_offset),
 		cmocka_unit_test(typical_ack_with_ts_and_four_sack_blocks_fits),
