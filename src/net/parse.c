@@ -100,23 +100,22 @@ static inline bool is_ip6_ext(uint8_t nh)
 	       nh == IP6_EXT_FRAGMENT || nh == IP6_EXT_DSTOPTS || nh == IP6_EXT_AH;
 }
 
+/* What the walk learnt from a Fragment header (zero when there is none). */
+struct ip6_walk {
+	uint16_t frag_off;    /* offset, 8-byte units */
+	bool     more;        /* M flag */
+};
+
 /* Walks the IPv6 extension headers in d[*cur..end), starting with next
  * header *nh.  Stops at the first header that is not an extension header,
  * or right after a Fragment header of a non-first fragment (what follows
  * it is not a header).  Each header is sized by its own type. */
-struct ip6_walk {
-	bool     frag;        /* a Fragment header was seen */
-	uint16_t frag_off;    /* its offset, 8-byte units */
-	bool     more;        /* its M flag */
-};
-
 static enum sg_bad_reason ip6_walk_ext(const uint8_t *d, uint32_t *cur,
                                        uint32_t end, uint8_t *nh,
                                        struct ip6_walk *w)
 {
 	unsigned n = 0;
 
-	w->frag = false;
 	w->frag_off = 0;
 	w->more = false;
 	while (is_ip6_ext(*nh)) {
@@ -143,7 +142,6 @@ static enum sg_bad_reason ip6_walk_ext(const uint8_t *d, uint32_t *cur,
 		if (type == IP6_EXT_FRAGMENT) {
 			/* RFC 8200 §4.5: offset in the high 13 bits, M in bit 0. */
 			uint16_t fo = rd16(h + 2);
-			w->frag = true;
 			w->frag_off = fo >> 3;
 			w->more = fo & 1;
 			if (w->frag_off)

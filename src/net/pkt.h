@@ -171,7 +171,10 @@ static inline uint16_t sg_pkt_vid(const struct sg_pkt *p, unsigned i)
 
 /* Verifies the TCP checksum (pseudo-header + header + payload).  Costs a
  * pass over the payload: the core calls it only for frames it consumes.
- * False for a first fragment: its checksum covers bytes not in the frame. */
+ * False for a first fragment: its checksum covers bytes not in the frame.
+ * The IPv6 pseudo-header uses the header's destination; with a Routing
+ * header still to be processed (Segments Left > 0) RFC 8200 §8.1 wants the
+ * final one, so such frames fail this check. */
 bool sg_pkt_tcp_csum_ok(const struct sg_pkt *p);
 
 /* Recomputes and stores the TCP checksum from scratch. */
