@@ -837,6 +837,11 @@ static void set32_on_sack_edge_at_odd_offset_keeps_checksum_valid(void **state)
 				assert_true(sg_pkt_tcp_csum_ok(&p));
 				assert_int_equal(r16(f.b + p.l4_off + 16), ref_tcp_csum(&f, fam));
 			}
+			/* 16 bits at an odd offset (inside the last block) */
+			unsigned odd = sg_tcpopt_sack_edge(&p.opt, 2) + 2;
+			sg_pkt_tcp_set16(&p, odd, 0xfffe);
+			assert_int_equal(r16(f.b + p.l4_off + odd), 0xfffe);
+			assert_true(sg_pkt_tcp_csum_ok(&p));
 			/* ack, window: the other rewrites the proxy does */
 			sg_pkt_tcp_set32(&p, 8, p.ack + 12345);
 			sg_pkt_tcp_set16(&p, 14, 0);
