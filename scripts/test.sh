@@ -65,7 +65,7 @@ do_fuzz() {
         -Db_lundef=false -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'
   local ok=0 bad=0
   for h in "$BUILD_FUZZ"/tests/fuzz/fuzz_*; do
-    [ -x "$h" ] || continue
+    [ -f "$h" ] && [ -x "$h" ] || continue
     local name corpus log
     name=$(basename "$h")
     corpus="tests/fuzz/corpus-run/$name"

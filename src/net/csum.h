@@ -20,7 +20,11 @@
  * has an even length. */
 uint64_t sg_csum_partial(const void *buf, size_t len, uint64_t sum);
 
-/* Folds a partial sum to 16 bits (not complemented). */
+/* Folds a partial sum to 16 bits (not complemented).  Partial sums are
+ * kept in memory order (words loaded in host order, RFC 1071 §2(B)), so the
+ * result, like sg_csum_finish's, is in network byte order: ntohs() gives
+ * the arithmetic value.  Only an all-zero sum folds to 0x0000; any other
+ * sum congruent to zero folds to 0xffff. */
 uint16_t sg_csum_fold(uint64_t sum);
 
 /* The finished checksum (complemented fold) of a partial sum, in network
@@ -45,7 +49,9 @@ void sg_csum_update32(uint8_t csum[2], uint32_t old_be, uint32_t new_be);
  * whose checksum field is csum, and fixes csum incrementally.  off may be
  * odd: then the bytes straddle two 16-bit words and the delta is applied
  * byte-swapped (RFC 1071 §2(B), byte-order independence).  val is in host
- * order; it is stored big-endian. */
+ * order; it is stored big-endian.  off is counted from an even offset of
+ * the checksummed data (the TCP header start is one), and the rewritten
+ * bytes must not overlap csum. */
 void sg_csum_set16(uint8_t *region, size_t off, uint8_t csum[2], uint16_t val);
 void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val);
 

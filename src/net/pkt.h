@@ -9,6 +9,15 @@
  *   Ethernet [802.1ad/802.1Q tag [802.1Q tag]] IPv4|IPv6 [ext hdrs] TCP
  *
  * Accepted tag TPIDs: 0x8100, 0x88a8, 0x9100; at most SG_VLAN_MAX tags.
+ *
+ * Fragments: a non-first fragment is SG_PKT_FRAGMENT (l4_off 0, l4proto
+ * the fragmented protocol).  IPv4 TCP fragments at offset 1..7 units are
+ * SG_BAD_IP4_TINY_FRAG (RFC 1858 §3.2); IPv6 has no such rule because
+ * receivers discard overlapping IPv6 fragments (RFC 5722).  A first
+ * fragment must hold the whole TCP header (RFC 7112 for IPv6).
+ * Offsets are 16 bits: an IP packet ending past byte 65535 of the frame
+ * (only possible in frames no Ethernet carries) is SG_BAD_IP4_TOTLEN or
+ * SG_BAD_IP6_PLEN.
  */
 #ifndef SG_NET_PKT_H
 #define SG_NET_PKT_H
@@ -161,7 +170,11 @@ static inline uint16_t sg_pkt_vid(const struct sg_pkt *p, unsigned i)
 }
 
 /* Verifies the TCP checksum (pseudo-header + header + payload).  Costs a
- * pass over the payload: the core calls it only for frames it consumes. */
+ * pass over the payload: the core calls it only for frames it consumes.
+ * False for a first fragment: its checksum covers bytes not in the frame.
+ * The IPv6 pseudo-header uses the header's destination; with a Routing
+ * header still to be processed (Segments Left > 0) RFC 8200 §8.1 wants the
+ * final one, so such frames fail this check. */
 bool sg_pkt_tcp_csum_ok(const struct sg_pkt *p);
 
 /* Recomputes and stores the TCP checksum from scratch. */
@@ -177,8 +190,9 @@ void sg_pkt_tcp_set32(struct sg_pkt *p, unsigned off, uint32_t val);
  * SG_PKT_IP_OTHER whose l4proto is ICMP or ICMPv6, parses the quoted IP
  * header and the first 8 bytes of the quoted TCP header into *inner
  * (inner->data is the same frame; l3_off/l4_off point into the quote;
- * sport, dport and seq are set; ack only if the quote holds it; options are
- * not parsed).  Returns 0, or -ENOENT when the ICMP message is not an error
+ * sport, dport and seq are set; ack only if the quote holds it, i.e. when
+ * inner->l4_len, the TCP bytes quoted, is >= 12; options are not parsed;
+ * inner->l3_end is the end of the quote).  Returns 0, or -ENOENT when the ICMP message is not an error
  * quoting TCP, or -EINVAL when the quote is malformed or truncated. */
 int sg_pkt_parse_icmp_quote(const struct sg_pkt *outer, struct sg_pkt *inner);
 

@@ -1,0 +1,193 @@
+/* Internet checksums: RFC 1071 sums, RFC 1624 incremental updates.
+ *
+ * Partial sums are kept in "memory order": 16-bit words are loaded in host
+ * order straight from the bytes, so no byte is swapped in the loop.  RFC
+ * 1071 §2(B) (byte-order independence) makes the folded result, stored back
+ * the same way, the checksum in network order.
+ */
+#include "net/csum.h"
+
+#include <string.h>
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t load16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void store16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* 64-bit one's-complement add: the end-around carry keeps the value
+ * congruent modulo 2^64 - 1, a multiple of 0xffff. */
+static inline uint64_t add64(uint64_t a, uint64_t b)
+{
+	uint64_t r = a + b;
+	return r + (r < a);
+}
+
+static inline uint16_t bswap16(uint16_t v)
+{
+	return (uint16_t)((v >> 8) | (v << 8));
+}
+
+uint64_t sg_csum_partial(const void *buf, size_t len, uint64_t sum)
+{
+	const uint8_t *p = buf;
+	/* Two accumulators of 32-bit halves: each add is < 2^32, so neither can
+	 * carry out of 64 bits before 2^32 additions (16 GiB). */
+	uint64_t a = 0, b = 0;
+
+	while (len >= 32) {
+		uint64_t w0 = load64(p), w1 = load64(p + 8);
+		uint64_t w2 = load64(p + 16), w3 = load64(p + 24);
+		a += (uint32_t)w0 + (w0 >> 32) + (uint32_t)w1 + (w1 >> 32);
+		b += (uint32_t)w2 + (w2 >> 32) + (uint32_t)w3 + (w3 >> 32);
+		p += 32;
+		len -= 32;
+	}
+	while (len >= 8) {
+		uint64_t w = load64(p);
+		a += (uint32_t)w + (w >> 32);
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		b += load32(p);
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		a += load16(p);
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		/* RFC 1071: the odd byte is the first byte of a zero-padded word. */
+		uint16_t t = 0;
+		memcpy(&t, p, 1);
+		b += t;
+	}
+	return add64(sum, add64(a, b));
+}
+
+uint16_t sg_csum_fold(uint64_t sum)
+{
+	sum = (sum & 0xffffffffu) + (sum >> 32);   /* < 2^33 */
+	sum = (sum & 0xffffffffu) + (sum >> 32);   /* < 2^32 */
+	sum = (sum & 0xffffu) + (sum >> 16);       /* < 2^17 */
+	sum = (sum & 0xffffu) + (sum >> 16);       /* <= 0xffff */
+	return (uint16_t)sum;
+}
+
+uint16_t sg_csum_finish(uint64_t sum)
+{
+	return (uint16_t)~sg_csum_fold(sum);
+}
+
+/* proto and length as the big-endian bytes they stand for in the
+ * pseudo-header, loaded in memory order like everything else. */
+static inline uint64_t be_u32_mem(uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	                 (uint8_t)(v >> 8), (uint8_t)v };
+	return load32(b);
+}
+
+uint64_t sg_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
+                         uint8_t proto, uint32_t l4_len)
+{
+	/* RFC 793 §3.1: saddr, daddr, zero, proto, 16-bit TCP length. */
+	uint64_t s = (uint64_t)load32(saddr) + load32(daddr);
+	return s + be_u32_mem(((uint32_t)proto << 16) | (l4_len & 0xffffu));
+}
+
+uint64_t sg_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
+                         uint8_t proto, uint32_t l4_len)
+{
+	/* RFC 8200 §8.1: saddr, daddr, 32-bit length, 3 zero bytes, next hdr. */
+	uint64_t s = 0;
+	for (int i = 0; i < 16; i += 4)
+		s += (uint64_t)load32(saddr + i) + load32(daddr + i);
+	return s + be_u32_mem(l4_len) + be_u32_mem(proto);
+}
+
+/* RFC 1624 eqn. 3 on a folded difference: HC' = ~(~HC + ~m + m').
+ * The only way the result differs from a full recompute (0xffff instead of
+ * 0x0000 or the reverse) is when the whole covered data is zero before or
+ * after, which a TCP or IPv4 header never is. */
+static inline void csum_replace(uint8_t csum[2], uint64_t neg_old, uint64_t new)
+{
+	uint64_t s = (uint16_t)~load16(csum);
+	s += neg_old + new;
+	store16(csum, (uint16_t)~sg_csum_fold(s));
+}
+
+void sg_csum_update16(uint8_t csum[2], uint16_t old_be, uint16_t new_be)
+{
+	csum_replace(csum, (uint16_t)~old_be, new_be);
+}
+
+void sg_csum_update32(uint8_t csum[2], uint32_t old_be, uint32_t new_be)
+{
+	uint64_t neg_old = (uint16_t)~(uint16_t)old_be;
+	neg_old += (uint16_t)~(uint16_t)(old_be >> 16);
+	csum_replace(csum, neg_old, (uint64_t)(uint16_t)new_be + (new_be >> 16));
+}
+
+/* The contribution of n bytes at p (n even) to a sum of words that starts
+ * at an even offset, folded to 16 bits. */
+static inline uint16_t word_sum(const uint8_t *p, size_t n)
+{
+	uint64_t s = load16(p);
+	if (n == 4)
+		s += load16(p + 2);
+	return sg_csum_fold(s);
+}
+
+static void csum_set(uint8_t *region, size_t off, uint8_t csum[2],
+                     const uint8_t *newb, size_t n)
+{
+	uint8_t *p = region + off;
+	uint16_t old_sum = word_sum(p, n), new_sum = word_sum(newb, n);
+
+	memcpy(p, newb, n);
+	/* At an odd offset every byte sits in the other half of its word than
+	 * it would at an even one: the contribution is the byte-swapped sum
+	 * (RFC 1071 §2(B)). */
+	if (off & 1) {
+		old_sum = bswap16(old_sum);
+		new_sum = bswap16(new_sum);
+	}
+	sg_csum_update16(csum, old_sum, new_sum);
+}
+
+void sg_csum_set16(uint8_t *region, size_t off, uint8_t csum[2], uint16_t val)
+{
+	uint8_t b[2] = { (uint8_t)(val >> 8), (uint8_t)val };
+	csum_set(region, off, csum, b, 2);
+}
+
+void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val)
+{
+	uint8_t b[4] = { (uint8_t)(val >> 24), (uint8_t)(val >> 16),
+	                 (uint8_t)(val >> 8), (uint8_t)val };
+	csum_set(region, off, csum, b, 4);
+}
