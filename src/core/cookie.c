@@ -1,0 +1,212 @@
+/* SYN cookies: encode, MAC, check (layouts in cookie.h). */
+#include "core/cookie.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Defaults: docs/cookies.md says where they come from. */
+static const uint16_t def_isn_mss[2][SG_COOKIE_ISN_MSS_MAX] = {
+	{ 536, 1300, 1440, 1460 },
+	{ 1220, 1420, 1440, 8940 },
+};
+static const uint16_t def_ts_mss[2][SG_COOKIE_TS_MSS_MAX] = {
+	{ 536, 1200, 1220, 1260, 1300, 1320, 1360, 1380,
+	  1400, 1420, 1436, 1440, 1452, 1460, 4052, 8960 },
+	{ 1220, 1232, 1240, 1260, 1280, 1300, 1340, 1360,
+	  1380, 1400, 1412, 1420, 1432, 1440, 4012, 8940 },
+};
+static const uint16_t mss_floor[2] = { 536, 1220 };
+
+#define TS_CLOCK_SHIFT 8        /* ms per clock tick: 256 */
+#define TS_LOW_BITS    8
+
+void sg_cookie_config_default(struct sg_cookie_config *c)
+{
+	memcpy(c->isn_mss, def_isn_mss, sizeof(c->isn_mss));
+	memcpy(c->ts_mss, def_ts_mss, sizeof(c->ts_mss));
+	c->isn_mss_n[0] = c->isn_mss_n[1] = SG_COOKIE_ISN_MSS_MAX;
+	c->ts_mss_n[0] = c->ts_mss_n[1] = SG_COOKIE_TS_MSS_MAX;
+}
+
+static const char *check_table(const uint16_t *t, unsigned n, unsigned max, uint16_t floor,
+                               const char *name_size, const char *name_order,
+                               const char *name_floor)
+{
+	if (n < 1 || n > max)
+		return name_size;
+	if (t[0] < floor)
+		return name_floor;
+	for (unsigned i = 1; i < n; i++)
+		if (t[i] <= t[i - 1])
+			return name_order;
+	return NULL;
+}
+
+const char *sg_cookie_config_check(const struct sg_cookie_config *c)
+{
+	static const char *const msg[2][5] = {
+		{ "cookie isn_mss4: must have 1..4 entries (2 bits; the ISN keeps 24 MAC bits)",
+		  "cookie isn_mss4: entries must be strictly ascending",
+		  "cookie isn_mss4: the first entry must be at least 536",
+		  "cookie ts_mss4: must have 1..16 entries (4 bits)",
+		  "cookie ts_mss4: entries must be strictly ascending" },
+		{ "cookie isn_mss6: must have 1..4 entries (2 bits; the ISN keeps 24 MAC bits)",
+		  "cookie isn_mss6: entries must be strictly ascending",
+		  "cookie isn_mss6: the first entry must be at least 1220",
+		  "cookie ts_mss6: must have 1..16 entries (4 bits)",
+		  "cookie ts_mss6: entries must be strictly ascending" },
+	};
+	const char *e;
+
+	for (unsigned f = 0; f < 2; f++) {
+		e = check_table(c->isn_mss[f], c->isn_mss_n[f], SG_COOKIE_ISN_MSS_MAX, mss_floor[f],
+		                msg[f][0], msg[f][1], msg[f][2]);
+		if (e)
+			return e;
+		e = check_table(c->ts_mss[f], c->ts_mss_n[f], SG_COOKIE_TS_MSS_MAX, mss_floor[f],
+		                msg[f][3], msg[f][4], f ? "cookie ts_mss6: the first entry must be at least 1220"
+		                                        : "cookie ts_mss4: the first entry must be at least 536");
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+void sg_cookie_flow_make(struct sg_cookie_flow *f, uint8_t family,
+                         const uint8_t *client, uint16_t cport,
+                         const uint8_t *server, uint16_t sport,
+                         uint16_t vid0, uint16_t vid1)
+{
+	size_t alen = family == 4 ? 4 : 16;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->client, client, alen);
+	memcpy(f->server, server, alen);
+	f->cport = cport;
+	f->sport = sport;
+	f->vid[0] = vid0;
+	f->vid[1] = vid1;
+	f->family = family;
+}
+
+/* The largest entry not above mss; the first entry (the floor) below it. */
+static unsigned mss_index(const uint16_t *t, unsigned n, uint16_t mss)
+{
+	unsigned i = n - 1;
+
+	while (i > 0 && t[i] > mss)
+		i--;
+	return i;
+}
+
+/* One SipHash over everything a cookie binds. */
+static uint64_t cookie_mac(const struct sg_siphash_key *key, const struct sg_cookie_flow *f,
+                           uint32_t client_isn, uint32_t epoch, uint8_t isn_low,
+                           bool has_ts, uint32_t ts_clock, uint8_t ts_low5)
+{
+	uint8_t b[56];
+	size_t n, alen = f->family == 4 ? 4 : 16;
+
+	memcpy(b, f->client, alen);
+	memcpy(b + alen, f->server, alen);
+	n = 2 * alen;
+	memcpy(b + n, &f->cport, 2);
+	memcpy(b + n + 2, &f->sport, 2);
+	memcpy(b + n + 4, f->vid, 4);
+	memcpy(b + n + 8, &client_isn, 4);
+	memcpy(b + n + 12, &epoch, 4);
+	b[n + 16] = isn_low;
+	b[n + 17] = f->family;
+	b[n + 18] = has_ts ? (uint8_t)(0x80 | ts_low5) : 0;
+	b[n + 19] = 0;
+	memcpy(b + n + 20, &ts_clock, 4);
+	return sg_siphash(key, b, n + 24);
+}
+
+static inline uint32_t isn_mac(uint64_t m)
+{
+	return (uint32_t)(m & ((1u << SG_COOKIE_ISN_MAC_BITS) - 1));
+}
+
+static inline uint32_t ts_mac(uint64_t m)
+{
+	return (uint32_t)(m >> 32) & ((1u << SG_COOKIE_TS_MAC_BITS) - 1);
+}
+
+void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *s,
+                    struct sg_secret_cache *cache, const struct sg_cookie_flow *f,
+                    uint32_t client_isn, const struct sg_tcp_opts *o, bool ecn,
+                    uint64_t now_ns, struct sg_cookie_result *out)
+{
+	unsigned fam = f->family == 4 ? 0 : 1;
+	uint16_t mss = (o->present & SG_OPT_MSS) ? o->mss : mss_floor[fam];
+	uint32_t epoch = sg_secret_epoch(s, now_ns);
+	unsigned ws = (o->present & SG_OPT_WS) ? (o->wscale > 14 ? 14u : o->wscale) : SG_COOKIE_WS_NONE;
+	bool sack = (o->present & SG_OPT_SACKPERM) != 0;
+	bool ts = (o->present & SG_OPT_TS) != 0;
+	unsigned isn_idx = mss_index(cfg->isn_mss[fam], cfg->isn_mss_n[fam], mss);
+	unsigned ts_idx = mss_index(cfg->ts_mss[fam], cfg->ts_mss_n[fam], mss);
+	uint8_t isn_low = (uint8_t)((epoch & 1) << 7 | (sack ? 1u : 0u) << 6 | ws << 2 | isn_idx);
+	uint32_t clock = (uint32_t)(now_ns / 1000000u >> TS_CLOCK_SHIFT) & 0xffffff;
+	uint8_t ts_low5 = (uint8_t)((ecn ? 1u : 0u) << 4 | ts_idx);
+	uint64_t m = cookie_mac(sg_secret_key(s, cache, epoch), f, client_isn, epoch, isn_low,
+	                        ts, ts ? clock : 0, ts ? ts_low5 : 0);
+
+	out->isn = isn_mac(m) << 8 | isn_low;
+	out->tsval = ts ? (clock << TS_LOW_BITS | ts_mac(m) << 5 | ts_low5) : 0;
+	out->ts = ts;
+	out->sack = sack;
+	out->has_ws = ws != SG_COOKIE_WS_NONE;
+	out->wscale = out->has_ws ? (uint8_t)ws : 0;
+	out->ecn = ts && ecn;
+	out->mss = ts ? cfg->ts_mss[fam][ts_idx] : cfg->isn_mss[fam][isn_idx];
+}
+
+int sg_cookie_check(const struct sg_cookie_config *cfg, const struct sg_secret *s,
+                    struct sg_secret_cache *cache, const struct sg_cookie_flow *f,
+                    uint32_t client_isn, uint32_t cookie, const uint32_t *tsecr,
+                    uint64_t now_ns, struct sg_cookie_result *out)
+{
+	unsigned fam = f->family == 4 ? 0 : 1;
+	uint8_t isn_low = (uint8_t)cookie;
+	uint32_t now_epoch = sg_secret_epoch(s, now_ns);
+	/* The parity bit says which of the two live epochs made it. */
+	uint32_t epoch = (now_epoch & 1) == (uint32_t)(isn_low >> 7) ? now_epoch : now_epoch - 1;
+	unsigned isn_idx = isn_low & 3, ws = (isn_low >> 2) & 0xf;
+	bool ts = tsecr != NULL;
+	uint32_t clock = 0;
+	uint8_t ts_low5 = 0;
+	uint64_t m;
+
+	if (isn_idx >= cfg->isn_mss_n[fam])
+		return -EBADMSG;
+	if (ts) {
+		clock = *tsecr >> TS_LOW_BITS;
+		ts_low5 = (uint8_t)(*tsecr & 0x1f);
+		if ((ts_low5 & 0xf) >= cfg->ts_mss_n[fam])
+			return -EBADMSG;
+	}
+	m = cookie_mac(sg_secret_key(s, cache, epoch), f, client_isn, epoch, isn_low,
+	               ts, clock, ts_low5);
+	if (isn_mac(m) != cookie >> 8)
+		return -EBADMSG;
+	if (ts) {
+		uint32_t now_clock = (uint32_t)(now_ns / 1000000u >> TS_CLOCK_SHIFT) & 0xffffff;
+		uint32_t age = (now_clock - clock) & 0xffffff;
+		uint32_t max_age = (2u * sg_secret_period_s(s) * 1000u) >> TS_CLOCK_SHIFT;
+
+		if (ts_mac(m) != ((*tsecr >> 5) & 7))
+			return -EBADMSG;
+		if (age > max_age + 1)
+			return -ESTALE;
+	}
+	out->isn = cookie;
+	out->tsval = ts ? *tsecr : 0;
+	out->ts = ts;
+	out->sack = (isn_low >> 6) & 1;
+	out->has_ws = ws != SG_COOKIE_WS_NONE;
+	out->wscale = out->has_ws ? (uint8_t)ws : 0;
+	out->ecn = ts && (ts_low5 & 0x10);
+	out->mss = ts ? cfg->ts_mss[fam][ts_low5 & 0xf] : cfg->isn_mss[fam][isn_idx];
+	return 0;
+}
