@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -22,11 +23,9 @@ struct env {
 
 static struct env *env_new(const uint8_t *master)
 {
-	static struct env e[2];
-	static unsigned n;
-	struct env *v = &e[n++ % 2];
+	struct env *v = calloc(1, sizeof(*v));
 
-	memset(v, 0, sizeof(*v));
+	assert_non_null(v);
 	sg_cookie_config_default(&v->cfg);
 	assert_int_equal(sg_secret_create(master, 32, &v->s), 0);
 	return v;
@@ -35,6 +34,7 @@ static struct env *env_new(const uint8_t *master)
 static void env_free(struct env *v)
 {
 	sg_secret_destroy(v->s);
+	free(v);
 }
 
 static void flow(struct sg_cookie_flow *f, uint8_t fam, uint16_t vid)

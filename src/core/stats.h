@@ -1,0 +1,80 @@
+/* Per-worker counters of the proxy: one struct per worker, written only by
+ * that worker, no atomics on the per-packet path.  Readers (the control
+ * thread) sum the workers' structs; a torn read of a 64-bit counter cannot
+ * happen on the 64-bit targets synguard runs on.
+ *
+ * Counters are an array indexed by enum sg_stat, so the control socket and
+ * the metrics exporter list them by name without knowing each one.  Every
+ * frame the core does not forward is counted under a reason.
+ */
+#ifndef SG_CORE_STATS_H
+#define SG_CORE_STATS_H
+
+#include <stdint.h>
+
+#include "net/pkt.h"
+
+#define SG_STATS_LIST(X)                                                       \
+	/* what came in */                                                     \
+	X(RX_WAN,             "rx_wan")                                        \
+	X(RX_LAN,             "rx_lan")                                        \
+	X(RX_NOT_IP,          "rx_not_ip")                                     \
+	X(RX_IP_OTHER,        "rx_ip_other")                                   \
+	X(RX_FRAGMENT,        "rx_fragment")                                   \
+	X(RX_TCP,             "rx_tcp")                                        \
+	X(RX_BAD,             "rx_bad")                                        \
+	/* verdicts */                                                         \
+	X(FORWARDED,          "forwarded")                                     \
+	X(CONSUMED,           "consumed")                                      \
+	X(DROPPED,            "dropped")                                       \
+	/* the handshake */                                                    \
+	X(SYN_RECEIVED,       "syn_received")                                  \
+	X(SYNACK_SENT,        "synack_sent")                                   \
+	X(COOKIE_OK,          "cookie_ok")                                     \
+	X(SYN_TO_SERVER,      "syn_to_server")                                 \
+	X(SYN_RETRANSMIT,     "syn_retransmit")                                \
+	X(SERVER_TIMEOUT,     "server_timeout")                                \
+	X(ACK_TO_SERVER,      "ack_to_server")                                 \
+	X(WINDOW_UPDATE,      "window_update")                                 \
+	X(SERVER_REFUSED,     "server_refused")                                \
+	X(PROXIED_OPEN,       "proxied_established")                           \
+	X(UPLINK_TRACKED,     "uplink_tracked")                                \
+	X(UPLINK_PICKUP,      "uplink_pickup")                                 \
+	X(CONN_REPLACED,      "conn_replaced")                                 \
+	X(SYN_FORWARDED,      "syn_forwarded_existing")                        \
+	X(ICMP_TRANSLATED,    "icmp_translated")                               \
+	X(SACK_STRIPPED,      "sack_stripped")                                 \
+	X(TS_STRIPPED,        "ts_stripped")                                   \
+	X(MSS_CLAMPED,        "mss_clamped")                                   \
+	/* drops, each with its reason */                                      \
+	X(DROP_BAD_FRAME,     "drop_bad_frame")                                \
+	X(DROP_BAD_CSUM,      "drop_bad_checksum")                             \
+	X(DROP_COOKIE_BAD,    "drop_cookie_invalid")                           \
+	X(DROP_UNKNOWN,       "drop_unknown_connection")                       \
+	X(DROP_TABLE_FULL,    "drop_table_full")                               \
+	X(DROP_NO_BUFFER,     "drop_no_out_buffer")                            \
+	X(DROP_SYN_SENT_DATA, "drop_data_before_established")                  \
+	X(DROP_SYNACK_BAD,    "drop_synack_unexpected")                        \
+	X(DROP_RST_INVALID,   "drop_rst_out_of_window")                        \
+	X(DROP_FIN_CHANGED,   "drop_fin_sequence_changed")                     \
+	X(DROP_SYN_FLAGS,     "drop_bad_tcp_flags")
+
+enum sg_stat {
+#define SG_STAT_ENUM(id, name) SG_STAT_##id,
+	SG_STATS_LIST(SG_STAT_ENUM)
+#undef SG_STAT_ENUM
+	SG_STAT__COUNT
+};
+
+struct sg_stats {
+	uint64_t c[SG_STAT__COUNT];
+	uint64_t bad[SG_BAD__COUNT];   /* malformed frames by sg_bad_reason */
+};
+
+/* Stable snake_case names, for logs, the control socket and metrics. */
+const char *sg_stat_name(enum sg_stat s);
+
+/* dst += src, counter by counter. */
+void sg_stats_add(struct sg_stats *dst, const struct sg_stats *src);
+
+#endif

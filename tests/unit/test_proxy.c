@@ -1,0 +1,952 @@
+/* Proxy core scenarios: the predecessor's twenty and the ones it missed.
+ * Each runs for IPv4, IPv6 and VLAN-tagged IPv4 (proxy_harness.h). */
+#include "proxy_harness.h"
+
+#include "net/tcpopt.h"
+
+/* ---- proxied connections ---- */
+
+static void test_proxied_handshake_data_and_four_way_close(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		assert_int_equal(h.syn_mss, fl == H_V6 ? 1440 : 1460);
+		assert_int_equal(h.syn_ws, 7);
+		assert_true(h.syn_sack && h.syn_ts);
+		h_c2s_data(&h, 100);
+		h_s2c_data(&h, 1000);
+		h_c2s_data(&h, 1);
+
+		/* Client closes: FIN, server ACKs and closes, client's last ACK. */
+		h_client_ack(&h, h.c_nxt, h.cookie + 1 + (h.s_nxt - h.s_isn - 1), 0);
+		h.frame[SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0) + (fl == H_V6 ? 40 : 20) + 13] |= SG_TCP_FIN;
+		assert_int_equal(sg_pkt_parse(&p, h.frame, h.frame_len), SG_PKT_TCP);
+		sg_pkt_tcp_csum_fill(&p);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.tcp_flags & SG_TCP_FIN, SG_TCP_FIN);
+		assert_int_equal(p.ack, h.s_nxt);
+		h.c_nxt++;
+
+		struct sg_tcp_opts o = { .present = SG_OPT_TS, .tsval = ++h.s_ts, .tsecr = h.c_ts };
+		h_build(&h, 0, SG_TCP_ACK | SG_TCP_FIN, h.s_nxt, h.c_nxt, 501, &o, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.seq, h.s_nxt - h.s_isn + h.cookie);
+		h.s_nxt++;
+
+		h_client_ack(&h, h.c_nxt, h.cookie + 1 + (h.s_nxt - h.s_isn - 1), 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.ack, h.s_nxt);
+		assert_int_equal(h_stat(&h, SG_STAT_PROXIED_OPEN), 1);
+
+		/* TIME_WAIT still passes a retransmitted final FIN and ACK. */
+		h_build(&h, 0, SG_TCP_ACK | SG_TCP_FIN, h.s_nxt - 1, h.c_nxt, 501, &o, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_client_ack(&h, h.c_nxt, h.cookie + 1 + (h.s_nxt - h.s_isn - 1), 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		/* ... and goes away after its 120 s. */
+		h_advance(&h, 121 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+	}
+}
+
+static void test_client_syn_retransmitted_gets_the_same_cookie(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		uint32_t first;
+
+		uint32_t first_ts;
+
+		h_init(&h, fl, NULL);
+		h_client_syn(&h);
+		first = h.cookie;
+		first_ts = h.ts_cookie;
+		h.now += H_SEC;
+		h_client_syn(&h);
+		/* Without timestamps the same epoch gives the same cookie; with
+		 * them the clock moved, and either SYN-ACK is good. */
+		h.copt.ts = 0;
+		h_client_syn(&h);
+		uint32_t plain = h.cookie;
+		h.now += H_SEC;
+		h_client_syn(&h);
+		assert_int_equal(h.cookie, plain);
+		h.copt.ts = 1;
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);   /* no state */
+		h.cookie = first;
+		h.ts_cookie = first_ts;
+		h.c_seen_ts = first_ts;
+		h_client_ack_cookie(&h);
+		h_server_synack(&h);
+		h_c2s_data(&h, 10);
+		h_fini(&h);
+	}
+}
+
+static void test_client_ack_retransmitted_while_waiting_resends_syn(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		h_client_syn(&h);
+		h_client_ack_cookie(&h);
+		h.c_ts--;   /* the very same ACK again */
+		h_client_ack(&h, h.c_isn + 1, h.cookie + 1, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+		assert_int_equal(h.out.n, 1);
+		h_out(&h, 0, SG_PORT_LAN, &p);
+		assert_int_equal(p.tcp_flags, SG_TCP_SYN);
+		assert_int_equal(p.seq, h.c_isn);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h_server_synack(&h);
+		h_fini(&h);
+	}
+}
+
+static void test_syn_to_server_backs_off_then_client_gets_rst(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		uint64_t t0;
+		unsigned sent[6] = { 0 };
+		uint64_t at[6] = { 0 };
+		unsigned n = 0, rst = 0;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		h_client_syn(&h);
+		h_client_ack_cookie(&h);
+		t0 = h.now;
+		while (h.now < t0 + 40 * H_SEC) {
+			h.now += 10 * 1000 * 1000ull;
+			h_tick(&h);
+			for (unsigned i = 0; i < h.out.n; i++) {
+				h_out(&h, i, h.out.f[i].port, &p);
+				if (h.out.f[i].port == SG_PORT_LAN) {
+					assert_int_equal(p.tcp_flags, SG_TCP_SYN);
+					assert_int_equal(p.seq, h.c_isn);
+					if (n < 6)
+						at[n] = h.now - t0;
+					sent[n < 6 ? n : 5]++;
+					n++;
+				} else {
+					assert_int_equal(p.tcp_flags, SG_TCP_RST | SG_TCP_ACK);
+					assert_int_equal(p.seq, h.cookie + 1);
+					h_check_identity(&h, &p, 0);
+					rst++;
+				}
+			}
+		}
+		/* Re-sent after 1, 2, 4 and 8 s: at 1, 3, 7, 15 s; 5 tries in all. */
+		assert_int_equal(n, SG_PROXY_SYN_TRIES - 1);
+		uint64_t want[4] = { 1, 3, 7, 15 };
+		for (unsigned i = 0; i < 4; i++) {
+			assert_true(at[i] >= want[i] * H_SEC);
+			assert_true(at[i] < want[i] * H_SEC + 300 * 1000 * 1000ull);
+		}
+		assert_int_equal(rst, 1);
+		assert_int_equal(h_stat(&h, SG_STAT_SERVER_TIMEOUT), 1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+	}
+}
+
+static void test_server_synack_retransmitted_is_acked_again(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+		struct sg_tcp_opts o;
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		o = h_syn_opts(&h.sopt, h.s_ts0, h.s_seen_ts);
+		h_build(&h, 0, SG_TCP_SYN | SG_TCP_ACK, h.s_isn, h.c_isn + 1, 65160, &o, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_CONSUME);
+		assert_int_equal(h.out.n, 1);
+		h_out(&h, 0, SG_PORT_LAN, &p);
+		assert_int_equal(p.tcp_flags, SG_TCP_ACK);
+		assert_int_equal(p.ack, h.s_isn + 1);
+		h_c2s_data(&h, 5);
+		h_fini(&h);
+	}
+}
+
+static void test_proxied_closed_port_gives_client_the_rst_it_expects(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		h_client_syn(&h);
+		h_client_ack_cookie(&h);
+		h_build(&h, 0, SG_TCP_RST | SG_TCP_ACK, 0, h.c_isn + 1, 0, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.tcp_flags, SG_TCP_RST | SG_TCP_ACK);
+		assert_int_equal(p.seq, h.cookie + 1);
+		assert_int_equal(p.ack, h.c_isn + 1);
+		assert_int_equal(h_stat(&h, SG_STAT_SERVER_REFUSED), 1);
+		/* No further SYN to the server. */
+		assert_int_equal(h_advance(&h, 20 * H_SEC, SG_PORT_LAN), 0);
+		h_fini(&h);
+	}
+}
+
+static void rst_case(struct h *h, int from_client, int32_t off, enum sg_verdict want)
+{
+	struct sg_pkt p;
+
+	if (from_client)
+		h_build(h, 1, SG_TCP_RST, (uint32_t)(h->c_nxt + (uint32_t)off), 0, 0, NULL, 0);
+	else
+		h_build(h, 0, SG_TCP_RST, (uint32_t)(h->s_nxt + (uint32_t)off), 0, 0, NULL, 0);
+	assert_int_equal(h_send(h, from_client ? SG_PORT_WAN : SG_PORT_LAN), want);
+	if (want == SG_VERDICT_FORWARD) {
+		h_fwd(h, &p);
+		assert_int_equal(p.seq, from_client ? h->c_nxt + (uint32_t)off
+		                                    : h->s_nxt + (uint32_t)off - h->s_isn + h->cookie);
+	}
+}
+
+static void test_rst_both_ways_on_proxied_connection_checked_for_sequence(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		for (int from_client = 0; from_client <= 1; from_client++) {
+			struct h h;
+
+			h_init(&h, fl, NULL);
+			h_proxied_open(&h);
+			h_c2s_data(&h, 300);
+			h_s2c_data(&h, 700);
+			/* Blind RSTs far from the expected sequence are dropped. */
+			rst_case(&h, from_client, 100000, SG_VERDICT_DROP);
+			rst_case(&h, from_client, -5000, SG_VERDICT_DROP);
+			assert_int_equal(h_stat(&h, SG_STAT_DROP_RST_INVALID), 2);
+			/* One within a few bytes closes the connection. */
+			rst_case(&h, from_client, 3, SG_VERDICT_FORWARD);
+			h_advance(&h, 46 * H_SEC, -1);
+			assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+			h_fini(&h);
+		}
+	}
+}
+
+static void test_fin_retransmits_both_ways_pass_and_a_moved_fin_is_dropped(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_tcp_opts o;
+
+		h_init(&h, fl, NULL);
+		h.copt.ts = 0;
+		h_proxied_open(&h);
+		h_c2s_data(&h, 10);
+		for (int i = 0; i < 3; i++) {
+			h_build(&h, 1, SG_TCP_FIN | SG_TCP_ACK, h.c_nxt, h.cookie + 1, 500, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		}
+		h_build(&h, 1, SG_TCP_FIN | SG_TCP_ACK, h.c_nxt + 5, h.cookie + 1, 500, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		memset(&o, 0, sizeof(o));
+		for (int i = 0; i < 3; i++) {
+			h_build(&h, 0, SG_TCP_FIN | SG_TCP_ACK, h.s_nxt, h.c_nxt + 1, 500, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		}
+		h_build(&h, 0, SG_TCP_FIN | SG_TCP_ACK, h.s_nxt + 9, h.c_nxt + 1, 500, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_FIN_CHANGED), 2);
+		h_fini(&h);
+	}
+}
+
+static void test_many_segments_both_ways_interleaved(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		for (int i = 0; i < 10000; i++)
+			h_s2c_data(&h, 1448);            /* server -> client */
+		h_c2s_data(&h, 0);                   /* client ACKs all */
+		for (int i = 0; i < 10000; i++)
+			h_c2s_data(&h, 1000);            /* client -> server */
+		for (int i = 0; i < 10000; i++) {    /* both, interleaved */
+			h_c2s_data(&h, (unsigned)(i % 1400));
+			h_s2c_data(&h, (unsigned)((i * 7) % 1400));
+		}
+		assert_int_equal(h_stat(&h, SG_STAT_DROPPED), 0);
+		h_fini(&h);
+	}
+}
+
+static void test_keepalive_ack_is_refused_zero_window_probe_opens(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		h_client_syn(&h);
+		/* Keepalive style: SEQ = ISN (one below the next byte). */
+		h_client_ack(&h, h.c_isn, h.cookie + 1, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h.out.n, 0);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_UNKNOWN), 1);
+		/* Zero-window probe: one byte at ISN + 1: opens, byte dropped. */
+		h_client_ack(&h, h.c_isn + 1, h.cookie + 1, 1);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+		assert_int_equal(h.out.n, 1);
+		h_out(&h, 0, SG_PORT_LAN, &p);
+		assert_int_equal(p.tcp_flags, SG_TCP_SYN);
+		h.syn_ts = 1;
+		h.syn_sack = 1;
+		h.syn_ws = 7;
+		h.s_seen_ts = p.opt.tsval;
+		h_server_synack(&h);
+		h_c2s_data(&h, 1);
+		h_fini(&h);
+	}
+}
+
+static void test_forged_and_stale_acks_open_nothing(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+
+		h_init(&h, fl, NULL);
+		h_client_syn(&h);
+		h_client_ack(&h, h.c_isn + 1, h.cookie + 2, 0);        /* wrong cookie */
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		h.now += 65 * H_SEC;                                   /* too late */
+		h_client_ack(&h, h.c_isn + 1, h.cookie + 1, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h.out.n, 0);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+	}
+}
+
+/* ---- options: what each end sees ---- */
+
+static void test_client_and_server_option_matrix(void **state)
+{
+	(void)state;
+	static const int cws[] = { -1, 0, 7, 10, 14 };
+	static const struct h_opts servers[] = {
+		{ 1400, 9, 1, 1 },    /* other MSS, other WS */
+		{ 1460, -1, 1, 1 },   /* no WS */
+		{ 1380, 2, 0, 1 },    /* no SACK */
+		{ 1460, 7, 1, 0 },    /* no TS */
+		{ 536, -1, 0, 0 },    /* nothing */
+	};
+	unsigned runs = 0;
+
+	FOR_EACH_FLAVOUR(fl)
+	for (unsigned a = 0; a < sizeof(cws) / sizeof(cws[0]); a++)
+	for (unsigned bits = 0; bits < 4; bits++)
+	for (unsigned s = 0; s < sizeof(servers) / sizeof(servers[0]); s++) {
+		struct h h;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		h.copt = (struct h_opts){ .mss = bits & 1 ? 1300 : 9000, .ws = cws[a],
+		                          .sack = bits & 2 ? 1 : 0, .ts = (bits + s) & 1 };
+		h.sopt = servers[s];
+		h_proxied_open(&h);
+
+		/* The server was told the client's options, never more. */
+		assert_true(h.syn_mss <= h.copt.mss || h.syn_mss == (fl == H_V6 ? 1220 : 536));
+		assert_int_equal(h.syn_ws, h.copt.ws);
+		assert_int_equal(h.syn_sack, h.copt.sack);
+		assert_int_equal(h.syn_ts, h.copt.ts);
+
+		/* Windows: a client window reaches the server as the same byte
+		 * count (within scaling granularity, never zero). */
+		h_client_ack(&h, h.c_nxt, h.cookie + 1, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		{
+			int c_shift = h.copt.ws >= 0 ? h.copt.ws : 0;
+			int s_sees = (h.copt.ws >= 0 && h.sopt.ws >= 0) ? h.copt.ws : 0;
+			uint64_t real = (uint64_t)502 << c_shift;
+			uint64_t want = real >> s_sees;
+
+			if (want > 65535)
+				want = 65535;
+			assert_int_equal(p.win, want);
+			/* Server TS missing: the client's TS option is gone. */
+			if (h.copt.ts && !h.sopt.ts)
+				assert_false(p.opt.present & SG_OPT_TS);
+		}
+		/* Server window 501 scaled by its own shift, as the client sees it. */
+		h_build(&h, 0, SG_TCP_ACK, h.s_isn + 1, h.c_nxt, 501, NULL, 0);
+		if (h.copt.ts && h.sopt.ts) {
+			struct sg_tcp_opts o = { .present = SG_OPT_TS, .tsval = h.s_ts + 1, .tsecr = h.c_ts };
+			h_build(&h, 0, SG_TCP_ACK, h.s_isn + 1, h.c_nxt, 501, &o, 0);
+		}
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		{
+			int s_shift = (h.copt.ws >= 0 && h.sopt.ws >= 0) ? h.sopt.ws : 0;
+			int c_sees = h.copt.ws >= 0 ? 7 : 0;   /* synguard offers 7 */
+			uint64_t want = ((uint64_t)501 << s_shift) >> c_sees;
+
+			if (want > 65535)
+				want = 65535;
+			if (want == 0)
+				want = 1;
+			assert_int_equal(p.win, want);
+			assert_int_equal(p.seq, h.cookie + 1);
+		}
+		h_fini(&h);
+		runs++;
+	}
+	assert_int_equal(runs, 3 * 5 * 4 * 5);
+}
+
+static void test_sack_after_one_nop_is_translated_with_valid_checksum(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+		uint8_t opts[40];
+		unsigned n = 0;
+
+		h_init(&h, fl, NULL);
+		h.copt.ts = 0;
+		h_proxied_open(&h);
+		h_s2c_data(&h, 1000);
+		/* NOP, SACK(2 blocks) at offset 21: odd, then NOP padding. */
+		uint32_t l1 = h.cookie + 1 + 1000, r1 = l1 + 500, l2 = r1 + 1000, r2 = l2 + 100;
+		opts[n++] = SG_TCPOPT_NOP;
+		opts[n++] = SG_TCPOPT_SACK;
+		opts[n++] = 18;
+		uint32_t e[4] = { l1, r1, l2, r2 };
+		for (int i = 0; i < 4; i++) {
+			opts[n++] = (uint8_t)(e[i] >> 24);
+			opts[n++] = (uint8_t)(e[i] >> 16);
+			opts[n++] = (uint8_t)(e[i] >> 8);
+			opts[n++] = (uint8_t)e[i];
+		}
+		opts[n++] = SG_TCPOPT_NOP;
+		assert_int_equal(n, 20);
+		/* Build a plain ACK, then splice the options in by hand. */
+		h_build(&h, 1, SG_TCP_ACK, h.c_nxt, h.cookie + 1 + 1000, 500, NULL, 0);
+		{
+			unsigned l2o = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0);
+			uint8_t *ip = h.frame + l2o;
+			uint8_t *tcp = ip + (fl == H_V6 ? 40 : 20);
+
+			memcpy(tcp + 20, opts, n);
+			tcp[12] = (uint8_t)((20 + n) / 4) << 4;
+			h.frame_len += n;
+			if (fl == H_V6) {
+				ip[5] = (uint8_t)(ip[5] + n);
+			} else {
+				uint16_t c;
+
+				ip[3] = (uint8_t)(ip[3] + n);
+				ip[10] = ip[11] = 0;
+				c = sg_csum_finish(sg_csum_partial(ip, 20, 0));
+				memcpy(ip + 10, &c, 2);
+			}
+			assert_int_equal(sg_pkt_parse(&p, h.frame, h.frame_len), SG_PKT_TCP);
+			assert_int_equal(p.opt.sack_off, 21);
+			sg_pkt_tcp_csum_fill(&p);
+		}
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);   /* asserts the checksum */
+		assert_int_equal(p.opt.sack_blocks, 2);
+		uint8_t *t = sg_pkt_l4(&p);
+		for (int i = 0; i < 4; i++) {
+			unsigned off = sg_tcpopt_sack_edge(&p.opt, (unsigned)i / 2) + 4u * ((unsigned)i & 1);
+			uint32_t v = (uint32_t)t[off] << 24 | (uint32_t)t[off + 1] << 16 |
+			             (uint32_t)t[off + 2] << 8 | t[off + 3];
+			assert_int_equal(v, e[i] - h.cookie + h.s_isn);
+		}
+		assert_int_equal(p.ack, h.s_isn + 1 + 1000);
+		h_fini(&h);
+	}
+}
+
+static void test_sack_is_stripped_when_the_server_lacks_it(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		h.copt.ts = 0;
+		h.sopt.sack = 0;
+		h_proxied_open(&h);
+		struct sg_tcp_opts none = { 0 };
+		(void)none;
+		/* A client SACK block: 4 bytes of NOPs + SACK(1). */
+		h_build(&h, 1, SG_TCP_ACK, h.c_nxt, h.cookie + 1, 500, NULL, 0);
+		{
+			unsigned l2o = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0);
+			uint8_t *ip = h.frame + l2o, *tcp = ip + (fl == H_V6 ? 40 : 20);
+			static const uint8_t o[12] = { 1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2 };
+
+			memcpy(tcp + 20, o, 12);
+			tcp[12] = (32 / 4) << 4;
+			h.frame_len += 12;
+			if (fl == H_V6) {
+				ip[5] = (uint8_t)(ip[5] + 12);
+			} else {
+				uint16_t c;
+
+				ip[3] = (uint8_t)(ip[3] + 12);
+				ip[10] = ip[11] = 0;
+				c = sg_csum_finish(sg_csum_partial(ip, 20, 0));
+				memcpy(ip + 10, &c, 2);
+			}
+			assert_int_equal(sg_pkt_parse(&p, h.frame, h.frame_len), SG_PKT_TCP);
+			sg_pkt_tcp_csum_fill(&p);
+		}
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_false(p.opt.present & SG_OPT_SACK);
+		assert_int_equal(h_stat(&h, SG_STAT_SACK_STRIPPED), 1);
+		h_fini(&h);
+	}
+}
+
+/* ---- connections opened from LAN: tracked, not proxied ---- */
+
+static void test_direct_handshake_and_close_are_tracked_untouched(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+		struct sg_tcp_opts o = h_syn_opts(&(struct h_opts){ 1460, 7, 1, 1 }, 1, 0);
+
+		h_init(&h, fl, NULL);
+		/* The LAN host is the client here: it sends from the "server" side. */
+		h_build(&h, 0, SG_TCP_SYN, 500, 0, 64240, &o, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.seq, 500);
+		h_build(&h, 1, SG_TCP_SYN | SG_TCP_ACK, 9000, 501, 64240, &o, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.seq, 9000);                 /* not a cookie */
+		h_build(&h, 0, SG_TCP_ACK, 501, 9001, 500, NULL, 100);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_build(&h, 1, SG_TCP_ACK, 9001, 601, 500, NULL, 1000);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.seq, 9001);
+		h_build(&h, 0, SG_TCP_ACK | SG_TCP_FIN, 601, 10001, 500, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_build(&h, 1, SG_TCP_ACK | SG_TCP_FIN, 10001, 602, 500, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_build(&h, 0, SG_TCP_ACK, 602, 10002, 500, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h_stat(&h, SG_STAT_SYNACK_SENT), 0);
+		assert_int_equal(h_stat(&h, SG_STAT_UPLINK_TRACKED), 1);
+		h_advance(&h, 121 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+	}
+}
+
+static void test_direct_closed_port_and_rst_both_ways(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+
+		h_init(&h, fl, NULL);
+		h_build(&h, 0, SG_TCP_SYN, 500, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_build(&h, 1, SG_TCP_RST | SG_TCP_ACK, 0, 501, 0, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fini(&h);
+
+		for (int from_lan = 0; from_lan <= 1; from_lan++) {
+			h_init(&h, fl, NULL);
+			h_build(&h, 0, SG_TCP_SYN, 500, 0, 64240, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+			h_build(&h, 1, SG_TCP_SYN | SG_TCP_ACK, 9000, 501, 64240, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+			h_build(&h, 0, SG_TCP_ACK, 501, 9001, 500, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+			if (from_lan)
+				h_build(&h, 0, SG_TCP_RST, 501, 0, 0, NULL, 0);
+			else
+				h_build(&h, 1, SG_TCP_RST, 9001, 0, 0, NULL, 0);
+			assert_int_equal(h_send(&h, from_lan ? SG_PORT_LAN : SG_PORT_WAN), SG_VERDICT_FORWARD);
+			h_advance(&h, 46 * H_SEC, -1);
+			assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+			h_fini(&h);
+		}
+	}
+}
+
+static void test_direct_syn_and_synack_retransmits_pass(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+
+		h_init(&h, fl, NULL);
+		for (int i = 0; i < 3; i++) {
+			h_build(&h, 0, SG_TCP_SYN, 500, 0, 64240, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		}
+		for (int i = 0; i < 3; i++) {
+			h_build(&h, 1, SG_TCP_SYN | SG_TCP_ACK, 9000, 501, 64240, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		}
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h_fini(&h);
+	}
+}
+
+static void test_uplink_mss_clamp_rewrites_large_mss_only(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config cfg;
+		struct h h;
+		struct sg_pkt p;
+		struct sg_tcp_opts o = h_syn_opts(&(struct h_opts){ 1460, 7, 1, 1 }, 1, 0);
+
+		sg_proxy_config_default(&cfg);
+		cfg.ct.capacity = 64;
+		cfg.uplink_mss_clamp = 1400;
+		h_init(&h, fl, &cfg);
+		h_build(&h, 0, SG_TCP_SYN, 500, 0, 64240, &o, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.opt.mss, 1400);
+		h_fini(&h);
+	}
+}
+
+/* ---- timeouts, table limits, bad input ---- */
+
+static void test_each_state_times_out(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+
+		/* Uplink SYN_SENT: 240 s. */
+		h_init(&h, fl, NULL);
+		h_build(&h, 0, SG_TCP_SYN, 500, 0, 64240, NULL, 0);
+		h_send(&h, SG_PORT_LAN);
+		h_advance(&h, 239 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h_advance(&h, 2 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+
+		/* Established: 86400 s, kept alive by traffic. */
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		h.now += 80000 * H_SEC;
+		h_tick(&h);
+		h_c2s_data(&h, 1);
+		h.now += 80000 * H_SEC;
+		h_advance(&h, 10 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h.now += 6400 * H_SEC;
+		h_advance(&h, 10 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+
+		/* One FIN: 7440 s. */
+		h_init(&h, fl, NULL);
+		h.copt.ts = 0;
+		h_proxied_open(&h);
+		h_build(&h, 1, SG_TCP_FIN | SG_TCP_ACK, h.c_nxt, h.cookie + 1, 500, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h.now += 7430 * H_SEC;
+		h_advance(&h, 1 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h_advance(&h, 20 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+
+		/* Both FINs: 240 s. */
+		h_init(&h, fl, NULL);
+		h.copt.ts = 0;
+		h_proxied_open(&h);
+		h_build(&h, 1, SG_TCP_FIN | SG_TCP_ACK, h.c_nxt, h.cookie + 1, 500, NULL, 0);
+		h_send(&h, SG_PORT_WAN);
+		h_build(&h, 0, SG_TCP_FIN | SG_TCP_ACK, h.s_nxt, h.c_nxt, 500, NULL, 0);
+		h_send(&h, SG_PORT_LAN);
+		h_advance(&h, 230 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h_advance(&h, 20 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+	}
+}
+
+static void test_full_table_refuses_new_connections_and_keeps_old_ones(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config cfg;
+		struct h h;
+
+		sg_proxy_config_default(&cfg);
+		cfg.ct.capacity = 16;
+		h_init(&h, fl, &cfg);
+		h_proxied_open(&h);
+		uint16_t first = h.cport;
+		uint32_t cookie = h.cookie, ts_cookie = h.ts_cookie, seen = h.c_seen_ts;
+		/* Fill the rest with established uplink connections. */
+		for (int i = 0; i < 15; i++) {
+			h.cport = (uint16_t)(50000 + i);
+			h_build(&h, 0, SG_TCP_ACK, 1, 1, 500, NULL, 0);
+			assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		}
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 16);
+		/* A new client proves its cookie but there is no room. */
+		h.cport = 60000;
+		h_client_syn(&h);
+		h_client_ack(&h, h.c_isn + 1, h.cookie + 1, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h.out.n, 0);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_TABLE_FULL), 1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 16);
+		/* The established proxied connection still flows. */
+		h.cport = first;
+		h.c_nxt = h.c_isn + 1;
+		h.cookie = cookie;
+		h.ts_cookie = ts_cookie;
+		h.c_seen_ts = seen;
+		h_s2c_data(&h, 100);
+		h_c2s_data(&h, 100);
+		h_fini(&h);
+	}
+}
+
+static void test_closing_entry_is_replaced_by_a_new_connection(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		h_c2s_data(&h, 10);
+		rst_case(&h, 1, 0, SG_VERDICT_FORWARD);      /* CLOSED */
+		h.c_isn += 100000;
+		h.s_isn += 777;
+		h_proxied_open(&h);                           /* same tuple */
+		h_c2s_data(&h, 10);
+		h_s2c_data(&h, 10);
+		assert_int_equal(h_stat(&h, SG_STAT_CONN_REPLACED), 1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h_fini(&h);
+	}
+}
+
+static void test_unknown_midstream_from_wan_dropped_from_lan_picked_up(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+
+		h_init(&h, fl, NULL);
+		h_build(&h, 1, SG_TCP_ACK, 100, 200, 500, NULL, 10);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_UNKNOWN), 1);
+		h_build(&h, 0, SG_TCP_ACK, 200, 100, 500, NULL, 10);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h_stat(&h, SG_STAT_UPLINK_PICKUP), 1);
+		h_build(&h, 1, SG_TCP_ACK, 100, 210, 500, NULL, 10);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fini(&h);
+	}
+}
+
+static void test_bad_frames_counted_and_handled_by_policy(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		for (int policy = SG_POLICY_DROP; policy <= SG_POLICY_FORWARD; policy++) {
+			struct sg_proxy_config cfg;
+			struct h h;
+
+			sg_proxy_config_default(&cfg);
+			cfg.ct.capacity = 64;
+			cfg.bad_frame_policy = (uint8_t)policy;
+			h_init(&h, fl, &cfg);
+			h_build(&h, 1, SG_TCP_ACK, 1, 1, 1, NULL, 0);
+			h.frame_len = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0) + 10;   /* cut short */
+			assert_int_equal(h_send(&h, SG_PORT_WAN),
+			                 policy ? SG_VERDICT_FORWARD : SG_VERDICT_DROP);
+			assert_int_equal(h_stat(&h, SG_STAT_RX_BAD), 1);
+			assert_int_equal(sg_proxy_stats(h.w)->bad[fl == H_V6 ? SG_BAD_IP6_TRUNC : SG_BAD_IP4_TRUNC], 1);
+			h_fini(&h);
+		}
+	}
+}
+
+static void test_syn_with_bad_checksum_gets_no_cookie(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_tcp_opts o = h_syn_opts(&(struct h_opts){ 1460, 7, 1, 1 }, 1, 0);
+
+		h_init(&h, fl, NULL);
+		h_build(&h, 1, SG_TCP_SYN, 1, 0, 100, &o, 0);
+		h.frame[h.frame_len - 1] ^= 0x40;   /* corrupt an option byte */
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h.out.n, 0);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_BAD_CSUM), 1);
+		h_fini(&h);
+	}
+}
+
+/* ---- ICMP errors quoting a proxied connection ---- */
+
+static void test_icmp_packet_too_big_quote_is_translated(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p, outer, in;
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		h_s2c_data(&h, 1000);
+		/* The segment the client saw (translated), as a WAN router quotes it. */
+		uint8_t seg[H_FRAME_MAX];
+		uint32_t seglen = h.frame_len;
+		memcpy(seg, h.frame, seglen);
+		unsigned l2 = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0);
+		unsigned iphl = fl == H_V6 ? 40 : 20;
+		uint32_t client_seq = h.s_nxt - 1000 - h.s_isn + h.cookie;
+
+		/* Frame: same L2 as a WAN->LAN frame, IP from a router to the server. */
+		h_build(&h, 1, SG_TCP_ACK, 1, 1, 1, NULL, 0);
+		uint8_t *ip = h.frame + l2;
+		uint8_t *icmp = ip + iphl;
+		unsigned quote = iphl + 28;
+		if (fl == H_V6) {
+			ip[6] = SG_IPPROTO_ICMPV6;
+			icmp[0] = 2; icmp[1] = 0; icmp[2] = icmp[3] = 0;
+			icmp[4] = 0; icmp[5] = 0; icmp[6] = 0x05; icmp[7] = 0x00;  /* MTU 1280 */
+			memcpy(icmp + 8, seg + l2, quote);
+			ip[4] = 0; ip[5] = (uint8_t)(8 + quote);
+			h.frame_len = l2 + 40 + 8 + quote;
+			uint64_t s = sg_csum_pseudo6(ip + 8, ip + 24, SG_IPPROTO_ICMPV6, 8 + quote);
+			uint16_t c = sg_csum_finish(sg_csum_partial(icmp, 8 + quote, s));
+			memcpy(icmp + 2, &c, 2);
+		} else {
+			ip[9] = SG_IPPROTO_ICMP;
+			icmp[0] = 3; icmp[1] = 4; icmp[2] = icmp[3] = 0;
+			icmp[4] = 0; icmp[5] = 0; icmp[6] = 0x05; icmp[7] = 0x78;  /* MTU 1400 */
+			memcpy(icmp + 8, seg + l2, quote);
+			uint16_t tl = (uint16_t)(20 + 8 + quote), c;
+			ip[2] = (uint8_t)(tl >> 8); ip[3] = (uint8_t)tl;
+			ip[10] = ip[11] = 0;
+			c = sg_csum_finish(sg_csum_partial(ip, 20, 0));
+			memcpy(ip + 10, &c, 2);
+			h.frame_len = l2 + tl;
+			c = sg_csum_finish(sg_csum_partial(icmp, 8 + quote, 0));
+			memcpy(icmp + 2, &c, 2);
+		}
+		assert_int_equal(sg_pkt_parse(&outer, h.frame, h.frame_len), SG_PKT_IP_OTHER);
+		assert_int_equal(sg_pkt_parse_icmp_quote(&outer, &in), 0);
+		assert_int_equal(in.seq, client_seq);
+
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		assert_int_equal(sg_pkt_parse(&outer, h.frame, h.frame_len), SG_PKT_IP_OTHER);
+		assert_int_equal(sg_pkt_parse_icmp_quote(&outer, &in), 0);
+		/* The server finds its own sequence number in the quote... */
+		assert_int_equal(in.seq, h.s_nxt - 1000);
+		/* ... and the ICMP checksum is right. */
+		uint8_t *m = sg_pkt_l4(&outer);
+		size_t mlen = outer.l3_end - outer.l4_off;
+		uint64_t s = fl == H_V6 ? sg_csum_pseudo6(sg_pkt_saddr(&outer), sg_pkt_daddr(&outer),
+		                                         SG_IPPROTO_ICMPV6, (uint32_t)mlen) : 0;
+		assert_int_equal(sg_csum_finish(sg_csum_partial(m, mlen, s)), 0);
+		assert_int_equal(h_stat(&h, SG_STAT_ICMP_TRANSLATED), 1);
+		(void)p;
+		h_fini(&h);
+	}
+}
+
+static void test_non_tcp_and_fragments_are_bridged(void **state)
+{
+	(void)state;
+	struct h h;
+	uint8_t arp[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
+
+	h_init(&h, H_V4, NULL);
+	memcpy(h.frame, arp, sizeof(arp));
+	h.frame_len = sizeof(arp);
+	assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+	assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+	assert_int_equal(h_stat(&h, SG_STAT_RX_NOT_IP), 2);
+	h_fini(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proxied_handshake_data_and_four_way_close),
+		cmocka_unit_test(test_client_syn_retransmitted_gets_the_same_cookie),
+		cmocka_unit_test(test_client_ack_retransmitted_while_waiting_resends_syn),
+		cmocka_unit_test(test_syn_to_server_backs_off_then_client_gets_rst),
+		cmocka_unit_test(test_server_synack_retransmitted_is_acked_again),
+		cmocka_unit_test(test_proxied_closed_port_gives_client_the_rst_it_expects),
+		cmocka_unit_test(test_rst_both_ways_on_proxied_connection_checked_for_sequence),
+		cmocka_unit_test(test_fin_retransmits_both_ways_pass_and_a_moved_fin_is_dropped),
+		cmocka_unit_test(test_many_segments_both_ways_interleaved),
+		cmocka_unit_test(test_keepalive_ack_is_refused_zero_window_probe_opens),
+		cmocka_unit_test(test_forged_and_stale_acks_open_nothing),
+		cmocka_unit_test(test_client_and_server_option_matrix),
+		cmocka_unit_test(test_sack_after_one_nop_is_translated_with_valid_checksum),
+		cmocka_unit_test(test_sack_is_stripped_when_the_server_lacks_it),
+		cmocka_unit_test(test_direct_handshake_and_close_are_tracked_untouched),
+		cmocka_unit_test(test_direct_closed_port_and_rst_both_ways),
+		cmocka_unit_test(test_direct_syn_and_synack_retransmits_pass),
+		cmocka_unit_test(test_uplink_mss_clamp_rewrites_large_mss_only),
+		cmocka_unit_test(test_each_state_times_out),
+		cmocka_unit_test(test_full_table_refuses_new_connections_and_keeps_old_ones),
+		cmocka_unit_test(test_closing_entry_is_replaced_by_a_new_connection),
+		cmocka_unit_test(test_unknown_midstream_from_wan_dropped_from_lan_picked_up),
+		cmocka_unit_test(test_bad_frames_counted_and_handled_by_policy),
+		cmocka_unit_test(test_syn_with_bad_checksum_gets_no_cookie),
+		cmocka_unit_test(test_icmp_packet_too_big_quote_is_translated),
+		cmocka_unit_test(test_non_tcp_and_fragments_are_bridged),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
