@@ -80,22 +80,24 @@ void sg_ct_key_make(struct sg_ct_key *k, uint8_t family,
 /* Per-connection fields of the proxy (src/core/proxy.c).  The table never
  * reads them; sg_ct_insert zeroes them. */
 struct sg_conn_proxy {
-	uint32_t seq_offset;     /* cookie ISN - server ISN */
-	uint32_t ts_offset;      /* synguard's TSval - server's TSval */
+	uint32_t seq_offset;     /* cookie ISN - server ISN (the cookie ISN
+	                            itself while waiting for the server) */
+	uint32_t ts_offset;      /* synguard's TSval - server's TSval (the TS
+	                            cookie itself while waiting) */
 	uint32_t client_isn;
-	uint32_t cookie_isn;
 	uint32_t client_tsval;   /* for SYN retransmits */
 	uint32_t fin_seq[2];     /* [0] from WAN, [1] from LAN */
 	uint32_t max_end[2];     /* highest seq+len seen per direction */
+	uint16_t client_win;     /* the client's window in its cookie ACK */
 	uint16_t mss;            /* sent to the server */
-	uint8_t  client_ws;      /* 0xf: no window scaling */
-	uint8_t  server_ws;
+	uint8_t  client_ws;      /* told to the server; 0xf: none */
+	uint8_t  server_ws;      /* 0xf: none */
+	uint8_t  our_ws;         /* offered to the client in the SYN-ACK */
 	uint8_t  flags;          /* proxy-defined */
 	uint8_t  retries;        /* SYN retransmits so far */
+	uint8_t  nvlan;
 	uint8_t  wan_mac[6];
 	uint8_t  lan_mac[6];
-	uint8_t  nvlan;
-	uint8_t  spare;
 	uint16_t vlan_tpid[2];
 	uint16_t vlan_tci[2];
 };

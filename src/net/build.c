@@ -57,8 +57,10 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 
 	if (olen < 0 || f->nvlan > SG_VLAN_MAX || (f->family != 4 && f->family != 6))
 		return -EINVAL;
-	tcplen = 20 + (size_t)olen;
+	tcplen = 20 + (size_t)olen + f->payload_len;
 	total = l2 + l3len + tcplen;
+	if (l3len + tcplen > 0xffff)
+		return -EINVAL;
 	if (total > cap)
 		return -ENOSPC;
 
@@ -106,12 +108,16 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 	wr16(tcp + 2, f->dport);
 	wr32(tcp + 4, f->seq);
 	wr32(tcp + 8, f->ack);
-	tcp[12] = (uint8_t)((tcplen / 4) << 4);
+	tcp[12] = (uint8_t)(((20 + (size_t)olen) / 4) << 4);
 	tcp[13] = f->flags;
 	wr16(tcp + 14, f->win);
 	tcp[16] = tcp[17] = 0;
 	tcp[18] = tcp[19] = 0;          /* no urgent data */
 	memcpy(tcp + 20, opts, (size_t)olen);
+	if (f->payload)
+		memcpy(tcp + 20 + olen, f->payload, f->payload_len);
+	else
+		memset(tcp + 20 + olen, 0, f->payload_len);
 	{
 		uint16_t c = sg_csum_finish(sg_csum_partial(tcp, tcplen, sum));
 

@@ -1,7 +1,8 @@
 /* Builders for the frames synguard makes itself: SYN, SYN-ACK, ACK, RST,
  * for IPv4 and IPv6, untagged or with the tags of the frame that caused
  * them.  Every built frame has correct IP and TCP checksums, TTL/hop limit
- * SG_BUILD_TTL, no IP options or extension headers, no payload.
+ * SG_BUILD_TTL, no IP options or extension headers; a payload only when
+ * asked (tests and benchmarks send data segments).
  */
 #ifndef SG_NET_BUILD_H
 #define SG_NET_BUILD_H
@@ -12,7 +13,8 @@
 #include "net/pkt.h"
 
 #define SG_BUILD_TTL     64
-/* Largest frame a builder writes: 14 + 2*4 + 40 (IPv6) + 60 (TCP). */
+/* Largest frame a builder writes without payload: 14 + 2*4 + 40 (IPv6) +
+ * 60 (TCP). */
 #define SG_BUILD_MAXLEN  (SG_ETH_HLEN + 4 * SG_VLAN_MAX + 40 + 60)
 
 /* Everything a built TCP frame needs.  Addresses are 4 or 16 bytes by
@@ -30,6 +32,8 @@ struct sg_tcp_frame {
 	uint8_t  tos;                    /* IPv4 TOS / IPv6 traffic class */
 	uint32_t flow_label;             /* IPv6 only, 20 bits */
 	struct sg_tcp_opts opt;          /* only .present and values are read */
+	const uint8_t *payload;          /* payload_len bytes, or NULL for zeros */
+	uint16_t payload_len;
 };
 
 /* Fills f's L2/L3 identity from a parsed frame: the same MACs, tags,

@@ -218,6 +218,34 @@ static void test_bad_family_or_tag_count_is_invalid(void **state)
 	assert_int_equal(sg_build_tcp(buf, sizeof(buf), &f), -EINVAL);
 }
 
+static void test_payload_is_carried_and_checksummed(void **state)
+{
+	(void)state;
+	for (uint8_t fam = 4; fam <= 6; fam += 2)
+		for (unsigned len = 0; len <= 1460; len += 73) {
+			struct sg_tcp_frame f;
+			uint8_t data[1460], buf[1600];
+			struct sg_pkt p;
+			int n;
+
+			for (unsigned i = 0; i < len; i++)
+				data[i] = (uint8_t)(i * 31 + 7);
+			sample(&f, fam, 1, SG_OPT_TS);
+			f.payload = (len & 1) ? data : NULL;    /* NULL: zeros */
+			f.payload_len = (uint16_t)len;
+			n = sg_build_tcp(buf, sizeof(buf), &f);
+			assert_true(n > 0);
+			assert_int_equal(sg_pkt_parse(&p, buf, (uint32_t)n), SG_PKT_TCP);
+			assert_int_equal(p.payload_len, len);
+			assert_true(sg_pkt_tcp_csum_ok(&p));
+			if (len & 1)
+				assert_memory_equal(sg_pkt_l4(&p) + p.tcp_hlen, data, len);
+			else
+				for (unsigned i = 0; i < len; i++)
+					assert_int_equal(sg_pkt_l4(&p)[p.tcp_hlen + i], 0);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_short_buffer_is_refused_without_writing_past_it),
 		cmocka_unit_test(test_largest_frame_fits_the_documented_maximum),
 		cmocka_unit_test(test_bad_family_or_tag_count_is_invalid),
+		cmocka_unit_test(test_payload_is_carried_and_checksummed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,151 @@
+/* synguard-bench driver: `synguard-bench <scenario|all> [--threads N]
+ * [--runs R] [--flows F]`; one line per scenario, median of R runs. */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+static const struct bench_scenario *const scenarios[] = {
+	&bench_cookie_make, &bench_cookie_check, &bench_ct_lookup,
+	&bench_syn, &bench_established, &bench_handshake,
+};
+#define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
+#define MAX_THREADS 64
+#define MAX_RUNS 99
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct thread_arg {
+	const struct bench_scenario *sc;
+	void *state;
+	unsigned t;
+	struct bench_sample s;
+	pthread_barrier_t *start;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+
+	pthread_barrier_wait(a->start);
+	a->sc->run(a->state, a->t, &a->s);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Returns the median total rate (ops/s summed over threads). */
+static double measure(const struct bench_scenario *sc, const struct bench_opts *o)
+{
+	double rates[MAX_RUNS];
+
+	for (unsigned r = 0; r < o->runs; r++) {
+		struct thread_arg args[MAX_THREADS];
+		pthread_t th[MAX_THREADS];
+		pthread_barrier_t start;
+		void *state = sc->setup(o);
+		double total = 0;
+
+		if (!state) {
+			fprintf(stderr, "synguard-bench: %s: setup failed\n", sc->name);
+			exit(1);
+		}
+		pthread_barrier_init(&start, NULL, o->threads);
+		for (unsigned t = 0; t < o->threads; t++) {
+			args[t] = (struct thread_arg){ .sc = sc, .state = state, .t = t, .start = &start };
+			pthread_create(&th[t], NULL, thread_main, &args[t]);
+		}
+		for (unsigned t = 0; t < o->threads; t++) {
+			pthread_join(th[t], NULL);
+			total += args[t].s.ops / (args[t].s.ns / 1e9);
+		}
+		pthread_barrier_destroy(&start);
+		sc->teardown(state);
+		rates[r] = total;
+	}
+	qsort(rates, o->runs, sizeof(rates[0]), cmp_double);
+	return rates[o->runs / 2];
+}
+
+static void report(const struct bench_scenario *sc, const struct bench_opts *o, double rate)
+{
+	double per_core = rate / o->threads;
+
+	printf("%-12s threads=%u  %8.2f M/s  %7.1f ns/op per thread", sc->name, o->threads,
+	       rate / 1e6, 1e9 / per_core);
+	if (sc->target_per_core > 0)
+		printf("  target %.1f M/s per core: %.2fx", sc->target_per_core / 1e6,
+		       per_core / sc->target_per_core);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: synguard-bench <scenario|all> [--threads N] [--runs R] [--flows F]\n"
+	           "scenarios:");
+	for (unsigned i = 0; i < NSCEN; i++)
+		fprintf(f, " %s", scenarios[i]->name);
+	fprintf(f, "\n'cookie' runs cookie-make and cookie-check.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "threads", required_argument, NULL, 't' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench_opts o = { .threads = 1, .runs = 5, .flows = 32768 };
+	const char *which;
+	unsigned matched = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:r:f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o.threads = (unsigned)atoi(optarg); break;
+		case 'r': o.runs = (unsigned)atoi(optarg); break;
+		case 'f': o.flows = (unsigned)atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1 || o.threads < 1 || o.threads > MAX_THREADS ||
+	    o.runs < 1 || o.runs > MAX_RUNS || o.flows < 16) {
+		usage(stderr);
+		return 2;
+	}
+	which = argv[optind];
+	for (unsigned i = 0; i < NSCEN; i++) {
+		const struct bench_scenario *sc = scenarios[i];
+
+		if (strcmp(which, "all") && strcmp(which, sc->name) &&
+		    !(strcmp(which, "cookie") == 0 && strncmp(sc->name, "cookie", 6) == 0))
+			continue;
+		matched++;
+		report(sc, &o, measure(sc, &o));
+	}
+	if (!matched) {
+		fprintf(stderr, "synguard-bench: no scenario named '%s'\n", which);
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}

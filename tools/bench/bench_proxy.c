@@ -1,0 +1,356 @@
+/* The proxy core fed from memory: SYN -> cookie SYN-ACK, the handshake
+ * (cookie ACK -> new connection -> server SYN-ACK), and established
+ * traffic (per flow two 1514-byte segments server->client and one 64-byte
+ * ACK back) over many flows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "core/proxy.h"
+#include "net/build.h"
+
+#define NOW       (1000ull * 1000000000ull)
+#define SYN_SET   4096u
+#define SYN_ITERS 4000000u
+#define EST_PKTS  6000000u
+#define FRAME_CAP 1536u
+
+struct out_bufs {
+	uint8_t b[SG_OUT_MAX][SG_OUT_FRAME_MAX];
+	struct sg_out out;
+};
+
+static void out_reset(struct out_bufs *o)
+{
+	o->out.n = 0;
+	o->out.cap = SG_OUT_MAX;
+	for (unsigned i = 0; i < SG_OUT_MAX; i++)
+		o->out.f[i].buf = o->b[i];
+}
+
+/* Client t.i talks to one server; addresses differ per flow. */
+static void flow_frame(struct sg_tcp_frame *f, unsigned t, unsigned i, int from_client)
+{
+	static const uint8_t cmac[6] = { 2, 0, 0, 0, 0, 1 }, smac[6] = { 2, 0, 0, 0, 0, 2 };
+	uint8_t c[4] = { (uint8_t)(20 + t), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+	uint8_t s[4] = { 192, 0, 2, 10 };
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->src_mac, from_client ? cmac : smac, 6);
+	memcpy(f->dst_mac, from_client ? smac : cmac, 6);
+	f->family = 4;
+	memcpy(f->saddr, from_client ? c : s, 4);
+	memcpy(f->daddr, from_client ? s : c, 4);
+	f->sport = from_client ? (uint16_t)(1024 + (i & 0x7fff)) : 443;
+	f->dport = from_client ? 443 : (uint16_t)(1024 + (i & 0x7fff));
+}
+
+static const struct sg_tcp_opts linux_syn = {
+	.present = SG_OPT_MSS | SG_OPT_WS | SG_OPT_SACKPERM | SG_OPT_TS,
+	.mss = 1460, .wscale = 7, .tsval = 123456,
+};
+
+struct flow {
+	uint32_t isn, cookie, ts_cookie;
+	uint8_t *ack, *synack;           /* handshake frames */
+	uint8_t *seg[3];                 /* established frames */
+	uint16_t ack_len, synack_len, seg_len[3];
+};
+
+struct proxy_state {
+	struct sg_proxy *p;
+	unsigned threads, flows;
+	uint8_t *syns;                   /* threads * SYN_SET frames */
+	uint16_t syn_len;
+	struct flow *fl;                 /* threads * flows */
+	uint8_t *mem;
+	struct out_bufs *ob;             /* one per thread */
+};
+
+static struct proxy_state *state_new(const struct bench_opts *o)
+{
+	struct proxy_state *st = calloc(1, sizeof(*st));
+	struct sg_proxy_config cfg;
+
+	if (!st)
+		return NULL;
+	sg_proxy_config_default(&cfg);
+	if (cfg.ct.capacity < 2 * o->flows * o->threads)
+		cfg.ct.capacity = 2 * o->flows * o->threads;
+	st->threads = o->threads;
+	st->flows = o->flows;
+	st->ob = aligned_alloc(64, ((sizeof(*st->ob) * o->threads) + 63) & ~(size_t)63);
+	if (!st->ob || sg_proxy_create(&cfg, o->threads, &st->p)) {
+		free(st->ob);
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void state_free(void *p)
+{
+	struct proxy_state *st = p;
+
+	sg_proxy_destroy(st->p);
+	free(st->syns);
+	free(st->fl);
+	free(st->mem);
+	free(st->ob);
+	free(st);
+}
+
+/* ---- syn ---- */
+
+static void *syn_setup(const struct bench_opts *o)
+{
+	struct proxy_state *st = state_new(o);
+
+	if (!st)
+		return NULL;
+	st->syns = malloc((size_t)o->threads * SYN_SET * 128);
+	for (unsigned t = 0; t < o->threads; t++)
+		for (unsigned i = 0; i < SYN_SET; i++) {
+			struct sg_tcp_frame f;
+			uint32_t r = (i + 1) * 2654435761u + t;
+
+			flow_frame(&f, t, r & 0xffffff, 1);
+			f.flags = SG_TCP_SYN;
+			f.seq = r;
+			f.win = 64240;
+			f.opt = linux_syn;
+			st->syn_len = (uint16_t)sg_build_tcp(st->syns + ((size_t)t * SYN_SET + i) * 128, 128, &f);
+		}
+	return st;
+}
+
+static void syn_run(void *p, unsigned t, struct bench_sample *s)
+{
+	struct proxy_state *st = p;
+	struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
+	struct out_bufs *ob = &st->ob[t];
+	uint8_t *base = st->syns + (size_t)t * SYN_SET * 128;
+	unsigned synacks = 0;
+	uint64_t t0 = bench_now_ns();
+
+	for (unsigned i = 0; i < SYN_ITERS; i++) {
+		out_reset(ob);
+		sg_proxy_process(w, SG_PORT_WAN, base + (size_t)(i % SYN_SET) * 128, st->syn_len, NOW, &ob->out);
+		synacks += ob->out.n;
+		if ((i & 63) == 0) {
+			out_reset(ob);
+			sg_proxy_tick(w, NOW, &ob->out);
+		}
+	}
+	s->ns = (double)(bench_now_ns() - t0);
+	s->ops = synacks;
+	sg_proxy_worker_offline(w);
+}
+
+/* ---- handshakes and established flows ---- */
+
+static int build_into(uint8_t **slot, uint16_t *len, uint8_t **cursor, const struct sg_tcp_frame *f)
+{
+	int n = sg_build_tcp(*cursor, FRAME_CAP, f);
+
+	if (n < 0)
+		return -1;
+	*slot = *cursor;
+	*len = (uint16_t)n;
+	*cursor += (n + 63) & ~63;
+	return 0;
+}
+
+/* Runs each flow's SYN through the proxy for its cookie and builds the
+ * client's ACK and the server's SYN-ACK. */
+static int prepare_handshakes(struct proxy_state *st, uint8_t **cursor)
+{
+	for (unsigned t = 0; t < st->threads; t++) {
+		struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
+
+		for (unsigned i = 0; i < st->flows; i++) {
+			struct flow *fl = &st->fl[(size_t)t * st->flows + i];
+			struct sg_tcp_frame f;
+			uint8_t syn[128];
+			struct sg_pkt sa;
+			int n;
+
+			fl->isn = (i + 1) * 40503u + t;
+			flow_frame(&f, t, i, 1);
+			f.flags = SG_TCP_SYN;
+			f.seq = fl->isn;
+			f.win = 64240;
+			f.opt = linux_syn;
+			n = sg_build_tcp(syn, sizeof(syn), &f);
+			out_reset(&st->ob[t]);
+			sg_proxy_process(w, SG_PORT_WAN, syn, (uint32_t)n, NOW, &st->ob[t].out);
+			if (st->ob[t].out.n != 1 ||
+			    sg_pkt_parse(&sa, st->ob[t].out.f[0].buf, st->ob[t].out.f[0].len) != SG_PKT_TCP)
+				return -1;
+			fl->cookie = sa.seq;
+			fl->ts_cookie = sa.opt.tsval;
+
+			f.flags = SG_TCP_ACK;
+			f.seq = fl->isn + 1;
+			f.ack = fl->cookie + 1;
+			f.win = 502;
+			f.opt = (struct sg_tcp_opts){ .present = SG_OPT_TS, .tsval = 123457, .tsecr = fl->ts_cookie };
+			if (build_into(&fl->ack, &fl->ack_len, cursor, &f))
+				return -1;
+
+			flow_frame(&f, t, i, 0);
+			f.flags = SG_TCP_SYN | SG_TCP_ACK;
+			f.seq = 0x80000000u + i;
+			f.ack = fl->isn + 1;
+			f.win = 65160;
+			f.opt = linux_syn;
+			f.opt.tsval = 777;
+			f.opt.tsecr = 123457;
+			if (build_into(&fl->synack, &fl->synack_len, cursor, &f))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void *handshake_setup(const struct bench_opts *o)
+{
+	struct proxy_state *st = state_new(o);
+	size_t n = (size_t)o->threads * o->flows;
+	uint8_t *cursor;
+
+	if (!st)
+		return NULL;
+	st->fl = calloc(n, sizeof(*st->fl));
+	st->mem = malloc(n * 2 * 192);
+	cursor = st->mem;
+	if (!st->fl || !st->mem || prepare_handshakes(st, &cursor)) {
+		state_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void handshake_run(void *p, unsigned t, struct bench_sample *s)
+{
+	struct proxy_state *st = p;
+	struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
+	struct out_bufs *ob = &st->ob[t];
+	struct flow *fl = &st->fl[(size_t)t * st->flows];
+	unsigned done = 0;
+	uint64_t t0 = bench_now_ns();
+
+	for (unsigned i = 0; i < st->flows; i++) {
+		out_reset(ob);
+		sg_proxy_process(w, SG_PORT_WAN, fl[i].ack, fl[i].ack_len, NOW, &ob->out);
+		out_reset(ob);
+		sg_proxy_process(w, SG_PORT_LAN, fl[i].synack, fl[i].synack_len, NOW, &ob->out);
+		done += ob->out.n == 2;
+		if ((i & 63) == 0) {
+			out_reset(ob);
+			sg_proxy_tick(w, NOW, &ob->out);
+		}
+	}
+	s->ns = (double)(bench_now_ns() - t0);
+	s->ops = done;
+	sg_proxy_worker_offline(w);
+}
+
+static void *established_setup(const struct bench_opts *o)
+{
+	struct proxy_state *st = state_new(o);
+	size_t n = (size_t)o->threads * o->flows;
+	uint8_t *cursor;
+
+	if (!st)
+		return NULL;
+	st->fl = calloc(n, sizeof(*st->fl));
+	st->mem = malloc(n * (2 * 192 + 2 * FRAME_CAP + 128));
+	cursor = st->mem;
+	if (!st->fl || !st->mem || prepare_handshakes(st, &cursor)) {
+		state_free(st);
+		return NULL;
+	}
+	for (unsigned t = 0; t < o->threads; t++) {
+		struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
+
+		for (unsigned i = 0; i < o->flows; i++) {
+			struct flow *fl = &st->fl[(size_t)t * o->flows + i];
+			struct sg_tcp_frame f;
+
+			out_reset(&st->ob[t]);
+			sg_proxy_process(w, SG_PORT_WAN, fl->ack, fl->ack_len, NOW, &st->ob[t].out);
+			out_reset(&st->ob[t]);
+			sg_proxy_process(w, SG_PORT_LAN, fl->synack, fl->synack_len, NOW, &st->ob[t].out);
+			if (st->ob[t].out.n != 2) {
+				state_free(st);
+				return NULL;
+			}
+			for (unsigned k = 0; k < 2; k++) {
+				flow_frame(&f, t, i, 0);
+				f.flags = SG_TCP_ACK;
+				f.seq = 0x80000000u + i + 1 + k * 1448;
+				f.ack = fl->isn + 1;
+				f.win = 501;
+				f.opt = (struct sg_tcp_opts){ .present = SG_OPT_TS, .tsval = 778, .tsecr = 123457 };
+				f.payload_len = 1448;               /* 1514-byte frames */
+				if (build_into(&fl->seg[k], &fl->seg_len[k], &cursor, &f)) {
+					state_free(st);
+					return NULL;
+				}
+			}
+			flow_frame(&f, t, i, 1);
+			f.flags = SG_TCP_ACK;
+			f.seq = fl->isn + 1;
+			f.ack = fl->cookie + 1 + 2 * 1448;
+			f.win = 502;
+			f.opt = (struct sg_tcp_opts){ .present = SG_OPT_TS, .tsval = 123458, .tsecr = fl->ts_cookie };
+			if (build_into(&fl->seg[2], &fl->seg_len[2], &cursor, &f)) {
+				state_free(st);
+				return NULL;
+			}
+		}
+	}
+	return st;
+}
+
+static void established_run(void *p, unsigned t, struct bench_sample *s)
+{
+	struct proxy_state *st = p;
+	struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
+	struct out_bufs *ob = &st->ob[t];
+	struct flow *fl = &st->fl[(size_t)t * st->flows];
+	unsigned forwarded = 0, pkts = 0;
+	uint64_t t0 = bench_now_ns();
+
+	while (pkts < EST_PKTS) {
+		for (unsigned i = 0; i < st->flows; i++) {
+			for (unsigned k = 0; k < 3; k++) {
+				out_reset(ob);
+				forwarded += sg_proxy_process(w, k < 2 ? SG_PORT_LAN : SG_PORT_WAN, fl[i].seg[k],
+				                              fl[i].seg_len[k], NOW, &ob->out) == SG_VERDICT_FORWARD;
+			}
+			pkts += 3;
+			if ((i & 31) == 0) {
+				out_reset(ob);
+				sg_proxy_tick(w, NOW, &ob->out);
+			}
+		}
+	}
+	s->ns = (double)(bench_now_ns() - t0);
+	s->ops = forwarded;
+	sg_proxy_worker_offline(w);
+}
+
+const struct bench_scenario bench_syn = {
+	.name = "syn", .target_per_core = 11e6,
+	.setup = syn_setup, .run = syn_run, .teardown = state_free,
+};
+const struct bench_scenario bench_handshake = {
+	.name = "handshake", .target_per_core = 4.6e6,
+	.setup = handshake_setup, .run = handshake_run, .teardown = state_free,
+};
+const struct bench_scenario bench_established = {
+	.name = "established", .target_per_core = 30e6,
+	.setup = established_setup, .run = established_run, .teardown = state_free,
+};
