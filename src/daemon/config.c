@@ -1,0 +1,329 @@
+/* synguard.conf (see config.h).  One table describes every option: its
+ * path, type, range and place in struct sg_config; parsing, validation,
+ * unknown-key detection and printing all walk that table, so an option
+ * cannot be parsed but not printed or documented twice differently. */
+#include "daemon/config.h"
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/log.h"
+
+enum opt_type { T_UINT, T_BOOL, T_ENUM, T_STRING, T_UINT_LIST };
+
+struct opt {
+	const char *path;
+	enum opt_type type;
+	long min, max;             /* T_UINT and list elements; list: max entries in `n_max` */
+	size_t off;                /* into struct sg_config */
+	unsigned width;            /* bytes of the integer field: 1, 2, 4 */
+	const char *choices;       /* T_ENUM: "a|b|c", stored as index in an int */
+	size_t count_off;          /* T_UINT_LIST: where the entry count goes (uint8_t or unsigned) */
+	unsigned count_width;
+	unsigned n_max;
+	size_t cap;                /* T_STRING: buffer size */
+};
+
+#define OFF(f) offsetof(struct sg_config, f)
+#define W(f) sizeof(((struct sg_config *)0)->f)
+#define UINT(p, f, lo, hi) { p, T_UINT, lo, hi, OFF(f), W(f), NULL, 0, 0, 0, 0 }
+#define ENUM(p, f, ch)     { p, T_ENUM, 0, 0, OFF(f), W(f), ch, 0, 0, 0, 0 }
+#define BOOL(p, f)         { p, T_BOOL, 0, 1, OFF(f), W(f), NULL, 0, 0, 0, 0 }
+#define STR(p, f)          { p, T_STRING, 0, 0, OFF(f), 0, NULL, 0, 0, 0, W(f) }
+#define LIST(p, f, lo, hi, cnt, n) \
+	{ p, T_UINT_LIST, lo, hi, OFF(f), sizeof(((struct sg_config *)0)->f[0]), NULL, OFF(cnt), W(cnt), n, 0 }
+
+static const struct opt opts[] = {
+	UINT("threads", threads, 1, 64),
+	ENUM("io", io, "auto|afxdp|afpacket"),
+	LIST("cpus", cpus, 0, 4095, ncpus, SG_CONFIG_MAX_CPUS),
+	BOOL("bridge_only", bridge_only),
+	ENUM("log.target", log_target, "stderr|syslog"),
+	ENUM("log.level", log_level, "error|warning|notice|info|debug"),
+	STR("control.socket", ctl_socket),
+	UINT("conntrack.capacity", proxy.ct.capacity, SG_CT_MIN_CAPACITY, SG_CT_MAX_CAPACITY),
+	UINT("conntrack.timeouts.syn_sent", proxy.ct.timeout_s[SG_CT_SYN_SENT], 1, 604800),
+	UINT("conntrack.timeouts.uplink_syn_sent", proxy.ct.timeout_s[SG_CT_UP_SYN_SENT], 1, 604800),
+	UINT("conntrack.timeouts.uplink_syn_recv", proxy.ct.timeout_s[SG_CT_UP_SYN_RECV], 1, 604800),
+	UINT("conntrack.timeouts.established", proxy.ct.timeout_s[SG_CT_ESTABLISHED], 1, 604800),
+	UINT("conntrack.timeouts.fin_wait", proxy.ct.timeout_s[SG_CT_FIN_WAIT], 1, 604800),
+	UINT("conntrack.timeouts.closing", proxy.ct.timeout_s[SG_CT_CLOSING], 1, 604800),
+	UINT("conntrack.timeouts.time_wait", proxy.ct.timeout_s[SG_CT_TIME_WAIT], 1, 604800),
+	UINT("conntrack.timeouts.closed", proxy.ct.timeout_s[SG_CT_CLOSED], 1, 604800),
+	UINT("cookie.period", proxy.cookie_period_s, SG_SECRET_MIN_PERIOD_S, SG_SECRET_MAX_PERIOD_S),
+	STR("cookie.key_file", key_file),
+	LIST("cookie.isn_mss4", proxy.cookie.isn_mss[0], 536, 65535, proxy.cookie.isn_mss_n[0], SG_COOKIE_ISN_MSS_MAX),
+	LIST("cookie.isn_mss6", proxy.cookie.isn_mss[1], 1220, 65535, proxy.cookie.isn_mss_n[1], SG_COOKIE_ISN_MSS_MAX),
+	LIST("cookie.ts_mss4", proxy.cookie.ts_mss[0], 536, 65535, proxy.cookie.ts_mss_n[0], SG_COOKIE_TS_MSS_MAX),
+	LIST("cookie.ts_mss6", proxy.cookie.ts_mss[1], 1220, 65535, proxy.cookie.ts_mss_n[1], SG_COOKIE_TS_MSS_MAX),
+	UINT("synack.mss4", proxy.synack_mss4, 536, 65495),
+	UINT("synack.mss6", proxy.synack_mss6, 1220, 65475),
+	UINT("synack.wscale", proxy.synack_wscale, 0, 14),
+	ENUM("policy.bad_frames", proxy.bad_frame_policy, "drop|forward"),
+	ENUM("policy.unknown", proxy.unknown_policy, "drop|forward"),
+	UINT("policy.rst_slack", proxy.rst_slack, 0, 65535),
+	UINT("uplink_mss_clamp", proxy.uplink_mss_clamp, 0, 65535),
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+void sg_config_default(struct sg_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->threads = 1;
+	c->io = 0;
+	c->log_target = SG_LOG_STDERR;
+	c->log_level = 3;   /* index of "info" in log.level's choices */
+	strcpy(c->ctl_socket, SG_CONFIG_DEFAULT_SOCKET);
+	sg_proxy_config_default(&c->proxy);
+}
+
+static void put_uint(void *p, unsigned width, unsigned long v)
+{
+	switch (width) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 2: *(uint16_t *)p = (uint16_t)v; break;
+	default: *(uint32_t *)p = (uint32_t)v; break;
+	}
+}
+
+static unsigned long get_uint(const void *p, unsigned width)
+{
+	switch (width) {
+	case 1: return *(const uint8_t *)p;
+	case 2: return *(const uint16_t *)p;
+	default: return *(const uint32_t *)p;
+	}
+}
+
+/* Index of word in "a|b|c", or -1. */
+static int choice_index(const char *choices, const char *word)
+{
+	size_t n = strlen(word);
+	int i = 0;
+
+	for (const char *p = choices; *p; i++) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && strncmp(p, word, n) == 0)
+			return i;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return -1;
+}
+
+static void choice_name(const char *choices, int idx, char *out, size_t cap)
+{
+	const char *p = choices;
+
+	for (int i = 0; i < idx && p; i++) {
+		p = strchr(p, '|');
+		if (p)
+			p++;
+	}
+	if (!p) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	snprintf(out, cap, "%.*s", (int)(strchr(p, '|') ? (size_t)(strchr(p, '|') - p) : strlen(p)), p);
+}
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+static int set_one(const struct opt *o, config_setting_t *s, struct sg_config *c,
+                   const char *file, char *err, size_t errlen)
+{
+	int line = config_setting_source_line(s);
+	uint8_t *dst = (uint8_t *)c + o->off;
+
+	switch (o->type) {
+	case T_UINT: {
+		long long v;
+
+		if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+			FAIL("%s:%d: %s: must be an integer in %ld..%ld", file, line, o->path, o->min, o->max);
+		v = config_setting_get_int64(s);
+		if (v < o->min || v > o->max)
+			FAIL("%s:%d: %s: %lld is out of range %ld..%ld", file, line, o->path, v, o->min, o->max);
+		put_uint(dst, o->width, (unsigned long)v);
+		return 0;
+	}
+	case T_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			FAIL("%s:%d: %s: must be true or false", file, line, o->path);
+		*(bool *)dst = config_setting_get_bool(s);
+		return 0;
+	case T_ENUM: {
+		const char *v = config_setting_get_string(s);
+		int idx;
+
+		if (!v)
+			FAIL("%s:%d: %s: must be a string, one of %s", file, line, o->path, o->choices);
+		idx = choice_index(o->choices, v);
+		if (idx < 0)
+			FAIL("%s:%d: %s: \"%s\" is not one of %s", file, line, o->path, v, o->choices);
+		put_uint(dst, o->width, (unsigned long)idx);
+		return 0;
+	}
+	case T_STRING: {
+		const char *v = config_setting_get_string(s);
+
+		if (!v)
+			FAIL("%s:%d: %s: must be a string", file, line, o->path);
+		if (strlen(v) >= o->cap)
+			FAIL("%s:%d: %s: longer than %zu characters", file, line, o->path, o->cap - 1);
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
+	}
+	case T_UINT_LIST: {
+		int n = config_setting_length(s);
+
+		if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+			FAIL("%s:%d: %s: must be a list of integers [a, b, ...]", file, line, o->path);
+		if (n < 1 || (unsigned)n > o->n_max)
+			FAIL("%s:%d: %s: must have 1..%u entries, has %d", file, line, o->path, o->n_max, n);
+		for (int i = 0; i < n; i++) {
+			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			long long v;
+
+			if (config_setting_type(e) != CONFIG_TYPE_INT && config_setting_type(e) != CONFIG_TYPE_INT64)
+				FAIL("%s:%d: %s: entry %d must be an integer", file, line, o->path, i + 1);
+			v = config_setting_get_int64(e);
+			if (v < o->min || v > o->max)
+				FAIL("%s:%d: %s: entry %d (%lld) is out of range %ld..%ld", file, line, o->path,
+				     i + 1, v, o->min, o->max);
+			put_uint(dst + (size_t)i * o->width, o->width, (unsigned long)v);
+		}
+		put_uint((uint8_t *)c + o->count_off, o->count_width, (unsigned long)n);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* Is `path` an option, or a group some option lives in? */
+static const struct opt *find_opt(const char *path)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].path, path) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static bool is_group_prefix(const char *path)
+{
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strncmp(opts[i].path, path, n) == 0 && opts[i].path[n] == '.')
+			return true;
+	return false;
+}
+
+static int walk(config_setting_t *g, const char *prefix, struct sg_config *c,
+                const char *file, char *err, size_t errlen)
+{
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		char path[256];
+		const struct opt *o;
+
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", config_setting_name(s));
+		o = find_opt(path);
+		if (o) {
+			if (set_one(o, s, c, file, err, errlen))
+				return -1;
+		} else if (config_setting_type(s) == CONFIG_TYPE_GROUP && is_group_prefix(path)) {
+			if (walk(s, path, c, file, err, errlen))
+				return -1;
+		} else {
+			FAIL("%s:%d: unknown option '%s' (see synguard.conf(5))", file,
+			     config_setting_source_line(s), path);
+		}
+	}
+	return 0;
+}
+
+int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen)
+{
+	config_t cf;
+	const char *why;
+	int rc;
+
+	config_init(&cf);
+	if (!config_read_file(&cf, path)) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read the file", path);
+		else
+			snprintf(err, errlen, "%s:%d: syntax error: %s", path, config_error_line(&cf),
+			         config_error_text(&cf));
+		config_destroy(&cf);
+		return -1;
+	}
+	rc = walk(config_root_setting(&cf), "", c, path, err, errlen);
+	config_destroy(&cf);
+	if (rc)
+		return -1;
+	why = sg_proxy_config_check(&c->proxy, c->threads);
+	if (why) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	return 0;
+}
+
+int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
+                       uint8_t key[SG_SECRET_MASTER_BYTES], char *err, size_t errlen)
+{
+	*out = c->proxy;
+	out->shared_key = NULL;
+	if (c->key_file[0]) {
+		if (sg_secret_load_file(c->key_file, key, err, errlen))
+			return -1;
+		out->shared_key = key;
+	}
+	return 0;
+}
+
+void sg_config_print(const struct sg_config *c, FILE *f)
+{
+	/* Flat "group.name = value;" lines: for people and diffs. */
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		const uint8_t *src = (const uint8_t *)c + o->off;
+
+		switch (o->type) {
+		case T_UINT:
+			fprintf(f, "%s = %lu;\n", o->path, get_uint(src, o->width));
+			break;
+		case T_BOOL:
+			fprintf(f, "%s = %s;\n", o->path, *(const bool *)src ? "true" : "false");
+			break;
+		case T_ENUM: {
+			char v[32];
+
+			choice_name(o->choices, (int)get_uint(src, o->width), v, sizeof(v));
+			fprintf(f, "%s = \"%s\";\n", o->path, v);
+			break;
+		}
+		case T_STRING:
+			fprintf(f, "%s = \"%s\";\n", o->path, (const char *)src);
+			break;
+		case T_UINT_LIST: {
+			unsigned long n = get_uint((const uint8_t *)c + o->count_off, o->count_width);
+
+			fprintf(f, "%s = [", o->path);
+			for (unsigned long k = 0; k < n; k++)
+				fprintf(f, "%s%lu", k ? ", " : "", get_uint(src + k * o->width, o->width));
+			fprintf(f, "];\n");
+			break;
+		}
+		}
+	}
+}

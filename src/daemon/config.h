@@ -1,0 +1,45 @@
+/* synguard.conf: libconfig syntax, every option optional with a default
+ * and a range (docs/synguard.conf.5).  Unknown options and bad values are
+ * errors naming file:line, the option and what is allowed. */
+#ifndef SG_DAEMON_CONFIG_H
+#define SG_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/proxy.h"
+#include "core/secret.h"
+
+#define SG_CONFIG_MAX_CPUS 64
+#define SG_CONFIG_DEFAULT_SOCKET "/run/synguard/ctl.sock"
+
+struct sg_config {
+	unsigned threads;
+	int      io;                          /* 0 auto, 1 afxdp, 2 afpacket */
+	int      cpus[SG_CONFIG_MAX_CPUS];
+	unsigned ncpus;
+	bool     bridge_only;
+	int      log_target;                  /* enum sg_log_target */
+	int      log_level;                   /* 0 error .. 4 debug: LOG_ERR + n */
+	char     ctl_socket[108];             /* sun_path */
+	char     key_file[PATH_MAX];          /* "" = random keys */
+	struct sg_proxy_config proxy;         /* shared_key stays NULL here */
+};
+
+void sg_config_default(struct sg_config *c);
+
+/* Reads path into *c (defaults for what the file leaves out).  0, or -1
+ * with a message "path:line: option: what is wrong" in err. */
+int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen);
+
+/* Fills the core's config, reading the key file if one is set: 0 or -1
+ * with a message.  key must outlive the proxy's creation. */
+int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
+                       uint8_t key[SG_SECRET_MASTER_BYTES], char *err, size_t errlen);
+
+/* Writes every option with its effective value, in config syntax. */
+void sg_config_print(const struct sg_config *c, FILE *f);
+
+#endif

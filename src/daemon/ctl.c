@@ -1,0 +1,170 @@
+/* Control socket (see ctl.h). */
+#include "daemon/ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <poll.h>
+#include <unistd.h>
+
+struct sg_ctl {
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+void sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v)
+{
+	if (s->n >= SG_CTL_MAX_COUNTERS)
+		return;
+	snprintf(s->c[s->n].name, sizeof(s->c[s->n].name), "%s", name);
+	s->c[s->n].value = v;
+	s->n++;
+}
+
+int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
+                  const struct sg_snapshot *prev, bool json)
+{
+	double dt = prev && cur->at_ns > prev->at_ns ? (double)(cur->at_ns - prev->at_ns) / 1e9 : 0;
+	size_t len = 0;
+	int n;
+
+#define OUT(...) do {                                                  \
+		n = snprintf(buf + len, cap - len, __VA_ARGS__);       \
+		if (n < 0 || (size_t)n >= cap - len)                   \
+			return -ENOSPC;                                \
+		len += (size_t)n;                                      \
+	} while (0)
+
+	if (json)
+		OUT("{\"interval_s\": %.3f, \"counters\": {", dt);
+	for (unsigned i = 0; i < cur->n; i++) {
+		double rate = 0;
+
+		if (dt > 0 && i < prev->n && strcmp(prev->c[i].name, cur->c[i].name) == 0)
+			rate = (double)(cur->c[i].value - prev->c[i].value) / dt;
+		if (json)
+			OUT("%s\"%s\": {\"value\": %llu, \"rate\": %.1f}", i ? ", " : "",
+			    cur->c[i].name, (unsigned long long)cur->c[i].value, rate);
+		else
+			OUT("%-36s %20llu %14.1f/s\n", cur->c[i].name,
+			    (unsigned long long)cur->c[i].value, rate);
+	}
+	if (json)
+		OUT("}}\n");
+#undef OUT
+	return (int)len;
+}
+
+static int mkdir_parent(const char *path)
+{
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *dir;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	dir = dirname(tmp);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int sg_ctl_open(struct sg_ctl **out, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sg_ctl *ctl;
+	int rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control socket %s: path too long (%zu bytes at most)", path,
+		         sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	rc = mkdir_parent(path);
+	if (rc) {
+		snprintf(err, errlen, "control socket %s: cannot create its directory: %s", path, strerror(-rc));
+		return rc;
+	}
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return -ENOMEM;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (ctl->fd < 0)
+		goto fail;
+	/* A socket left by a crashed daemon; a live one would answer. */
+	unlink(path);
+	{
+		mode_t old = umask(0177);   /* the socket is born 0600 */
+
+		rc = bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa));
+		umask(old);
+	}
+	if (rc || listen(ctl->fd, 8))
+		goto fail;
+	*out = ctl;
+	return 0;
+fail:
+	rc = -errno;
+	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	free(ctl);
+	return rc;
+}
+
+int sg_ctl_fd(const struct sg_ctl *ctl)
+{
+	return ctl->fd;
+}
+
+void sg_ctl_serve(struct sg_ctl *ctl, const struct sg_snapshot *cur,
+                  const struct sg_snapshot *prev)
+{
+	static char reply[64 * 1024];
+	char cmd[128];
+	struct pollfd pfd;
+	ssize_t n;
+	int fd, len;
+
+	fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* A client that connects and says nothing must not stall the control
+	 * thread: one second to send its line. */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 1000) != 1 || (n = read(fd, cmd, sizeof(cmd) - 1)) <= 0) {
+		close(fd);
+		return;
+	}
+	cmd[n] = 0;
+	cmd[strcspn(cmd, "\r\n")] = 0;
+	if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "stats json") == 0)
+		len = sg_ctl_format(reply, sizeof(reply), cur, prev, cmd[5] != 0);
+	else
+		len = snprintf(reply, sizeof(reply), "error: unknown command '%s' (commands: stats, stats json)\n", cmd);
+	if (len > 0) {
+		const char *p = reply;
+
+		while (len > 0 && (n = write(fd, p, (size_t)len)) > 0) {
+			p += n;
+			len -= (int)n;
+		}
+	}
+	close(fd);
+}
+
+void sg_ctl_close(struct sg_ctl *ctl)
+{
+	if (!ctl)
+		return;
+	close(ctl->fd);
+	unlink(ctl->path);
+	free(ctl);
+}

@@ -1,0 +1,42 @@
+/* The control socket: a Unix stream socket, root-only, served by the
+ * control thread (never by a worker).  One command per connection, one
+ * line: "stats" (text) or "stats json"; the reply ends at EOF. */
+#ifndef SG_DAEMON_CTL_H
+#define SG_DAEMON_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SG_CTL_MAX_COUNTERS 256
+
+struct sg_counter {
+	char     name[48];
+	uint64_t value;
+};
+
+/* Named counters summed over workers at one moment. */
+struct sg_snapshot {
+	unsigned n;
+	uint64_t at_ns;
+	struct sg_counter c[SG_CTL_MAX_COUNTERS];
+};
+
+void sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v);
+
+/* Writes the counters with their rate per second since prev (a snapshot
+ * with the same names; NULL: no rates).  Returns the length, or -ENOSPC. */
+int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
+                  const struct sg_snapshot *prev, bool json);
+
+struct sg_ctl;
+
+/* Creates the socket (its directory 0700, the socket 0600). */
+int  sg_ctl_open(struct sg_ctl **ctl, const char *path, char *err, size_t errlen);
+int  sg_ctl_fd(const struct sg_ctl *ctl);
+/* Accepts one client and answers it from the snapshots. */
+void sg_ctl_serve(struct sg_ctl *ctl, const struct sg_snapshot *cur,
+                  const struct sg_snapshot *prev);
+void sg_ctl_close(struct sg_ctl *ctl);
+
+#endif

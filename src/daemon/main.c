@@ -1,0 +1,513 @@
+/* synguard: the daemon.  Parses the command line and the config, prepares
+ * the interfaces, starts one worker per queue and then becomes the control
+ * thread: signals, the control socket, counters, reload.  It never
+ * touches a frame.  Exit codes: 0 clean stop, 1 configuration error,
+ * 2 usage error, 3 interface or I/O error, 4 other start-up failure. */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/proxy.h"
+#include "daemon/config.h"
+#include "daemon/ctl.h"
+#include "daemon/log.h"
+#include "daemon/nic.h"
+#include "daemon/worker.h"
+#include "io/io.h"
+
+#define EXIT_CONFIG 1
+#define EXIT_USAGE  2
+#define EXIT_IO     3
+#define EXIT_START  4
+
+#ifndef SG_VERSION
+#define SG_VERSION "0.1.0"
+#endif
+
+struct cli {
+	const char *ifname[SG_IO_PORTS];
+	const char *config;
+	const char *check_config;
+	const char *pcap_in[SG_IO_PORTS];
+	const char *pcap_out;
+	int io;                /* -1: from config */
+	int threads;           /* 0: from config */
+	const char *cpus;
+	bool bridge_only;
+	int verbose;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: synguard --lan IF --wan IF [-c FILE] [--io auto|afxdp|afpacket]\n"
+	        "                [--threads N] [--cpus LIST] [--bridge-only]\n"
+	        "                [--pcap-in-lan FILE] [--pcap-in-wan FILE] [--pcap-out FILE] [-v]\n"
+	        "       synguard --check-config FILE\n"
+	        "       synguard --help | --version\n"
+	        "\n"
+	        "Transparent TCP SYN proxy between a WAN port (clients) and a LAN port\n"
+	        "(protected servers).  See synguard(8) and synguard.conf(5).\n");
+}
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case ENODEV: return "ENODEV";
+	case EBUSY: return "EBUSY";
+	case ENOBUFS: return "ENOBUFS";
+	case ENOMEM: return "ENOMEM";
+	case EINVAL: return "EINVAL";
+	case ENOENT: return "ENOENT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default: return "error";
+	}
+}
+
+static int parse_cpus(const char *s, int *cpus, unsigned *n)
+{
+	char *end;
+
+	*n = 0;
+	while (*s) {
+		long a = strtol(s, &end, 10), b;
+
+		if (end == s || a < 0 || a > 4095)
+			return -1;
+		b = a;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s || b < a || b > 4095)
+				return -1;
+		}
+		for (long c = a; c <= b; c++) {
+			if (*n >= SG_CONFIG_MAX_CPUS)
+				return -1;
+			cpus[(*n)++] = (int)c;
+		}
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return -1;
+		s = end;
+	}
+	return *n ? 0 : -1;
+}
+
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+	static const struct option longopts[] = {
+		{ "lan", required_argument, NULL, 'L' },
+		{ "wan", required_argument, NULL, 'W' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "io", required_argument, NULL, 'i' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "cpus", required_argument, NULL, 'C' },
+		{ "bridge-only", no_argument, NULL, 'b' },
+		{ "pcap-in-lan", required_argument, NULL, 1 },
+		{ "pcap-in-wan", required_argument, NULL, 2 },
+		{ "pcap-out", required_argument, NULL, 3 },
+		{ "check-config", required_argument, NULL, 4 },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	memset(c, 0, sizeof(*c));
+	c->io = -1;
+	while ((o = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'L': c->ifname[SG_PORT_LAN] = optarg; break;
+		case 'W': c->ifname[SG_PORT_WAN] = optarg; break;
+		case 'c': c->config = optarg; break;
+		case 'i':
+			if (strcmp(optarg, "auto") == 0) c->io = 0;
+			else if (strcmp(optarg, "afxdp") == 0) c->io = 1;
+			else if (strcmp(optarg, "afpacket") == 0) c->io = 2;
+			else {
+				fprintf(stderr, "synguard: --io %s: must be auto, afxdp or afpacket\n", optarg);
+				return -1;
+			}
+			break;
+		case 't':
+			c->threads = atoi(optarg);
+			if (c->threads < 1 || c->threads > 64) {
+				fprintf(stderr, "synguard: --threads %s: must be 1..64\n", optarg);
+				return -1;
+			}
+			break;
+		case 'C': c->cpus = optarg; break;
+		case 'b': c->bridge_only = true; break;
+		case 1: c->pcap_in[SG_PORT_LAN] = optarg; break;
+		case 2: c->pcap_in[SG_PORT_WAN] = optarg; break;
+		case 3: c->pcap_out = optarg; break;
+		case 4: c->check_config = optarg; break;
+		case 'v': c->verbose++; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("synguard %s\n", SG_VERSION); exit(0);
+		default: return -1;
+		}
+	}
+	if (c->check_config)
+		return 0;
+	if (optind < argc) {
+		if (argc - optind == 2 && !c->ifname[0] && !c->ifname[1])
+			fprintf(stderr, "synguard: two bare interface names are ambiguous: "
+			        "say which is which with --lan %s --wan %s (or the other way round)\n",
+			        argv[optind], argv[optind + 1]);
+		else
+			fprintf(stderr, "synguard: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (!c->ifname[0] || !c->ifname[1]) {
+		fprintf(stderr, "synguard: both --lan and --wan are required\n");
+		return -1;
+	}
+	if (strcmp(c->ifname[0], c->ifname[1]) == 0) {
+		fprintf(stderr, "synguard: --lan and --wan must be different interfaces\n");
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t realtime_offset_ns(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000ll + (r.tv_nsec - m.tv_nsec);
+}
+
+struct daemon {
+	struct sg_config cfg;
+	struct sg_proxy *proxy;
+	struct sg_io *io;
+	struct sg_workers *ws;
+	struct sg_nic *nic[SG_IO_PORTS];
+	struct sg_ctl *ctl;
+	struct sg_snapshot snap[2];
+	unsigned cur;
+	bool shared_key;
+};
+
+static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
+{
+	struct sg_worker_stats ws;
+	struct sg_stats ps = { 0 };
+	struct sg_ct_stats cs = { 0 };
+	char name[64];
+
+	memset(s, 0, sizeof(*s));
+	s->at_ns = mono_ns();
+	sg_workers_stats(d->ws, SG_WORKERS_ALL, &ws);
+	sg_snapshot_add(s, "rx_lan_frames", ws.rx[SG_PORT_LAN]);
+	sg_snapshot_add(s, "rx_wan_frames", ws.rx[SG_PORT_WAN]);
+	sg_snapshot_add(s, "tx_lan_frames", ws.tx[SG_PORT_LAN]);
+	sg_snapshot_add(s, "tx_wan_frames", ws.tx[SG_PORT_WAN]);
+	sg_snapshot_add(s, "tx_drops", ws.tx_drops);
+	if (!d->proxy)
+		return;
+	for (unsigned i = 0; i < sg_workers_count(d->ws); i++) {
+		struct sg_proxy_worker *w = sg_proxy_worker(d->proxy, i);
+		const struct sg_ct_stats *c = sg_proxy_ct_stats(w);
+
+		sg_stats_add(&ps, sg_proxy_stats(w));
+		cs.inserts += c->inserts;
+		cs.insert_full += c->insert_full;
+		cs.evict_closing += c->evict_closing;
+		cs.evict_embryonic += c->evict_embryonic;
+	}
+	for (unsigned i = 0; i < SG_STAT__COUNT; i++)
+		sg_snapshot_add(s, sg_stat_name((enum sg_stat)i), ps.c[i]);
+	for (unsigned i = 1; i < SG_BAD__COUNT; i++) {
+		snprintf(name, sizeof(name), "bad_%s", sg_bad_reason_name((enum sg_bad_reason)i));
+		sg_snapshot_add(s, name, ps.bad[i]);
+	}
+	sg_snapshot_add(s, "conntrack_entries", sg_ct_count(sg_proxy_table(d->proxy)));
+	sg_snapshot_add(s, "conntrack_capacity", sg_ct_capacity(sg_proxy_table(d->proxy)));
+	sg_snapshot_add(s, "conntrack_inserts", cs.inserts);
+	sg_snapshot_add(s, "conntrack_full", cs.insert_full);
+	sg_snapshot_add(s, "conntrack_evict_closing", cs.evict_closing);
+	sg_snapshot_add(s, "conntrack_evict_embryonic", cs.evict_embryonic);
+}
+
+/* SIGHUP: re-read the file; the log level changes at once, any other
+ * difference is reported as needing a restart (docs/synguard.8). */
+static void reload(struct daemon *d, const char *path)
+{
+	struct sg_config next;
+	char err[512], *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+	FILE *fa, *fb;
+
+	if (!path) {
+		sg_log(LOG_WARNING, "SIGHUP: no configuration file (-c) to reload");
+		return;
+	}
+	sg_config_default(&next);
+	if (sg_config_load(path, &next, err, sizeof(err))) {
+		sg_log(LOG_ERR, "SIGHUP: reload refused, running on: %s", err);
+		return;
+	}
+	next.threads = d->cfg.threads;   /* set by the command line, not a change */
+	next.io = d->cfg.io;
+	next.bridge_only = d->cfg.bridge_only;
+	memcpy(next.cpus, d->cfg.cpus, sizeof(next.cpus));
+	next.ncpus = d->cfg.ncpus;
+	if (next.log_level != d->cfg.log_level) {
+		sg_log_set_level(LOG_ERR + next.log_level);
+		sg_log(LOG_NOTICE, "SIGHUP: log.level changed");
+	}
+	next.log_level = d->cfg.log_level;
+	fa = open_memstream(&a, &alen);
+	fb = open_memstream(&b, &blen);
+	if (fa && fb) {
+		sg_config_print(&d->cfg, fa);
+		sg_config_print(&next, fb);
+		fclose(fa);
+		fclose(fb);
+		for (char *la = a, *lb = b; la && lb && *la && *lb;) {
+			char *ea = strchr(la, '\n'), *eb = strchr(lb, '\n');
+
+			if (!ea || !eb)
+				break;
+			if (ea - la != eb - lb || memcmp(la, lb, (size_t)(ea - la)) != 0)
+				sg_log(LOG_WARNING, "SIGHUP: %.*s: needs a restart to take effect", (int)(eb - lb), lb);
+			la = ea + 1;
+			lb = eb + 1;
+		}
+	}
+	free(a);
+	free(b);
+	sg_log(LOG_INFO, "SIGHUP: configuration %s re-read", path);
+}
+
+static void log_nic(void *ctx, int level, const char *msg)
+{
+	sg_log_io(ctx, level, msg);
+}
+
+static int start(struct daemon *d, const struct cli *cli)
+{
+	struct sg_io_opts o;
+	struct sg_io_err ioerr;
+	struct sg_worker_config wc;
+	struct sg_proxy_worker *pw[SG_WORKER_MAX];
+	char err[512];
+	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
+
+	for (unsigned p = 0; p < SG_IO_PORTS && !offline; p++) {
+		if (if_nametoindex(cli->ifname[p]) == 0) {
+			sg_log(LOG_ERR, "%s: ENODEV: no such network interface (check --%s and `ip link`)",
+			       cli->ifname[p], p == SG_PORT_LAN ? "lan" : "wan");
+			return EXIT_IO;
+		}
+	}
+	if (!d->cfg.bridge_only) {
+		uint8_t key[SG_SECRET_MASTER_BYTES];
+		struct sg_proxy_config pc;
+		int rc;
+
+		if (sg_config_to_proxy(&d->cfg, &pc, key, err, sizeof(err))) {
+			sg_log(LOG_ERR, "%s", err);
+			return EXIT_CONFIG;
+		}
+		d->shared_key = pc.shared_key != NULL;
+		rc = sg_proxy_create(&pc, d->cfg.threads, &d->proxy);
+		if (rc) {
+			sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
+			       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
+			return EXIT_START;
+		}
+		if (d->shared_key)
+			sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
+	}
+	if (!offline) {
+		struct sg_nic_opts no;
+
+		sg_nic_opts_default(&no);
+		no.channels = d->cfg.threads;
+		no.log = log_nic;
+		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+			int rc = sg_nic_prepare(&d->nic[p], cli->ifname[p], &no, err, sizeof(err));
+
+			if (rc) {
+				sg_log(LOG_ERR, "%s", err);
+				return EXIT_IO;
+			}
+		}
+	}
+	sg_io_opts_default(&o);
+	o.kind = offline ? SG_IO_PCAP : d->cfg.io == 1 ? SG_IO_AFXDP : d->cfg.io == 2 ? SG_IO_AFPACKET : SG_IO_AUTO;
+	o.nqueues = offline ? 1 : d->cfg.threads;
+	o.pcap_in[0] = cli->pcap_in[0];
+	o.pcap_in[1] = cli->pcap_in[1];
+	o.pcap_out = cli->pcap_out;
+	o.log = sg_log_io;
+	if (sg_io_open(&d->io, cli->ifname, &o, &ioerr)) {
+		sg_log(LOG_ERR, "%s", ioerr.msg);
+		return EXIT_IO;
+	}
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		sg_log(LOG_INFO, "%s port %s: %s", p == SG_PORT_LAN ? "lan" : "wan", cli->ifname[p],
+		       sg_io_describe(d->io, p));
+
+	memset(&wc, 0, sizeof(wc));
+	wc.io = d->io;
+	wc.cpus = d->cfg.cpus;
+	wc.ncpus = d->cfg.ncpus;
+	wc.bridge_only = d->cfg.bridge_only;
+	if (d->proxy) {
+		for (unsigned i = 0; i < sg_io_nqueues(d->io); i++)
+			pw[i] = sg_proxy_worker(d->proxy, i);
+		wc.proxy = pw;
+	}
+	if (sg_workers_start(&d->ws, &wc, err, sizeof(err))) {
+		sg_log(LOG_ERR, "%s", err);
+		return EXIT_START;
+	}
+	if (sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err)))
+		sg_log(LOG_WARNING, "%s: synguardctl will not reach this daemon", err);
+	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
+	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	if (d->ws) {
+		char buf[16384];
+		int n;
+
+		sg_workers_halt(d->ws);
+		take_snapshot(d, &d->snap[d->cur ^ 1]);
+		n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur ^ 1], NULL, false);
+		if (n > 0)
+			fprintf(stderr, "synguard: final counters:\n%s", buf);
+	}
+	sg_ctl_close(d->ctl);
+	sg_workers_stop(d->ws);
+	sg_io_close(d->io);
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		sg_nic_restore(d->nic[p]);
+	sg_proxy_destroy(d->proxy);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	struct cli cli;
+	char err[512];
+	sigset_t mask;
+	int sfd, rc;
+
+	if (parse_cli(argc, argv, &cli)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	sg_config_default(&d.cfg);
+	if (cli.check_config) {
+		if (sg_config_load(cli.check_config, &d.cfg, err, sizeof(err))) {
+			fprintf(stderr, "synguard: %s\n", err);
+			return EXIT_CONFIG;
+		}
+		sg_config_print(&d.cfg, stdout);
+		fprintf(stderr, "synguard: %s: configuration is valid\n", cli.check_config);
+		return 0;
+	}
+	if (cli.config && sg_config_load(cli.config, &d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	if (cli.threads)
+		d.cfg.threads = (unsigned)cli.threads;
+	if (cli.io >= 0)
+		d.cfg.io = cli.io;
+	if (cli.bridge_only)
+		d.cfg.bridge_only = true;
+	if (cli.cpus && parse_cpus(cli.cpus, d.cfg.cpus, &d.cfg.ncpus)) {
+		fprintf(stderr, "synguard: --cpus %s: expected a list like 0,2-3\n", cli.cpus);
+		return EXIT_USAGE;
+	}
+	if (sg_ct_config_check(&d.cfg.proxy.ct, d.cfg.threads)) {
+		fprintf(stderr, "synguard: %s\n", sg_ct_config_check(&d.cfg.proxy.ct, d.cfg.threads));
+		return EXIT_CONFIG;
+	}
+	sg_log_open((enum sg_log_target)d.cfg.log_target,
+	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
+
+	/* Workers inherit this mask: signals reach only the signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	rc = start(&d, &cli);
+	if (rc) {
+		stop(&d);
+		return rc;
+	}
+	take_snapshot(&d, &d.snap[d.cur]);
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = d.ctl ? sg_ctl_fd(d.ctl) : -1, .events = POLLIN },
+		};
+		uint64_t next = d.snap[d.cur].at_ns + 1000000000ull, now = mono_ns();
+		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
+
+		poll(pfd, 2, timeout);
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload(&d, cli.config);
+				} else {
+					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
+					break;
+				}
+			}
+		}
+		if (mono_ns() >= next) {
+			/* Rates are per second over the last whole interval. */
+			d.cur ^= 1;
+			take_snapshot(&d, &d.snap[d.cur]);
+			if (d.shared_key)
+				sg_proxy_set_cookie_clock(d.proxy, realtime_offset_ns());
+		}
+		if (pfd[1].revents & POLLIN)
+			sg_ctl_serve(d.ctl, &d.snap[d.cur], &d.snap[d.cur ^ 1]);
+		if (sg_workers_finished(d.ws)) {
+			sg_log(LOG_NOTICE, "input exhausted: stopping");
+			break;
+		}
+	}
+	stop(&d);
+	return 0;
+}
