@@ -1,0 +1,41 @@
+/* Interface preparation for a bump in the wire, undone on exit.
+ *
+ * - promiscuous mode on (frames for any MAC must reach us);
+ * - offloads off that hand a packet program frames that were never on the
+ *   wire: GRO, LRO, TSO, GSO, rx/tx checksum, rx/tx VLAN offload, VLAN
+ *   filtering (ethtool feature strings, ETHTOOL_[GS]FEATURES);
+ * - combined channel count = number of workers, where the driver allows
+ *   (ETHTOOL_[GS]CHANNELS).
+ * Whatever was changed is remembered and put back by sg_nic_restore.
+ * A failure to change a setting is logged with the interface and what to
+ * do; only a missing interface or missing privileges are fatal.
+ */
+#ifndef SG_DAEMON_NIC_H
+#define SG_DAEMON_NIC_H
+
+#include "io/io.h"   /* sg_io_log_fn */
+
+struct sg_nic_opts {
+	bool promisc;          /* default true */
+	bool offloads_off;     /* default true */
+	unsigned channels;     /* 0: leave the queue count alone */
+	sg_io_log_fn log;
+	void *log_ctx;
+};
+
+struct sg_nic;
+
+void sg_nic_opts_default(struct sg_nic_opts *o);
+
+/* -ENODEV: no such interface; -EPERM: needs CAP_NET_ADMIN.  errbuf gets
+ * the message for those. */
+int sg_nic_prepare(struct sg_nic **nic, const char *ifname,
+                   const struct sg_nic_opts *o, char *errbuf, size_t errlen);
+
+/* Puts back what sg_nic_prepare changed, frees.  NULL is fine. */
+void sg_nic_restore(struct sg_nic *nic);
+
+/* Combined channels the interface has now (after prepare), 0 if unknown. */
+unsigned sg_nic_channels(const struct sg_nic *nic);
+
+#endif

@@ -1,0 +1,84 @@
+/* Worker threads: worker i serves queue i of both ports.
+ *
+ * Loop of one worker:
+ *   now = CLOCK_MONOTONIC (once per batch)
+ *   for port in lan, wan:
+ *     rx burst -> per frame: bridge (forward to the other port) or
+ *                 sg_proxy_process -> forward / drop / consume + emitted
+ *   tx burst per port (forwarded and emitted frames, batched)
+ *   sg_proxy_tick every SG_PROXY_TICK_NS; sleep in poll() when idle
+ *
+ * sg_workers_start() returns once every worker runs; sg_workers_stop()
+ * raises the stop flag, joins, frees.  Counters are per worker, written by
+ * that worker only and read (without locks) by the control thread.
+ */
+#ifndef SG_DAEMON_WORKER_H
+#define SG_DAEMON_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/proxy.h"
+#include "io/io.h"
+
+#define SG_WORKER_MAX SG_IO_MAX_QUEUES
+
+/* Same signatures as sg_proxy_process / sg_proxy_tick (core/proxy.h). */
+typedef enum sg_verdict (*sg_worker_process_fn)(struct sg_proxy_worker *w,
+                                                enum sg_port port,
+                                                uint8_t *frame, uint32_t len,
+                                                uint64_t now_ns,
+                                                struct sg_out *out);
+typedef void (*sg_worker_tick_fn)(struct sg_proxy_worker *w, uint64_t now_ns,
+                                  struct sg_out *out);
+
+struct sg_worker_config {
+	struct sg_io *io;            /* opened; one worker per queue */
+	const int *cpus;             /* pin worker i to cpus[i % ncpus] ... */
+	unsigned ncpus;              /* ... or, when 0, round-robin over the
+	                                CPUs this process may run on */
+	bool no_pin;                 /* do not pin at all */
+	unsigned batch;              /* frames per rx burst; 0: SG_IO_DEFAULT_BATCH */
+	bool bridge_only;            /* forward every frame unchanged */
+	/* Proxy mode: one handle per worker, [sg_io_nqueues(io)].  process and
+	 * tick default to sg_proxy_process / sg_proxy_tick once the core is
+	 * linked; tests may set their own. */
+	struct sg_proxy_worker **proxy;
+	sg_worker_process_fn process;
+	sg_worker_tick_fn tick;
+};
+
+struct sg_worker_stats {
+	uint64_t rx[SG_IO_PORTS];        /* frames received per port */
+	uint64_t tx[SG_IO_PORTS];        /* frames queued for sending per port */
+	uint64_t forwarded;              /* verdict forward (bridge: every frame) */
+	uint64_t dropped;                /* verdict drop */
+	uint64_t consumed;               /* verdict consume */
+	uint64_t emitted;                /* frames the core built */
+	uint64_t tx_drops;               /* frames lost for lack of TX room */
+	uint64_t loops, idle_waits;
+};
+
+struct sg_workers;
+
+/* Starts sg_io_nqueues(cfg->io) workers.  On failure returns -errno and a
+ * message in errbuf ("worker 1: pthread_setaffinity_np cpu 3: EINVAL"). */
+int sg_workers_start(struct sg_workers **ws, const struct sg_worker_config *cfg,
+                     char *errbuf, size_t errlen);
+
+/* Stops (if still running), joins and frees.  NULL is fine. */
+void sg_workers_stop(struct sg_workers *ws);
+
+unsigned sg_workers_count(const struct sg_workers *ws);
+
+/* Counters of worker i, or of all workers summed when i == SG_WORKERS_ALL. */
+#define SG_WORKERS_ALL (~0u)
+void sg_workers_stats(const struct sg_workers *ws, unsigned i,
+                      struct sg_worker_stats *st);
+
+/* True once every worker has returned by itself: their input is exhausted
+ * (pcap replay).  The daemon then stops as on SIGTERM. */
+bool sg_workers_finished(const struct sg_workers *ws);
+
+#endif
