@@ -1,0 +1,404 @@
+/* afpacket backend: PACKET_MMAP, one socket per (port, queue).
+ *
+ * One mapping per socket, RX ring first, TX ring after it:
+ *
+ *   RX (TPACKET_V3): block_nr blocks of RX_BLOCK bytes; the kernel fills a
+ *   block with variable-size frames and hands the whole block over
+ *   (TP_STATUS_USER) when it is full or RX_RETIRE_MS has passed.
+ *     | block desc | tpacket3_hdr | sockaddr_ll | .. | frame | .. next ..|
+ *   TX (TPACKET_V3 frames, fixed size tx_frame):
+ *     | tpacket3_hdr (48) | frame ... |
+ *   We fill frames, mark them TP_STATUS_SEND_REQUEST and kick the kernel
+ *   with one sendto() per burst.
+ *
+ * Queues: the sockets of a port join one PACKET_FANOUT_HASH group, so a
+ * flow stays on one queue.  PACKET_IGNORE_OUTGOING keeps our own
+ * transmissions out of RX; PACKET_QDISC_BYPASS skips the qdisc.
+ *
+ * The kernel strips the outer VLAN tag into tp_vlan_tci before packet
+ * sockets see a frame; we put it back so the core sees the wire frame.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "io/backend.h"
+
+#define RX_BLOCK        (256u * 1024)   /* bytes per RX block */
+#define RX_RETIRE_MS    1               /* a partly filled block waits this long */
+#define TX_BLOCK        (64u * 1024)
+#define VLAN_HLEN       4
+#define TX_DATA_OFF     TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+
+struct pq {                         /* one (port, queue) */
+	int fd;
+	uint8_t *map;
+	size_t map_len;
+	/* RX */
+	uint8_t *rx;
+	unsigned rx_nblk;
+	unsigned blk;                   /* block being read */
+	uint32_t blk_left;              /* frames left in it (0: not opened) */
+	uint8_t *next;                  /* next frame in it */
+	unsigned ret_from, ret_n;       /* blocks to hand back at next rx */
+	/* TX */
+	uint8_t *tx;
+	unsigned tx_nfr;
+	uint32_t tx_frame;
+	unsigned tx_head;
+	/* kernel counters, accumulated: PACKET_STATISTICS resets on read */
+	pthread_mutex_t kst_lock;
+	uint64_t kdrops;
+};
+
+struct afp {
+	struct pq *pq[SG_IO_PORTS];     /* [nq] */
+};
+
+static void pq_close(struct pq *p)
+{
+	if (p->map && p->map != MAP_FAILED)
+		munmap(p->map, p->map_len);
+	if (p->fd >= 0)
+		close(p->fd);
+	pthread_mutex_destroy(&p->kst_lock);
+	p->fd = -1;
+	p->map = NULL;
+}
+
+static uint32_t pow2_at_least(uint32_t v)
+{
+	uint32_t r = 1;
+	while (r < v)
+		r <<= 1;
+	return r;
+}
+
+static int if_mtu(const char *ifname, int fd)
+{
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+		return 1500;
+	return ifr.ifr_mtu;
+}
+
+static int pq_open(struct sg_io *io, struct pq *p, unsigned port, unsigned q,
+                   int ifindex, struct sg_io_err *err)
+{
+	const char *ifn = io->ifname[port];
+	const int one = 1;
+	p->fd = socket(AF_PACKET, SOCK_RAW, 0);   /* 0: nothing arrives before bind */
+	if (p->fd < 0)
+		return sg_io_fail(err, ifn, errno, "AF_PACKET socket");
+
+	int v = TPACKET_V3;
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
+		return sg_io_fail(err, ifn, errno, "PACKET_VERSION V3");
+	/* A frame the driver refuses is skipped, not left to stall the ring. */
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0)
+		return sg_io_fail(err, ifn, errno, "PACKET_LOSS");
+
+	size_t rx_bytes = (size_t)io->opts.rx_ring * 2048;
+	struct tpacket_req3 rq = {0};
+	rq.tp_block_size = RX_BLOCK;
+	rq.tp_block_nr = rx_bytes / RX_BLOCK < 4 ? 4 : rx_bytes / RX_BLOCK;
+	rq.tp_frame_size = 2048;
+	rq.tp_frame_nr = rq.tp_block_size / rq.tp_frame_size * rq.tp_block_nr;
+	rq.tp_retire_blk_tov = RX_RETIRE_MS;
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_RX_RING, &rq, sizeof(rq)) < 0)
+		return sg_io_fail(err, ifn, errno, "PACKET_RX_RING %u x %u bytes",
+		                  rq.tp_block_nr, rq.tp_block_size);
+	p->rx_nblk = rq.tp_block_nr;
+
+	/* Room for the largest frame the MTU allows plus two tags. */
+	int mtu = if_mtu(ifn, p->fd);
+	p->tx_frame = pow2_at_least(TX_DATA_OFF + mtu + ETH_HLEN + 2 * VLAN_HLEN);
+	if (p->tx_frame < io->opts.frame_size)
+		p->tx_frame = io->opts.frame_size;
+	struct tpacket_req3 tq = {0};
+	tq.tp_block_size = p->tx_frame > TX_BLOCK ? p->tx_frame : TX_BLOCK;
+	tq.tp_frame_size = p->tx_frame;
+	unsigned per_blk = tq.tp_block_size / tq.tp_frame_size;
+	tq.tp_block_nr = (io->opts.tx_ring + per_blk - 1) / per_blk;
+	tq.tp_frame_nr = tq.tp_block_nr * per_blk;
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_TX_RING, &tq, sizeof(tq)) < 0)
+		return sg_io_fail(err, ifn, errno, "PACKET_TX_RING %u x %u bytes",
+		                  tq.tp_block_nr, tq.tp_block_size);
+	p->tx_nfr = tq.tp_frame_nr;
+
+	size_t rx_len = (size_t)rq.tp_block_size * rq.tp_block_nr;
+	p->map_len = rx_len + (size_t)tq.tp_block_size * tq.tp_block_nr;
+	p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE,
+	              MAP_SHARED | MAP_LOCKED | MAP_POPULATE, p->fd, 0);
+	if (p->map == MAP_FAILED) {
+		/* MAP_LOCKED can fail under a low RLIMIT_MEMLOCK: try unlocked. */
+		p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE,
+		              MAP_SHARED | MAP_POPULATE, p->fd, 0);
+		if (p->map == MAP_FAILED)
+			return sg_io_fail(err, ifn, errno, "mmap of %zu bytes of rings",
+			                  p->map_len);
+	}
+	p->rx = p->map;
+	p->tx = p->map + rx_len;
+
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
+		sg_io_log(io, LOG_DEBUG, "%s: PACKET_QDISC_BYPASS: %s", ifn,
+		          strerror(errno));
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
+		return sg_io_fail(err, ifn, errno, "PACKET_IGNORE_OUTGOING "
+		                  "(kernel >= 4.20 needed)");
+
+	struct sockaddr_ll sll = {0};
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = ifindex;
+	if (bind(p->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return sg_io_fail(err, ifn, errno, "bind AF_PACKET, queue %u", q);
+
+	if (io->nq > 1) {
+		/* One group per port; the id only has to be unique on this host. */
+		int id = (int)((getpid() * 2u + port) & 0xffff);
+		int arg = id | (PACKET_FANOUT_HASH << 16);
+		if (setsockopt(p->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+			return sg_io_fail(err, ifn, errno, "PACKET_FANOUT hash, queue %u", q);
+	}
+	return 0;
+}
+
+static void afp_close(struct sg_io *io)
+{
+	struct afp *a = io->priv;
+	if (!a)
+		return;
+	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
+		if (!a->pq[port])
+			continue;
+		for (unsigned q = 0; q < io->nq; q++)
+			pq_close(&a->pq[port][q]);
+		free(a->pq[port]);
+	}
+	free(a);
+	io->priv = NULL;
+}
+
+static int afp_open(struct sg_io *io, struct sg_io_err *err)
+{
+	struct afp *a = calloc(1, sizeof(*a));
+	if (!a)
+		return sg_io_fail(err, NULL, ENOMEM, "afpacket state");
+	io->priv = a;
+	int rc = 0;
+	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
+		a->pq[port] = calloc(io->nq, sizeof(struct pq));
+		if (!a->pq[port]) {
+			rc = sg_io_fail(err, NULL, ENOMEM, "afpacket state");
+			goto fail;
+		}
+		for (unsigned q = 0; q < io->nq; q++) {
+			a->pq[port][q].fd = -1;
+			pthread_mutex_init(&a->pq[port][q].kst_lock, NULL);
+		}
+	}
+	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
+		int ifindex = (int)if_nametoindex(io->ifname[port]);
+		if (!ifindex) {
+			rc = sg_io_fail(err, io->ifname[port], ENODEV, "AF_PACKET open");
+			goto fail;
+		}
+		for (unsigned q = 0; q < io->nq; q++) {
+			rc = pq_open(io, &a->pq[port][q], port, q, ifindex, err);
+			if (rc)
+				goto fail;
+		}
+		snprintf(io->desc[port], sizeof(io->desc[port]),
+		         "afpacket TPACKET_V3, %u queue%s%s", io->nq,
+		         io->nq > 1 ? "s" : "", io->nq > 1 ? " (fanout hash)" : "");
+	}
+	return 0;
+fail:
+	afp_close(io);
+	return rc;
+}
+
+static inline struct tpacket_block_desc *blk_desc(struct pq *p, unsigned b)
+{
+	return (struct tpacket_block_desc *)(p->rx + (size_t)b * RX_BLOCK);
+}
+
+static void return_blocks(struct pq *p)
+{
+	for (unsigned i = 0; i < p->ret_n; i++) {
+		struct tpacket_block_desc *bd = blk_desc(p, (p->ret_from + i) % p->rx_nblk);
+		__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
+		                 __ATOMIC_RELEASE);
+	}
+	p->ret_n = 0;
+}
+
+static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
+                  struct sg_io_frame *f, unsigned max)
+{
+	struct afp *a = io->priv;
+	struct pq *p = &a->pq[port][q];
+	struct sg_io_stats *st = sg_io_st(io, port, q);
+	unsigned n = 0;
+
+	return_blocks(p);
+	while (n < max) {
+		if (!p->blk_left) {
+			struct tpacket_block_desc *bd = blk_desc(p, p->blk);
+			uint32_t status = __atomic_load_n(&bd->hdr.bh1.block_status,
+			                                  __ATOMIC_ACQUIRE);
+			if (!(status & TP_STATUS_USER))
+				break;
+			p->blk_left = bd->hdr.bh1.num_pkts;
+			p->next = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
+			if (!p->blk_left) {          /* empty block: retire at once */
+				__atomic_store_n(&bd->hdr.bh1.block_status,
+				                 TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+				p->blk = (p->blk + 1) % p->rx_nblk;
+				continue;
+			}
+		}
+		struct tpacket3_hdr *h = (struct tpacket3_hdr *)p->next;
+		p->next += h->tp_next_offset;
+		p->blk_left--;
+		if (!p->blk_left) {
+			if (!p->ret_n)
+				p->ret_from = p->blk;
+			p->ret_n++;
+			p->blk = (p->blk + 1) % p->rx_nblk;
+		}
+
+		uint8_t *d = (uint8_t *)h + h->tp_mac;
+		uint32_t len = h->tp_snaplen;
+		if (h->tp_snaplen < h->tp_len || len < ETH_HLEN) {
+			st->rx_bad++;
+			continue;
+		}
+		if (h->tp_status & TP_STATUS_VLAN_VALID) {
+			/* The header and sockaddr_ll end well before tp_mac, so the
+			 * 4 bytes in front of the frame are ours to use. */
+			if (h->tp_mac < sizeof(*h) + VLAN_HLEN) {
+				st->rx_bad++;
+				continue;
+			}
+			uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) &&
+			                h->hv1.tp_vlan_tpid ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
+			uint16_t tag[2] = { htons(tpid), htons(h->hv1.tp_vlan_tci) };
+			memmove(d - VLAN_HLEN, d, 2 * ETH_ALEN);
+			d -= VLAN_HLEN;
+			memcpy(d + 2 * ETH_ALEN, tag, VLAN_HLEN);
+			len += VLAN_HLEN;
+		}
+		f[n].data = d;
+		f[n].len = len;
+		f[n].origin = 1 + port;
+		f[n].priv = 0;
+		st->rx_bytes += len;
+		n++;
+	}
+	st->rx_frames += n;
+	return (int)n;
+}
+
+static void kick(struct pq *p)
+{
+	/* EAGAIN/ENOBUFS: the frames stay SEND_REQUEST and go with the next kick. */
+	(void)sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
+static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
+                  struct sg_io_frame *f, unsigned n)
+{
+	struct afp *a = io->priv;
+	struct pq *p = &a->pq[port][q];
+	struct sg_io_stats *st = sg_io_st(io, port, q);
+	int sent = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct tpacket3_hdr *h = (struct tpacket3_hdr *)
+			(p->tx + (size_t)p->tx_head * p->tx_frame);
+		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+		if ((status & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ||
+		    f[i].len > p->tx_frame - TX_DATA_OFF) {
+			st->tx_drops++;
+			continue;
+		}
+		memcpy((uint8_t *)h + TX_DATA_OFF, f[i].data, f[i].len);
+		h->tp_len = f[i].len;
+		h->tp_snaplen = f[i].len;
+		h->tp_next_offset = 0;
+		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+		p->tx_head = (p->tx_head + 1) % p->tx_nfr;
+		st->tx_bytes += f[i].len;
+		sent++;
+	}
+	if (sent) {
+		st->tx_frames += (uint64_t)sent;
+		kick(p);
+	}
+	return sent;
+}
+
+static void afp_release(struct sg_io *io, unsigned port, unsigned q,
+                        struct sg_io_frame *f, unsigned n)
+{
+	/* Blocks go back whole, at the next rx burst. */
+	(void)io; (void)port; (void)q; (void)f; (void)n;
+}
+
+static void afp_flush(struct sg_io *io, unsigned q)
+{
+	(void)io; (void)q;
+}
+
+static void afp_wait(struct sg_io *io, unsigned q, int timeout_ms)
+{
+	struct afp *a = io->priv;
+	struct pollfd pfd[SG_IO_PORTS];
+	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
+		pfd[port].fd = a->pq[port][q].fd;
+		pfd[port].events = POLLIN;
+		pfd[port].revents = 0;
+	}
+	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
+}
+
+static void afp_kstats(struct sg_io *io, unsigned port, unsigned q,
+                       struct sg_io_stats *st)
+{
+	struct afp *a = io->priv;
+	struct pq *p = &a->pq[port][q];
+	struct tpacket_stats_v3 ks = {0};
+	socklen_t l = sizeof(ks);
+	pthread_mutex_lock(&p->kst_lock);
+	if (getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &l) == 0)
+		p->kdrops += ks.tp_drops;
+	st->rx_kernel_drops += p->kdrops;
+	pthread_mutex_unlock(&p->kst_lock);
+}
+
+const struct sg_io_ops sg_io_afpacket_ops = {
+	.name = "afpacket",
+	.open = afp_open,
+	.close = afp_close,
+	.rx = afp_rx,
+	.tx = afp_tx,
+	.release = afp_release,
+	.flush = afp_flush,
+	.wait = afp_wait,
+	.kstats = afp_kstats,
+};

@@ -1,0 +1,543 @@
+/* afxdp backend: AF_XDP sockets through libxdp.
+ *
+ * Queue q owns one umem.  The lan socket and the wan socket of queue q are
+ * both bound to it (XDP_SHARED_UMEM; each (device, queue) has its own fill
+ * and completion ring), so forwarding is handing a received umem address
+ * to the other port's TX ring:
+ *
+ *            +-------------- free stack (worker q) <------------+
+ *            v                                                  |
+ *   lan fill -> lan RX -> worker -> wan TX -> wan completion ---+
+ *   wan fill -> wan RX -> worker -> lan TX -> lan completion ---+
+ *                           \-> release ------------------------+
+ *
+ * Every umem chunk is in exactly one of: a fill ring, an RX ring, the
+ * worker's hands, a TX ring, a completion ring, the free stack.  All of it
+ * is touched by worker q alone, so no locks.
+ *
+ * Modes are tried best first; the first that binds both ports wins and is
+ * used for every queue: native + zero-copy, native + copy, skb + copy.
+ * libxdp attaches its default redirect program (through its dispatcher
+ * when bpffs is mounted, which we ensure), and we detach it on close.
+ */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+
+#include "io/backend.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+#define BPFFS_PATH      "/sys/fs/bpf"
+#define KICK_MAX        64      /* sendto() calls per flush; each moves <= 32 */
+
+struct xport {                  /* one (port, queue) */
+	struct xsk_socket *xsk;
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	uint32_t tx_outstanding;    /* submitted, not yet completed */
+	uint32_t fill_target;
+};
+
+struct xq {                     /* one queue: umem + both ports */
+	struct xsk_umem *umem;
+	uint8_t *area;
+	size_t area_len;
+	uint64_t *free;             /* stack of chunk addresses */
+	uint32_t nfree;
+	uint32_t nframes;
+	struct xport port[SG_IO_PORTS];
+};
+
+struct mode {
+	uint32_t xdp_flags;
+	uint16_t bind_flags;
+	const char *name;
+};
+
+struct afx {
+	struct xq *q;               /* [nq] */
+	int ifindex[SG_IO_PORTS];
+	uint32_t xdp_flags;         /* mode in use, for detaching */
+	bool attached[SG_IO_PORTS];
+};
+
+/* libxdp/libbpf talk through a global print hook: route it to the io
+ * being opened (opening is single-threaded). */
+static const struct sg_io *print_io;
+
+static int lib_print(int level, const char *fmt, va_list ap)
+{
+	char msg[256];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t l = strlen(msg);
+	if (l && msg[l - 1] == '\n')
+		msg[l - 1] = 0;
+	if (print_io)
+		sg_io_log(print_io, level, "libxdp: %s", msg);
+	return 0;
+}
+
+static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return lib_print(LOG_DEBUG, fmt, ap);
+}
+
+static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return lib_print(LOG_DEBUG, fmt, ap);
+}
+
+static void ensure_bpffs(struct sg_io *io)
+{
+	struct statfs s;
+	if (statfs(BPFFS_PATH, &s) == 0 && (unsigned long)s.f_type == BPF_FS_MAGIC)
+		return;
+	if (mount("bpf", BPFFS_PATH, "bpf", 0, "mode=0700") == 0)
+		sg_io_log(io, LOG_INFO, "mounted bpffs at %s so libxdp can use its "
+		          "dispatcher", BPFFS_PATH);
+	else
+		sg_io_log(io, LOG_WARNING, "cannot mount bpffs at %s (%s): libxdp "
+		          "attaches its program without the dispatcher", BPFFS_PATH,
+		          strerror(errno));
+}
+
+static void raise_memlock(struct sg_io *io)
+{
+	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+	if (setrlimit(RLIMIT_MEMLOCK, &r) < 0)
+		sg_io_log(io, LOG_WARNING, "setrlimit(RLIMIT_MEMLOCK): %s; umem "
+		          "registration may fail with ENOBUFS", strerror(errno));
+}
+
+static inline uint64_t chunk(const struct sg_io *io, uint64_t addr)
+{
+	return addr & ~(uint64_t)(io->opts.frame_size - 1);
+}
+
+static inline void free_push(struct xq *x, uint64_t addr)
+{
+	/* Cannot overflow: every chunk is in one place only. */
+	x->free[x->nfree++] = addr;
+}
+
+static void xq_close(struct xq *x)
+{
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		if (x->port[p].xsk)
+			xsk_socket__delete(x->port[p].xsk);
+		x->port[p].xsk = NULL;
+	}
+	if (x->umem)
+		xsk_umem__delete(x->umem);
+	x->umem = NULL;
+	if (x->area)
+		munmap(x->area, x->area_len);
+	x->area = NULL;
+	free(x->free);
+	x->free = NULL;
+}
+
+static void refill(struct sg_io *io, struct xq *x, struct xport *xp)
+{
+	(void)io;
+	uint32_t have = xp->fill.size - xsk_prod_nb_free(&xp->fill, xp->fill.size);
+	if (have >= xp->fill_target || !x->nfree)
+		return;
+	uint32_t want = xp->fill_target - have;
+	if (want > x->nfree)
+		want = x->nfree;
+	uint32_t idx;
+	uint32_t got = xsk_ring_prod__reserve(&xp->fill, want, &idx);
+	for (uint32_t i = 0; i < got; i++)
+		*xsk_ring_prod__fill_addr(&xp->fill, idx + i) = x->free[--x->nfree];
+	xsk_ring_prod__submit(&xp->fill, got);
+}
+
+static void reclaim(struct sg_io *io, struct xq *x, struct xport *xp)
+{
+	uint32_t idx;
+	uint32_t n = xsk_ring_cons__peek(&xp->comp, xp->comp.size, &idx);
+	for (uint32_t i = 0; i < n; i++)
+		free_push(x, chunk(io, *xsk_ring_cons__comp_addr(&xp->comp, idx + i)));
+	xsk_ring_cons__release(&xp->comp, n);
+	xp->tx_outstanding -= n;
+}
+
+static int xq_open(struct sg_io *io, struct xq *x, unsigned q,
+                   const struct mode *m, struct sg_io_err *err)
+{
+	const struct sg_io_opts *o = &io->opts;
+	uint32_t fill_size = o->rx_ring * 2;
+	/* Enough for both fill rings at target, both RX rings full, both TX
+	 * rings full and a burst in the worker's hands. */
+	x->nframes = 4 * o->rx_ring + 2 * o->tx_ring + 2 * SG_IO_BATCH_MAX;
+	x->area_len = (size_t)x->nframes * o->frame_size;
+	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (x->area == MAP_FAILED) {
+		x->area = NULL;
+		return sg_io_fail(err, io->ifname[0], errno, "umem of %zu bytes",
+		                  x->area_len);
+	}
+	x->free = malloc(sizeof(*x->free) * x->nframes);
+	if (!x->free)
+		return sg_io_fail(err, io->ifname[0], ENOMEM, "umem free list");
+	x->nfree = 0;
+	for (uint32_t i = x->nframes; i-- > 0;)
+		free_push(x, (uint64_t)i * o->frame_size);
+
+	struct xsk_umem_config uc = {
+		.fill_size = fill_size,
+		.comp_size = o->tx_ring,
+		.frame_size = o->frame_size,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	struct xport *lan = &x->port[0];
+	int rc = xsk_umem__create(&x->umem, x->area, x->area_len, &lan->fill,
+	                          &lan->comp, &uc);
+	if (rc) {
+		x->umem = NULL;
+		return sg_io_fail(err, io->ifname[0], rc, "AF_XDP umem, queue %u", q);
+	}
+
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		struct xport *xp = &x->port[p];
+		struct xsk_socket_config sc = {
+			.rx_size = o->rx_ring,
+			.tx_size = o->tx_ring,
+			.libxdp_flags = 0,
+			.xdp_flags = m->xdp_flags,
+			.bind_flags = m->bind_flags,
+		};
+		rc = xsk_socket__create_shared(&xp->xsk, io->ifname[p], q, x->umem,
+		                               &xp->rx, &xp->tx, &xp->fill, &xp->comp,
+		                               &sc);
+		if (rc) {
+			xp->xsk = NULL;
+			return sg_io_fail(err, io->ifname[p], rc,
+			                  "AF_XDP socket (%s), queue %u", m->name, q);
+		}
+		xp->fill_target = o->rx_ring;
+		xp->tx_outstanding = 0;
+	}
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		refill(io, x, &x->port[p]);
+	return 0;
+}
+
+/* libxdp 1.3 leaves its default program attached when the last socket
+ * goes: take it off ourselves, but only the program libxdp put there. */
+static void detach_prog(struct sg_io *io, int ifindex, unsigned port)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(mp) || !mp)
+		return;
+	enum xdp_attach_mode mode = xdp_multiprog__attach_mode(mp);
+	struct xdp_program *prog = NULL;
+	if (xdp_multiprog__is_legacy(mp)) {
+		prog = xdp_multiprog__main_prog(mp);
+		if (prog && strcmp(xdp_program__name(prog), "xsk_def_prog") != 0)
+			prog = NULL;
+	} else {
+		while ((prog = xdp_multiprog__next_prog(prog, mp)))
+			if (strcmp(xdp_program__name(prog), "xsk_def_prog") == 0)
+				break;
+	}
+	if (prog) {
+		int rc = xdp_program__detach(prog, ifindex, mode, 0);
+		if (rc)
+			sg_io_log(io, LOG_WARNING, "%s: detaching the AF_XDP program: %s; "
+			          "remove it with `ip link set dev %s xdp off`",
+			          io->ifname[port], strerror(-rc), io->ifname[port]);
+	}
+	xdp_multiprog__close(mp);
+}
+
+static void afx_close(struct sg_io *io)
+{
+	struct afx *a = io->priv;
+	if (!a)
+		return;
+	print_io = io;
+	if (a->q)
+		for (unsigned q = 0; q < io->nq; q++)
+			xq_close(&a->q[q]);
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		if (a->ifindex[p])
+			detach_prog(io, a->ifindex[p], p);
+	print_io = NULL;
+	free(a->q);
+	free(a);
+	io->priv = NULL;
+}
+
+static bool zc_bound(struct xport *xp)
+{
+	struct xdp_options opt = {0};
+	socklen_t l = sizeof(opt);
+	if (getsockopt(xsk_socket__fd(xp->xsk), SOL_XDP, XDP_OPTIONS, &opt, &l))
+		return false;
+	return opt.flags & XDP_OPTIONS_ZEROCOPY;
+}
+
+static int afx_open(struct sg_io *io, struct sg_io_err *err)
+{
+	struct afx *a = calloc(1, sizeof(*a));
+	if (!a)
+		return sg_io_fail(err, NULL, ENOMEM, "afxdp state");
+	io->priv = a;
+	a->q = calloc(io->nq, sizeof(*a->q));
+	if (!a->q) {
+		afx_close(io);
+		return sg_io_fail(err, NULL, ENOMEM, "afxdp state");
+	}
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		a->ifindex[p] = (int)if_nametoindex(io->ifname[p]);
+		if (!a->ifindex[p]) {
+			afx_close(io);
+			return sg_io_fail(err, io->ifname[p], ENODEV, "AF_XDP open");
+		}
+	}
+
+	print_io = io;
+	libxdp_set_print(xdp_print);
+	libbpf_set_print(bpf_print);
+	ensure_bpffs(io);
+	raise_memlock(io);
+
+	const uint16_t wake = XDP_USE_NEED_WAKEUP;
+	const struct mode all[] = {
+		{ XDP_FLAGS_DRV_MODE, XDP_ZEROCOPY | wake, "native, zero-copy" },
+		{ XDP_FLAGS_DRV_MODE, XDP_COPY | wake,     "native, copy" },
+		{ XDP_FLAGS_SKB_MODE, XDP_COPY | wake,     "skb, copy" },
+	};
+	struct mode modes[3];
+	unsigned nm = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		bool drv = all[i].xdp_flags == XDP_FLAGS_DRV_MODE;
+		bool zc = all[i].bind_flags & XDP_ZEROCOPY;
+		if (zc && !io->opts.zerocopy)
+			continue;
+		if (io->opts.xdp_mode == SG_IO_XDP_DRV && !drv)
+			continue;
+		if (io->opts.xdp_mode == SG_IO_XDP_SKB && drv)
+			continue;
+		modes[nm++] = all[i];
+	}
+
+	int rc = -EOPNOTSUPP;
+	const struct mode *used = NULL;
+	for (unsigned i = 0; i < nm && !used; i++) {
+		rc = 0;
+		for (unsigned q = 0; q < io->nq && !rc; q++)
+			rc = xq_open(io, &a->q[q], q, &modes[i], err);
+		if (!rc) {
+			used = &modes[i];
+			break;
+		}
+		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name,
+		          err ? err->msg : "");
+		for (unsigned q = 0; q < io->nq; q++)
+			xq_close(&a->q[q]);
+		for (unsigned p = 0; p < SG_IO_PORTS; p++)
+			detach_prog(io, a->ifindex[p], p);
+		/* A busy device or missing rights will not improve in another mode. */
+		if (rc == -EBUSY || rc == -EPERM || rc == -ENODEV)
+			break;
+	}
+	print_io = NULL;
+	if (!used) {
+		afx_close(io);
+		return rc;
+	}
+	a->xdp_flags = used->xdp_flags;
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		bool zc = zc_bound(&a->q[0].port[p]);
+		snprintf(io->desc[p], sizeof(io->desc[p]),
+		         "afxdp %s mode, %s, %u queue%s, shared umem per queue",
+		         used->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "skb",
+		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "");
+	}
+	return 0;
+}
+
+static int afx_rx(struct sg_io *io, unsigned port, unsigned q,
+                  struct sg_io_frame *f, unsigned max)
+{
+	struct afx *a = io->priv;
+	struct xq *x = &a->q[q];
+	struct xport *xp = &x->port[port];
+	struct sg_io_stats *st = sg_io_st(io, port, q);
+	uint32_t idx;
+	uint32_t n = xsk_ring_cons__peek(&xp->rx, max, &idx);
+	if (!n) {
+		if (xsk_ring_prod__needs_wakeup(&xp->fill))
+			(void)recvfrom(xsk_socket__fd(xp->xsk), NULL, 0, MSG_DONTWAIT,
+			               NULL, NULL);
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&xp->rx, idx + i);
+		f[i].data = xsk_umem__get_data(x->area, d->addr);
+		f[i].len = d->len;
+		f[i].origin = 1 + port;
+		f[i].priv = d->addr;
+		st->rx_bytes += d->len;
+	}
+	xsk_ring_cons__release(&xp->rx, n);
+	st->rx_frames += n;
+	return (int)n;
+}
+
+static void kick_tx(struct xport *xp)
+{
+	/* Copy mode sends at most 32 descriptors per sendto (EAGAIN: more
+	 * left); stop once the kernel has taken every submitted one. */
+	int fd = xsk_socket__fd(xp->xsk);
+	for (int i = 0; i < KICK_MAX; i++) {
+		if (!xsk_ring_prod__needs_wakeup(&xp->tx))
+			return;
+		if (sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			return;
+		if (errno != EAGAIN && errno != EBUSY)
+			return;
+		if (__atomic_load_n(xp->tx.consumer, __ATOMIC_ACQUIRE) ==
+		    xp->tx.cached_prod)
+			return;
+	}
+}
+
+static int afx_tx(struct sg_io *io, unsigned port, unsigned q,
+                  struct sg_io_frame *f, unsigned n)
+{
+	struct afx *a = io->priv;
+	struct xq *x = &a->q[q];
+	struct xport *xp = &x->port[port];
+	struct sg_io_stats *st = sg_io_st(io, port, q);
+
+	reclaim(io, x, xp);
+	uint32_t room = xsk_prod_nb_free(&xp->tx, n);
+	uint32_t want = n < room ? n : room;
+	uint32_t idx = 0;
+	if (want)
+		want = xsk_ring_prod__reserve(&xp->tx, want, &idx);
+	uint32_t used = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t addr;
+		if (f[i].origin != SG_IO_ORIGIN_CALLER) {
+			addr = f[i].priv;
+			if (used >= want || f[i].len > io->opts.frame_size -
+			    (addr & (io->opts.frame_size - 1))) {
+				free_push(x, chunk(io, addr));
+				st->tx_drops++;
+				continue;
+			}
+		} else {
+			if (used >= want || !x->nfree || f[i].len > io->opts.frame_size) {
+				st->tx_drops++;
+				continue;
+			}
+			addr = x->free[--x->nfree];
+			memcpy(xsk_umem__get_data(x->area, addr), f[i].data, f[i].len);
+		}
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&xp->tx, idx + used);
+		d->addr = addr;
+		d->len = f[i].len;
+		d->options = 0;
+		st->tx_bytes += f[i].len;
+		used++;
+	}
+	if (used < want)   /* hand back the slots we reserved but did not fill */
+		xp->tx.cached_prod -= want - used;
+	if (used) {
+		xsk_ring_prod__submit(&xp->tx, used);
+		xp->tx_outstanding += used;
+		st->tx_frames += used;
+		kick_tx(xp);
+	}
+	return (int)used;
+}
+
+static void afx_release(struct sg_io *io, unsigned port, unsigned q,
+                        struct sg_io_frame *f, unsigned n)
+{
+	(void)port;
+	struct afx *a = io->priv;
+	struct xq *x = &a->q[q];
+	for (unsigned i = 0; i < n; i++)
+		if (f[i].origin != SG_IO_ORIGIN_CALLER)
+			free_push(x, chunk(io, f[i].priv));
+}
+
+static void afx_flush(struct sg_io *io, unsigned q)
+{
+	struct afx *a = io->priv;
+	struct xq *x = &a->q[q];
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		struct xport *xp = &x->port[p];
+		reclaim(io, x, xp);
+		if (xp->tx_outstanding)
+			kick_tx(xp);
+	}
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		refill(io, x, &x->port[p]);
+}
+
+static void afx_wait(struct sg_io *io, unsigned q, int timeout_ms)
+{
+	struct afx *a = io->priv;
+	struct pollfd pfd[SG_IO_PORTS];
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		pfd[p].fd = xsk_socket__fd(a->q[q].port[p].xsk);
+		pfd[p].events = POLLIN;
+		pfd[p].revents = 0;
+	}
+	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
+}
+
+static void afx_kstats(struct sg_io *io, unsigned port, unsigned q,
+                       struct sg_io_stats *st)
+{
+	struct afx *a = io->priv;
+	struct xdp_statistics xs = {0};
+	socklen_t l = sizeof(xs);
+	if (getsockopt(xsk_socket__fd(a->q[q].port[port].xsk), SOL_XDP,
+	               XDP_STATISTICS, &xs, &l) == 0)
+		st->rx_kernel_drops += xs.rx_dropped + xs.rx_ring_full;
+}
+
+const struct sg_io_ops sg_io_afxdp_ops = {
+	.name = "afxdp",
+	.open = afx_open,
+	.close = afx_close,
+	.rx = afx_rx,
+	.tx = afx_tx,
+	.release = afx_release,
+	.flush = afx_flush,
+	.wait = afx_wait,
+	.kstats = afx_kstats,
+};

@@ -1,0 +1,53 @@
+/* Private to src/io: what every backend provides behind io.h. */
+#ifndef SG_IO_BACKEND_H
+#define SG_IO_BACKEND_H
+
+#include "io/io.h"
+
+struct sg_io_ops {
+	const char *name;
+	int  (*open)(struct sg_io *io, struct sg_io_err *err);
+	void (*close)(struct sg_io *io);
+	int  (*rx)(struct sg_io *io, unsigned port, unsigned q,
+	           struct sg_io_frame *f, unsigned max);
+	int  (*tx)(struct sg_io *io, unsigned port, unsigned q,
+	           struct sg_io_frame *f, unsigned n);
+	void (*release)(struct sg_io *io, unsigned port, unsigned q,
+	                struct sg_io_frame *f, unsigned n);
+	void (*flush)(struct sg_io *io, unsigned q);
+	void (*wait)(struct sg_io *io, unsigned q, int timeout_ms);
+	/* Adds what the kernel counts (drops) to st; st already holds ours. */
+	void (*kstats)(struct sg_io *io, unsigned port, unsigned q,
+	               struct sg_io_stats *st);
+};
+
+struct sg_io {
+	const struct sg_io_ops *ops;
+	enum sg_io_kind kind;
+	unsigned nq;
+	struct sg_io_opts opts;
+	char ifname[SG_IO_PORTS][IF_NAMESIZE];
+	char desc[SG_IO_PORTS][128];
+	/* [port][q], written by worker q only. */
+	struct sg_io_stats *st[SG_IO_PORTS];
+	void *priv;
+};
+
+extern const struct sg_io_ops sg_io_afxdp_ops;
+extern const struct sg_io_ops sg_io_afpacket_ops;
+extern const struct sg_io_ops sg_io_pcap_ops;
+extern const struct sg_io_ops sg_io_mem_ops;
+
+/* Fills err: "<ifname>: <what>: <ENAME>: <hint>". Returns -e. */
+int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void sg_io_log(const struct sg_io *io, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline struct sg_io_stats *sg_io_st(struct sg_io *io, unsigned port,
+                                           unsigned q)
+{
+	return &io->st[port][q];
+}
+
+#endif

@@ -1,0 +1,289 @@
+/* The io.h interface: option checks, backend dispatch, AUTO fallback,
+ * error messages operators can act on. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "io/backend.h"
+
+void sg_io_opts_default(struct sg_io_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = SG_IO_AUTO;
+	o->nqueues = 1;
+	o->xdp_mode = SG_IO_XDP_AUTO;
+	o->zerocopy = true;
+	o->rx_ring = SG_IO_DEFAULT_RING;
+	o->tx_ring = SG_IO_DEFAULT_RING;
+	o->frame_size = SG_IO_DEFAULT_FRAME;
+	o->batch = SG_IO_DEFAULT_BATCH;
+}
+
+static const char *const kind_names[] = {
+	[SG_IO_AUTO] = "auto",
+	[SG_IO_AFXDP] = "afxdp",
+	[SG_IO_AFPACKET] = "afpacket",
+	[SG_IO_PCAP] = "pcap",
+	[SG_IO_MEM] = "mem",
+};
+
+const char *sg_io_kind_name(enum sg_io_kind k)
+{
+	if ((unsigned)k < sizeof(kind_names) / sizeof(kind_names[0]))
+		return kind_names[k];
+	return "?";
+}
+
+int sg_io_kind_parse(const char *s, enum sg_io_kind *k)
+{
+	for (unsigned i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		if (strcmp(s, kind_names[i]) == 0) {
+			*k = (enum sg_io_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *hint_for(int e)
+{
+	switch (e) {
+	case EPERM:
+	case EACCES:
+		return "needs CAP_NET_ADMIN and CAP_NET_RAW (run as root)";
+	case EBUSY:
+		return "another XDP program or AF_XDP socket holds the interface "
+		       "(ip link set dev IF xdp off), or use --io afpacket";
+	case ENODEV:
+	case ENXIO:
+		return "no such interface (check `ip link`)";
+	case ENOBUFS:
+	case ENOMEM:
+		return "not enough (locked) memory for the rings: lower the ring "
+		       "sizes or raise RLIMIT_MEMLOCK";
+	case EOPNOTSUPP:
+		return "the driver lacks this mode; try --io afpacket";
+	case ENETDOWN:
+		return "the interface is down (ip link set dev IF up)";
+	case EINVAL:
+		return "bad parameter: check the queue count against `ethtool -l IF` "
+		       "and ring sizes (powers of two)";
+	case ENOENT:
+		return "file not found";
+	default:
+		return "";
+	}
+}
+
+int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
+               const char *fmt, ...)
+{
+	if (e < 0)
+		e = -e;
+	if (err) {
+		char what[160];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+		const char *name = strerrorname_np(e);
+		const char *hint = hint_for(e);
+		err->err = e;
+		snprintf(err->ifname, sizeof(err->ifname), "%s", ifname ? ifname : "");
+		snprintf(err->msg, sizeof(err->msg), "%s: %s: %s (%s)%s%s",
+		         ifname ? ifname : "io", what, name ? name : "E?",
+		         strerror(e), *hint ? ": " : "", hint);
+	}
+	return -e;
+}
+
+void sg_io_log(const struct sg_io *io, int level, const char *fmt, ...)
+{
+	if (!io->opts.log)
+		return;
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	io->opts.log(io->opts.log_ctx, level, msg);
+}
+
+static const struct sg_io_ops *ops_for(enum sg_io_kind k)
+{
+	switch (k) {
+	case SG_IO_AFXDP:    return &sg_io_afxdp_ops;
+	case SG_IO_AFPACKET: return &sg_io_afpacket_ops;
+	case SG_IO_PCAP:     return &sg_io_pcap_ops;
+	case SG_IO_MEM:      return &sg_io_mem_ops;
+	default:             return NULL;
+	}
+}
+
+static bool pow2(unsigned v)
+{
+	return v && !(v & (v - 1));
+}
+
+static int check_opts(const struct sg_io_opts *o, struct sg_io_err *err)
+{
+	if (o->nqueues < 1 || o->nqueues > SG_IO_MAX_QUEUES)
+		return sg_io_fail(err, NULL, EINVAL, "queue count %u not in 1..%u",
+		                  o->nqueues, SG_IO_MAX_QUEUES);
+	if (!pow2(o->rx_ring) || !pow2(o->tx_ring) || o->rx_ring < 64 ||
+	    o->tx_ring < 64 || o->rx_ring > 65536 || o->tx_ring > 65536)
+		return sg_io_fail(err, NULL, EINVAL,
+		                  "ring sizes %u/%u: powers of two in 64..65536",
+		                  o->rx_ring, o->tx_ring);
+	if (!pow2(o->frame_size) || o->frame_size < 2048 || o->frame_size > 4096)
+		return sg_io_fail(err, NULL, EINVAL,
+		                  "frame size %u: 2048 or 4096", o->frame_size);
+	if (o->batch < 1 || o->batch > SG_IO_BATCH_MAX)
+		return sg_io_fail(err, NULL, EINVAL, "batch %u not in 1..%u",
+		                  o->batch, SG_IO_BATCH_MAX);
+	return 0;
+}
+
+static int open_kind(struct sg_io *io, enum sg_io_kind k, struct sg_io_err *err)
+{
+	io->kind = k;
+	io->ops = ops_for(k);
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		memset(io->st[p], 0, sizeof(*io->st[p]) * io->nq);
+		io->desc[p][0] = 0;
+	}
+	io->priv = NULL;
+	return io->ops->open(io, err);
+}
+
+int sg_io_open(struct sg_io **iop, const char *const ifname[SG_IO_PORTS],
+               const struct sg_io_opts *o, struct sg_io_err *err)
+{
+	if (err)
+		memset(err, 0, sizeof(*err));
+	*iop = NULL;
+	int rc = check_opts(o, err);
+	if (rc)
+		return rc;
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		if (!ifname[p] || strlen(ifname[p]) >= IF_NAMESIZE)
+			return sg_io_fail(err, ifname[p], EINVAL,
+			                  "interface name missing or too long");
+	if (o->kind == SG_IO_PCAP && o->nqueues != 1)
+		return sg_io_fail(err, NULL, EINVAL, "pcap replay has one queue");
+
+	struct sg_io *io = calloc(1, sizeof(*io));
+	if (!io)
+		return sg_io_fail(err, NULL, ENOMEM, "allocating io");
+	io->opts = *o;
+	io->nq = o->nqueues;
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		snprintf(io->ifname[p], IF_NAMESIZE, "%s", ifname[p]);
+		io->st[p] = calloc(io->nq, sizeof(struct sg_io_stats));
+		if (!io->st[p]) {
+			rc = sg_io_fail(err, NULL, ENOMEM, "allocating io");
+			goto fail;
+		}
+	}
+
+	if (o->kind == SG_IO_AUTO) {
+		struct sg_io_err xerr = {0};
+		rc = open_kind(io, SG_IO_AFXDP, &xerr);
+		if (rc) {
+			sg_io_log(io, LOG_WARNING, "io auto: AF_XDP unavailable (%s); "
+			          "falling back to AF_PACKET", xerr.msg);
+			rc = open_kind(io, SG_IO_AFPACKET, err);
+		}
+	} else if (ops_for(o->kind)) {
+		rc = open_kind(io, o->kind, err);
+	} else {
+		rc = sg_io_fail(err, NULL, EINVAL, "unknown io kind %d", o->kind);
+	}
+	if (rc)
+		goto fail;
+	*iop = io;
+	return 0;
+fail:
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		free(io->st[p]);
+	free(io);
+	return rc;
+}
+
+void sg_io_close(struct sg_io *io)
+{
+	if (!io)
+		return;
+	io->ops->close(io);
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		free(io->st[p]);
+	free(io);
+}
+
+enum sg_io_kind sg_io_kind(const struct sg_io *io)
+{
+	return io->kind;
+}
+
+unsigned sg_io_nqueues(const struct sg_io *io)
+{
+	return io->nq;
+}
+
+const char *sg_io_describe(const struct sg_io *io, unsigned port)
+{
+	return port < SG_IO_PORTS ? io->desc[port] : "";
+}
+
+int sg_io_rx_burst(struct sg_io *io, unsigned port, unsigned q,
+                   struct sg_io_frame *f, unsigned max)
+{
+	if (max > SG_IO_BATCH_MAX)
+		max = SG_IO_BATCH_MAX;
+	return io->ops->rx(io, port, q, f, max);
+}
+
+int sg_io_tx_burst(struct sg_io *io, unsigned port, unsigned q,
+                   struct sg_io_frame *f, unsigned n)
+{
+	return io->ops->tx(io, port, q, f, n);
+}
+
+void sg_io_release(struct sg_io *io, unsigned port, unsigned q,
+                   struct sg_io_frame *f, unsigned n)
+{
+	io->ops->release(io, port, q, f, n);
+}
+
+void sg_io_flush(struct sg_io *io, unsigned q)
+{
+	io->ops->flush(io, q);
+}
+
+void sg_io_wait(struct sg_io *io, unsigned q, int timeout_ms)
+{
+	io->ops->wait(io, q, timeout_ms);
+}
+
+void sg_io_stats(struct sg_io *io, unsigned port, unsigned q,
+                 struct sg_io_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (port >= SG_IO_PORTS || q >= io->nq)
+		return;
+	/* Read field by field: the worker may be adding to them right now;
+	 * each 64-bit load is whole on the platforms we run on. */
+	const volatile struct sg_io_stats *s = &io->st[port][q];
+	st->rx_frames = s->rx_frames;
+	st->rx_bytes = s->rx_bytes;
+	st->tx_frames = s->tx_frames;
+	st->tx_bytes = s->tx_bytes;
+	st->rx_kernel_drops = s->rx_kernel_drops;
+	st->rx_bad = s->rx_bad;
+	st->tx_drops = s->tx_drops;
+	if (io->ops->kstats)
+		io->ops->kstats(io, port, q, st);
+}
