@@ -1,0 +1,376 @@
+/* Worker threads: the only code that touches frames outside the core. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/worker.h"
+
+_Static_assert(SG_IO_PORTS == SG_PORT_COUNT, "io ports and core ports agree");
+_Static_assert(SG_PORT_LAN == 0 && SG_PORT_WAN == 1, "io numbers lan 0, wan 1");
+
+#define IDLE_SPINS     64     /* empty loops before sleeping in poll() */
+#define IDLE_WAIT_MS   5      /* sleep bound: stop flag and ticks stay timely */
+
+struct worker {
+	struct sg_worker_stats st;     /* written by this worker only */
+	struct sg_workers *ws;
+	unsigned id;
+	pthread_t thread;
+	bool started;
+	bool done;                     /* returned by itself: input exhausted */
+	struct sg_proxy_worker *pw;
+	/* per-batch scratch, allocated at start */
+	struct sg_io_frame *rx;        /* [batch] */
+	struct sg_io_frame *rel;       /* [batch] frames to release */
+	struct sg_io_frame *txq[SG_IO_PORTS];   /* [txq_cap] */
+	unsigned ntx[SG_IO_PORTS];
+	uint8_t *emit;                 /* [emit_cap][SG_OUT_FRAME_MAX] */
+	unsigned nemit;
+} __attribute__((aligned(64)));
+
+struct sg_workers {
+	struct sg_worker_config cfg;
+	unsigned n;
+	unsigned batch;
+	unsigned txq_cap, emit_cap;
+	int stop;                      /* atomic */
+	struct worker *w;              /* [n] */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
+{
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		unsigned n = w->ntx[p];
+		if (!n)
+			continue;
+		int sent = sg_io_tx_burst(ws->cfg.io, p, q, w->txq[p], n);
+		if (sent < 0)
+			sent = 0;
+		w->st.tx[p] += (unsigned)sent;
+		w->st.tx_drops += n - (unsigned)sent;
+		w->ntx[p] = 0;
+	}
+	w->nemit = 0;
+}
+
+/* Points the core's output slots at free emit buffers. */
+static void out_prepare(struct sg_workers *ws, struct worker *w, struct sg_out *out)
+{
+	out->n = 0;
+	out->cap = 0;
+	for (unsigned i = 0; i < SG_OUT_MAX && w->nemit + i < ws->emit_cap; i++) {
+		out->f[i].buf = w->emit + (size_t)(w->nemit + i) * SG_OUT_FRAME_MAX;
+		out->f[i].len = 0;
+		out->cap++;
+	}
+}
+
+static void out_queue(struct worker *w, struct sg_out *out)
+{
+	for (unsigned i = 0; i < out->n && i < out->cap; i++) {
+		unsigned p = out->f[i].port;
+		if (p >= SG_IO_PORTS || out->f[i].len > SG_OUT_FRAME_MAX)
+			continue;
+		struct sg_io_frame *t = &w->txq[p][w->ntx[p]++];
+		t->data = out->f[i].buf;
+		t->len = out->f[i].len;
+		t->origin = SG_IO_ORIGIN_CALLER;
+		t->priv = 0;
+		w->st.emitted++;
+	}
+	w->nemit += out->n < out->cap ? out->n : out->cap;
+}
+
+/* One rx burst on port p of queue q, decided frame by frame. */
+static int serve_port(struct sg_workers *ws, struct worker *w, unsigned q,
+                      unsigned p, uint64_t now)
+{
+	int n = sg_io_rx_burst(ws->cfg.io, p, q, w->rx, ws->batch);
+	if (n <= 0)
+		return n;
+	w->st.rx[p] += (unsigned)n;
+	unsigned other = 1 - p;
+	if (ws->cfg.bridge_only) {
+		memcpy(&w->txq[other][w->ntx[other]], w->rx, sizeof(*w->rx) * (unsigned)n);
+		w->ntx[other] += (unsigned)n;
+		w->st.forwarded += (unsigned)n;
+		return n;
+	}
+	unsigned nrel = 0;
+	struct sg_out out;
+	for (int i = 0; i < n; i++) {
+		struct sg_io_frame *f = &w->rx[i];
+		out_prepare(ws, w, &out);
+		enum sg_verdict v = ws->cfg.process(w->pw, (enum sg_port)p, f->data,
+		                                    f->len, now, &out);
+		switch (v) {
+		case SG_VERDICT_FORWARD:
+			w->txq[other][w->ntx[other]++] = *f;
+			w->st.forwarded++;
+			break;
+		case SG_VERDICT_CONSUME:
+			w->rel[nrel++] = *f;
+			w->st.consumed++;
+			break;
+		default:
+			w->rel[nrel++] = *f;
+			w->st.dropped++;
+			break;
+		}
+		out_queue(w, &out);
+	}
+	if (nrel)
+		sg_io_release(ws->cfg.io, p, q, w->rel, nrel);
+	return n;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct sg_workers *ws = w->ws;
+	const unsigned q = w->id;
+	const bool proxy = !ws->cfg.bridge_only;
+	char name[16];
+	snprintf(name, sizeof(name), "sg-worker-%u", q);
+	pthread_setname_np(pthread_self(), name);
+
+	uint64_t last_tick = now_ns();
+	unsigned idle = 0;
+	while (!__atomic_load_n(&ws->stop, __ATOMIC_RELAXED)) {
+		uint64_t now = now_ns();
+		int got = 0, eof = 0;
+		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+			int n = serve_port(ws, w, q, p, now);
+			if (n == -ENODATA)
+				eof++;
+			else if (n > 0)
+				got += n;
+		}
+		if (proxy && ws->cfg.tick && now - last_tick >= SG_PROXY_TICK_NS) {
+			struct sg_out out;
+			out_prepare(ws, w, &out);
+			ws->cfg.tick(w->pw, now, &out);
+			out_queue(w, &out);
+			last_tick = now;
+		}
+		send_all(ws, w, q);
+		sg_io_flush(ws->cfg.io, q);
+		w->st.loops++;
+		if (eof == SG_IO_PORTS) {
+			__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+			break;
+		}
+		if (got) {
+			idle = 0;
+		} else if (++idle >= IDLE_SPINS) {
+			w->st.idle_waits++;
+			sg_io_wait(ws->cfg.io, q, IDLE_WAIT_MS);
+		}
+	}
+	return NULL;
+}
+
+static int cpu_for(const struct sg_worker_config *cfg, unsigned i,
+                   const cpu_set_t *allowed)
+{
+	if (cfg->ncpus)
+		return cfg->cpus[i % cfg->ncpus];
+	int count = CPU_COUNT(allowed);
+	if (count <= 0)
+		return -1;
+	int k = (int)(i % (unsigned)count);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, allowed) && k-- == 0)
+			return c;
+	return -1;
+}
+
+static void free_all(struct sg_workers *ws)
+{
+	if (ws->w) {
+		for (unsigned i = 0; i < ws->n; i++) {
+			struct worker *w = &ws->w[i];
+			free(w->rx);
+			free(w->rel);
+			for (unsigned p = 0; p < SG_IO_PORTS; p++)
+				free(w->txq[p]);
+			free(w->emit);
+		}
+	}
+	free(ws->w);
+	free(ws);
+}
+
+int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg,
+                     char *errbuf, size_t errlen)
+{
+	*wsp = NULL;
+	if (!cfg->io) {
+		snprintf(errbuf, errlen, "workers: no io");
+		return -EINVAL;
+	}
+	unsigned n = sg_io_nqueues(cfg->io);
+	if (n < 1 || n > SG_WORKER_MAX) {
+		snprintf(errbuf, errlen, "workers: %u queues, 1..%u supported", n,
+		         SG_WORKER_MAX);
+		return -EINVAL;
+	}
+	struct sg_workers *ws = calloc(1, sizeof(*ws));
+	if (!ws) {
+		snprintf(errbuf, errlen, "workers: out of memory");
+		return -ENOMEM;
+	}
+	ws->cfg = *cfg;
+	ws->n = n;
+	ws->batch = cfg->batch ? cfg->batch : SG_IO_DEFAULT_BATCH;
+	if (ws->batch > SG_IO_BATCH_MAX)
+		ws->batch = SG_IO_BATCH_MAX;
+	/* A port's TX queue takes the other port's forwarded frames plus
+	 * whatever the core emits for both ports' frames and one tick. */
+	ws->emit_cap = (2 * ws->batch + 1) * SG_OUT_MAX;
+	ws->txq_cap = ws->batch + ws->emit_cap;
+
+	if (!cfg->bridge_only) {
+		if (!ws->cfg.process || !ws->cfg.tick) {
+			snprintf(errbuf, errlen, "workers: the proxy core is not built "
+			         "into this binary yet; run with --bridge-only");
+			free(ws);
+			return -ENOSYS;
+		}
+		if (!cfg->proxy) {
+			snprintf(errbuf, errlen, "workers: proxy mode without proxy handles");
+			free(ws);
+			return -EINVAL;
+		}
+	}
+
+	ws->w = calloc(n, sizeof(*ws->w));
+	if (!ws->w)
+		goto nomem;
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &ws->w[i];
+		w->ws = ws;
+		w->id = i;
+		w->pw = cfg->bridge_only ? NULL : cfg->proxy[i];
+		w->rx = calloc(ws->batch, sizeof(*w->rx));
+		w->rel = calloc(ws->batch, sizeof(*w->rel));
+		for (unsigned p = 0; p < SG_IO_PORTS; p++)
+			w->txq[p] = calloc(ws->txq_cap, sizeof(*w->txq[p]));
+		w->emit = calloc(ws->emit_cap, SG_OUT_FRAME_MAX);
+		if (!w->rx || !w->rel || !w->txq[0] || !w->txq[1] || !w->emit)
+			goto nomem;
+	}
+
+	cpu_set_t allowed;
+	CPU_ZERO(&allowed);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		CPU_SET(0, &allowed);
+
+	/* Workers never take signals: the main thread handles them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		int cpu = -1;
+		if (!cfg->no_pin) {
+			cpu = cpu_for(cfg, i, &allowed);
+			if (cpu < 0 || cpu >= CPU_SETSIZE) {
+				snprintf(errbuf, errlen, "worker %u: no CPU to pin to "
+				         "(cpu %d)", i, cpu);
+				rc = -EINVAL;
+				pthread_attr_destroy(&attr);
+				break;
+			}
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+		}
+		int e = pthread_create(&ws->w[i].thread, &attr, worker_main, &ws->w[i]);
+		pthread_attr_destroy(&attr);
+		if (e) {
+			snprintf(errbuf, errlen, "worker %u: pthread_create%s%d: %s (%s)",
+			         i, cpu >= 0 ? " pinned to cpu " : "", cpu,
+			         strerrorname_np(e), strerror(e));
+			rc = -e;
+			break;
+		}
+		ws->w[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		sg_workers_stop(ws);
+		return rc;
+	}
+	*wsp = ws;
+	return 0;
+nomem:
+	snprintf(errbuf, errlen, "workers: out of memory");
+	free_all(ws);
+	return -ENOMEM;
+}
+
+void sg_workers_stop(struct sg_workers *ws)
+{
+	if (!ws)
+		return;
+	__atomic_store_n(&ws->stop, 1, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < ws->n; i++)
+		if (ws->w[i].started)
+			pthread_join(ws->w[i].thread, NULL);
+	free_all(ws);
+}
+
+unsigned sg_workers_count(const struct sg_workers *ws)
+{
+	return ws->n;
+}
+
+static void add(struct sg_worker_stats *d, const volatile struct sg_worker_stats *s)
+{
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		d->rx[p] += s->rx[p];
+		d->tx[p] += s->tx[p];
+	}
+	d->forwarded += s->forwarded;
+	d->dropped += s->dropped;
+	d->consumed += s->consumed;
+	d->emitted += s->emitted;
+	d->tx_drops += s->tx_drops;
+	d->loops += s->loops;
+	d->idle_waits += s->idle_waits;
+}
+
+void sg_workers_stats(const struct sg_workers *ws, unsigned i,
+                      struct sg_worker_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	/* Unlocked reads of counters another thread increments: each 64-bit
+	 * field is read whole; the sum is a snapshot, not an instant. */
+	for (unsigned k = 0; k < ws->n; k++)
+		if (i == SG_WORKERS_ALL || i == k)
+			add(st, &ws->w[k].st);
+}
+
+bool sg_workers_finished(const struct sg_workers *ws)
+{
+	for (unsigned i = 0; i < ws->n; i++)
+		if (!__atomic_load_n(&ws->w[i].done, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}

@@ -1,0 +1,196 @@
+/* Workers over the mem backend: bridge-only forwards every frame to the
+ * other port unchanged, on every queue; in proxy mode the verdict decides
+ * and emitted frames leave on the port the core names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "daemon/worker.h"
+
+#define WAIT_MS 5000
+
+static struct sg_io *open_mem(unsigned nq)
+{
+	struct sg_io_opts o;
+	sg_io_opts_default(&o);
+	o.kind = SG_IO_MEM;
+	o.nqueues = nq;
+	o.rx_ring = 1024;
+	o.tx_ring = 1024;
+	const char *names[SG_IO_PORTS] = { "lan", "wan" };
+	struct sg_io *io = NULL;
+	struct sg_io_err err;
+	assert_int_equal(sg_io_open(&io, names, &o, &err), 0);
+	return io;
+}
+
+/* Waits for one frame sent on (port, q); returns its length or -1. */
+static int take_wait(struct sg_io *io, unsigned port, unsigned q, uint8_t *buf)
+{
+	uint32_t len;
+	for (int i = 0; i < WAIT_MS; i++) {
+		if (sg_io_mem_take(io, port, q, buf, 2048, &len) == 0)
+			return (int)len;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return -1;
+}
+
+static void frame(uint8_t *f, uint32_t len, uint8_t tag)
+{
+	for (uint32_t i = 0; i < len; i++)
+		f[i] = (uint8_t)(tag + i);
+}
+
+static void bridge_only_forwards_both_ways_on_every_queue(void **state)
+{
+	(void)state;
+	struct sg_io *io = open_mem(2);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true, .bridge_only = true };
+	struct sg_workers *ws;
+	char msg[200];
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+	assert_int_equal(sg_workers_count(ws), 2);
+
+	uint8_t in[300], out[2048];
+	for (unsigned q = 0; q < 2; q++) {
+		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+			frame(in, sizeof(in), (uint8_t)(q * 2 + p));
+			assert_int_equal(sg_io_mem_inject(io, p, q, in, sizeof(in)), 0);
+			assert_int_equal(take_wait(io, 1 - p, q, out), sizeof(in));
+			assert_memory_equal(out, in, sizeof(in));
+		}
+	}
+	/* Many frames: all arrive, in order. */
+	for (unsigned i = 0; i < 500; i++) {
+		in[0] = (uint8_t)i;
+		in[1] = (uint8_t)(i >> 8);
+		while (sg_io_mem_inject(io, 1, 0, in, 64) == -ENOBUFS)
+			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+	}
+	for (unsigned i = 0; i < 500; i++) {
+		assert_int_equal(take_wait(io, 0, 0, out), 64);
+		assert_int_equal(out[0] | out[1] << 8, i);
+	}
+	struct sg_worker_stats st;
+	sg_workers_stats(ws, SG_WORKERS_ALL, &st);
+	assert_int_equal(st.forwarded, 504);
+	assert_int_equal(st.rx[1], 502);
+	assert_int_equal(st.tx[0], 502);
+	sg_workers_stop(ws);
+	sg_io_close(io);
+}
+
+static int contract_broken;
+
+/* A fake core: frames starting with 'D' are dropped, 'C' consumed with a
+ * reply emitted on the port they came from, others forwarded after their
+ * second byte is set to 'F'. */
+static enum sg_verdict fake_process(struct sg_proxy_worker *w, enum sg_port port,
+                                    uint8_t *f, uint32_t len, uint64_t now,
+                                    struct sg_out *out)
+{
+	(void)w;
+	if (now == 0 || out->cap < 1)      /* no cmocka asserts off the main thread */
+		__atomic_store_n(&contract_broken, 1, __ATOMIC_RELAXED);
+	if (f[0] == 'D')
+		return SG_VERDICT_DROP;
+	if (f[0] == 'C') {
+		memcpy(out->f[0].buf, "REPLY", 5);
+		out->f[0].len = 5;
+		out->f[0].port = (uint8_t)port;
+		out->n = 1;
+		return SG_VERDICT_CONSUME;
+	}
+	if (len > 1)
+		f[1] = 'F';
+	return SG_VERDICT_FORWARD;
+}
+
+static int ticks;
+static void fake_tick(struct sg_proxy_worker *w, uint64_t now, struct sg_out *out)
+{
+	(void)w; (void)now; (void)out;
+	__atomic_add_fetch(&ticks, 1, __ATOMIC_RELAXED);
+}
+
+static void proxy_mode_follows_the_verdict_and_sends_emitted_frames(void **state)
+{
+	(void)state;
+	struct sg_io *io = open_mem(1);
+	struct sg_proxy_worker *handles[1] = { (struct sg_proxy_worker *)0x1 };
+	struct sg_worker_config cfg = {
+		.io = io, .no_pin = true, .proxy = handles,
+		.process = fake_process, .tick = fake_tick,
+	};
+	struct sg_workers *ws;
+	char msg[200];
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+
+	uint8_t out[2048];
+	assert_int_equal(sg_io_mem_inject(io, 1, 0, (const uint8_t *)"Dxxxx", 5), 0);
+	assert_int_equal(sg_io_mem_inject(io, 1, 0, (const uint8_t *)"Cxxxx", 5), 0);
+	assert_int_equal(sg_io_mem_inject(io, 1, 0, (const uint8_t *)"Axxxx", 5), 0);
+	assert_int_equal(take_wait(io, 1, 0, out), 5);        /* reply to wan */
+	assert_memory_equal(out, "REPLY", 5);
+	assert_int_equal(take_wait(io, 0, 0, out), 5);        /* forward to lan */
+	assert_memory_equal(out, "AFxxx", 5);
+	uint32_t len;
+	assert_int_equal(sg_io_mem_take(io, 0, 0, out, sizeof(out), &len), -EAGAIN);
+
+	nanosleep(&(struct timespec){ 0, 50 * 1000000 }, NULL);
+	assert_true(__atomic_load_n(&ticks, __ATOMIC_RELAXED) >= 1);
+	struct sg_worker_stats st;
+	sg_workers_stats(ws, 0, &st);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(st.consumed, 1);
+	assert_int_equal(st.forwarded, 1);
+	assert_int_equal(st.emitted, 1);
+	assert_int_equal(__atomic_load_n(&contract_broken, __ATOMIC_RELAXED), 0);
+	sg_workers_stop(ws);
+	sg_io_close(io);
+}
+
+static void proxy_mode_without_a_core_is_refused(void **state)
+{
+	(void)state;
+	struct sg_io *io = open_mem(1);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true };
+	struct sg_workers *ws = (struct sg_workers *)1;
+	char msg[200] = "";
+	int rc = sg_workers_start(&ws, &cfg, msg, sizeof(msg));
+	assert_true(rc == -ENOSYS || rc == -EINVAL);
+	assert_null(ws);
+	assert_true(strlen(msg) > 0);
+	sg_io_close(io);
+}
+
+static void pinning_to_a_cpu_that_does_not_exist_fails_cleanly(void **state)
+{
+	(void)state;
+	struct sg_io *io = open_mem(1);
+	int cpus[1] = { 4095 };
+	struct sg_worker_config cfg = { .io = io, .bridge_only = true,
+	                                .cpus = cpus, .ncpus = 1 };
+	struct sg_workers *ws;
+	char msg[200] = "";
+	assert_true(sg_workers_start(&ws, &cfg, msg, sizeof(msg)) < 0);
+	assert_non_null(strstr(msg, "worker 0"));
+	sg_io_close(io);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bridge_only_forwards_both_ways_on_every_queue),
+		cmocka_unit_test(proxy_mode_follows_the_verdict_and_sends_emitted_frames),
+		cmocka_unit_test(proxy_mode_without_a_core_is_refused),
+		cmocka_unit_test(pinning_to_a_cpu_that_does_not_exist_fails_cleanly),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
