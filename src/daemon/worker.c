@@ -325,14 +325,22 @@ nomem:
 	return -ENOMEM;
 }
 
+void sg_workers_halt(struct sg_workers *ws)
+{
+	__atomic_store_n(&ws->stop, 1, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < ws->n; i++) {
+		if (ws->w[i].started) {
+			pthread_join(ws->w[i].thread, NULL);
+			ws->w[i].started = false;
+		}
+	}
+}
+
 void sg_workers_stop(struct sg_workers *ws)
 {
 	if (!ws)
 		return;
-	__atomic_store_n(&ws->stop, 1, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < ws->n; i++)
-		if (ws->w[i].started)
-			pthread_join(ws->w[i].thread, NULL);
+	sg_workers_halt(ws);
 	free_all(ws);
 }
 

@@ -67,6 +67,10 @@ struct sg_workers;
 int sg_workers_start(struct sg_workers **ws, const struct sg_worker_config *cfg,
                      char *errbuf, size_t errlen);
 
+/* Stops the workers and waits for them; counters are final afterwards
+ * (read them, then sg_workers_stop).  Idempotent. */
+void sg_workers_halt(struct sg_workers *ws);
+
 /* Stops (if still running), joins and frees.  NULL is fine. */
 void sg_workers_stop(struct sg_workers *ws);
 
