@@ -126,10 +126,19 @@ static void ensure_bpffs(struct sg_io *io)
 
 static void raise_memlock(struct sg_io *io)
 {
+	/* Without CAP_SYS_RESOURCE only the soft limit can go up (to the hard
+	 * one); with CAP_IPC_LOCK the umem is not charged against it anyway. */
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
-	if (setrlimit(RLIMIT_MEMLOCK, &r) < 0)
-		sg_io_log(io, LOG_WARNING, "setrlimit(RLIMIT_MEMLOCK): %s; umem "
-		          "registration may fail with ENOBUFS", strerror(errno));
+	if (setrlimit(RLIMIT_MEMLOCK, &r) == 0)
+		return;
+	if (getrlimit(RLIMIT_MEMLOCK, &r) == 0 && r.rlim_cur != r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		(void)setrlimit(RLIMIT_MEMLOCK, &r);
+	}
+	if (getrlimit(RLIMIT_MEMLOCK, &r) == 0 && r.rlim_cur != RLIM_INFINITY)
+		sg_io_log(io, LOG_DEBUG, "RLIMIT_MEMLOCK stays at %llu bytes; umem "
+		          "registration relies on CAP_IPC_LOCK",
+		          (unsigned long long)r.rlim_cur);
 }
 
 static inline uint64_t chunk(const struct sg_io *io, uint64_t addr)
