@@ -1,0 +1,173 @@
+/* sg-bridge: the I/O path alone (nic + io + workers, bridge-only), for the
+ * namespace tests and the forwarding benchmark.  Not the daemon: no config,
+ * no core; it exists so the I/O layer can be tested on real interfaces on
+ * its own.
+ *
+ *   sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] [--threads N]
+ *             [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic]
+ *             [--seconds S] [--ready-file PATH]
+ *
+ * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
+ * counters on stdout and restores the interfaces.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/nic.h"
+#include "daemon/worker.h"
+#include "io/io.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void log_line(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (level <= LOG_INFO || getenv("SG_DEBUG"))
+		fprintf(stderr, "sg-bridge: %s\n", msg);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] "
+	        "[--threads N] [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic] "
+	        "[--seconds S] [--ready-file PATH]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *ifn[SG_IO_PORTS] = { NULL, NULL };
+	const char *ready = NULL;
+	struct sg_io_opts o;
+	sg_io_opts_default(&o);
+	o.log = log_line;
+	bool nic = true;
+	long seconds = 0;
+	static const struct option opts[] = {
+		{ "lan", required_argument, 0, 'l' },
+		{ "wan", required_argument, 0, 'w' },
+		{ "io", required_argument, 0, 'i' },
+		{ "threads", required_argument, 0, 't' },
+		{ "xdp-mode", required_argument, 0, 'x' },
+		{ "no-zerocopy", no_argument, 0, 'z' },
+		{ "no-nic", no_argument, 0, 'n' },
+		{ "seconds", required_argument, 0, 's' },
+		{ "ready-file", required_argument, 0, 'r' },
+		{ 0, 0, 0, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': ifn[0] = optarg; break;
+		case 'w': ifn[1] = optarg; break;
+		case 'i':
+			if (sg_io_kind_parse(optarg, &o.kind))
+				usage();
+			break;
+		case 't': o.nqueues = (unsigned)atoi(optarg); break;
+		case 'x':
+			if (!strcmp(optarg, "drv")) o.xdp_mode = SG_IO_XDP_DRV;
+			else if (!strcmp(optarg, "skb")) o.xdp_mode = SG_IO_XDP_SKB;
+			else if (!strcmp(optarg, "auto")) o.xdp_mode = SG_IO_XDP_AUTO;
+			else usage();
+			break;
+		case 'z': o.zerocopy = false; break;
+		case 'n': nic = false; break;
+		case 's': seconds = atol(optarg); break;
+		case 'r': ready = optarg; break;
+		default: usage();
+		}
+	}
+	if (!ifn[0] || !ifn[1] || optind != argc)
+		usage();
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	char msg[320];
+	struct sg_nic *nics[SG_IO_PORTS] = { NULL, NULL };
+	if (nic) {
+		struct sg_nic_opts no;
+		sg_nic_opts_default(&no);
+		no.channels = o.nqueues;
+		no.log = log_line;
+		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+			if (sg_nic_prepare(&nics[p], ifn[p], &no, msg, sizeof(msg)) < 0) {
+				fprintf(stderr, "sg-bridge: %s\n", msg);
+				sg_nic_restore(nics[0]);
+				return 1;
+			}
+		}
+	}
+	struct sg_io *io;
+	struct sg_io_err err;
+	int rc = sg_io_open(&io, ifn, &o, &err);
+	if (rc) {
+		fprintf(stderr, "sg-bridge: %s\n", err.msg);
+		sg_nic_restore(nics[0]);
+		sg_nic_restore(nics[1]);
+		return 1;
+	}
+	for (unsigned p = 0; p < SG_IO_PORTS; p++)
+		fprintf(stderr, "sg-bridge: %s: %s\n", ifn[p], sg_io_describe(io, p));
+
+	struct sg_worker_config wc = { .io = io, .bridge_only = true };
+	struct sg_workers *ws;
+	rc = sg_workers_start(&ws, &wc, msg, sizeof(msg));
+	if (rc) {
+		fprintf(stderr, "sg-bridge: %s\n", msg);
+		sg_io_close(io);
+		sg_nic_restore(nics[0]);
+		sg_nic_restore(nics[1]);
+		return 1;
+	}
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+		if (f) {
+			fprintf(f, "%s\n", sg_io_kind_name(sg_io_kind(io)));
+			fclose(f);
+		}
+	}
+	time_t end = seconds > 0 ? time(NULL) + seconds : 0;
+	while (!stop && (!end || time(NULL) < end))
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+
+	sg_workers_halt(ws);        /* counters final from here */
+	struct sg_worker_stats st;
+	sg_workers_stats(ws, SG_WORKERS_ALL, &st);
+	uint64_t kdrops = 0, txdrops = 0;
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		for (unsigned q = 0; q < sg_io_nqueues(io); q++) {
+			struct sg_io_stats is;
+			sg_io_stats(io, p, q, &is);
+			kdrops += is.rx_kernel_drops;
+			txdrops += is.tx_drops;
+		}
+	}
+	printf("rx_lan=%llu rx_wan=%llu tx_lan=%llu tx_wan=%llu forwarded=%llu "
+	       "tx_drops=%llu io_tx_drops=%llu kernel_drops=%llu\n",
+	       (unsigned long long)st.rx[0], (unsigned long long)st.rx[1],
+	       (unsigned long long)st.tx[0], (unsigned long long)st.tx[1],
+	       (unsigned long long)st.forwarded, (unsigned long long)st.tx_drops,
+	       (unsigned long long)txdrops, (unsigned long long)kdrops);
+	fflush(stdout);
+	sg_workers_stop(ws);
+	sg_io_close(io);
+	sg_nic_restore(nics[0]);
+	sg_nic_restore(nics[1]);
+	return 0;
+}
