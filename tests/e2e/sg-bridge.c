@@ -5,7 +5,7 @@
  *
  *   sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] [--threads N]
  *             [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic]
- *             [--seconds S] [--ready-file PATH]
+ *             [--cpus LIST] [--seconds S] [--ready-file PATH]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
  * counters on stdout and restores the interfaces.
@@ -43,7 +43,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] "
 	        "[--threads N] [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic] "
-	        "[--seconds S] [--ready-file PATH]\n");
+	        "[--cpus LIST] [--seconds S] [--ready-file PATH]\n");
 	exit(2);
 }
 
@@ -56,6 +56,8 @@ int main(int argc, char **argv)
 	o.log = log_line;
 	bool nic = true;
 	long seconds = 0;
+	int cpus[64];
+	unsigned ncpus = 0;
 	static const struct option opts[] = {
 		{ "lan", required_argument, 0, 'l' },
 		{ "wan", required_argument, 0, 'w' },
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 		{ "no-nic", no_argument, 0, 'n' },
 		{ "seconds", required_argument, 0, 's' },
 		{ "ready-file", required_argument, 0, 'r' },
+		{ "cpus", required_argument, 0, 'c' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -88,6 +91,13 @@ int main(int argc, char **argv)
 		case 'n': nic = false; break;
 		case 's': seconds = atol(optarg); break;
 		case 'r': ready = optarg; break;
+		case 'c': {
+			char *save = NULL, *tok;
+			for (tok = strtok_r(optarg, ",", &save); tok && ncpus < 64;
+			     tok = strtok_r(NULL, ",", &save))
+				cpus[ncpus++] = atoi(tok);
+			break;
+		}
 		default: usage();
 		}
 	}
@@ -125,7 +135,8 @@ int main(int argc, char **argv)
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		fprintf(stderr, "sg-bridge: %s: %s\n", ifn[p], sg_io_describe(io, p));
 
-	struct sg_worker_config wc = { .io = io, .bridge_only = true };
+	struct sg_worker_config wc = { .io = io, .bridge_only = true,
+	                               .cpus = cpus, .ncpus = ncpus };
 	struct sg_workers *ws;
 	rc = sg_workers_start(&ws, &wc, msg, sizeof(msg));
 	if (rc) {
