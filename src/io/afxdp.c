@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -48,6 +49,8 @@
 #endif
 #define BPFFS_PATH      "/sys/fs/bpf"
 #define KICK_MAX        64      /* sendto() calls per flush; each moves <= 32 */
+#define BUSY_RETRIES    40      /* x BUSY_WAIT_NS: wait for a queue to be let go */
+#define BUSY_WAIT_NS    (50 * 1000 * 1000)
 
 struct xport {                  /* one (port, queue) */
 	struct xsk_socket *xsk;
@@ -141,6 +144,19 @@ static void raise_memlock(struct sg_io *io)
 		          (unsigned long long)r.rlim_cur);
 }
 
+/* Receive queues the device has now: AF_XDP binds to one of them. */
+static unsigned rx_queues(const char *ifname)
+{
+	char path[96];
+	unsigned n = 0;
+	for (;; n++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u", ifname, n);
+		if (access(path, F_OK) != 0)
+			break;
+	}
+	return n;
+}
+
 static inline uint64_t chunk(const struct sg_io *io, uint64_t addr)
 {
 	return addr & ~(uint64_t)(io->opts.frame_size - 1);
@@ -196,7 +212,7 @@ static void reclaim(struct sg_io *io, struct xq *x, struct xport *xp)
 }
 
 static int xq_open(struct sg_io *io, struct xq *x, unsigned q,
-                   const struct mode *m, struct sg_io_err *err)
+                   const struct mode *m, bool retry_busy, struct sg_io_err *err)
 {
 	const struct sg_io_opts *o = &io->opts;
 	uint32_t fill_size = o->rx_ring * 2;
@@ -242,9 +258,17 @@ static int xq_open(struct sg_io *io, struct xq *x, unsigned q,
 			.xdp_flags = m->xdp_flags,
 			.bind_flags = m->bind_flags,
 		};
-		rc = xsk_socket__create_shared(&xp->xsk, io->ifname[p], q, x->umem,
-		                               &xp->rx, &xp->tx, &xp->fill, &xp->comp,
-		                               &sc);
+		/* A socket of a failed attempt in another mode lets go of its
+		 * queue only once the kernel's deferred release has run: until
+		 * then binding the queue again gives EBUSY. */
+		for (int t = 0; ; t++) {
+			rc = xsk_socket__create_shared(&xp->xsk, io->ifname[p], q,
+			                               x->umem, &xp->rx, &xp->tx,
+			                               &xp->fill, &xp->comp, &sc);
+			if (rc != -EBUSY || !retry_busy || t >= BUSY_RETRIES)
+				break;
+			nanosleep(&(struct timespec){ 0, BUSY_WAIT_NS }, NULL);
+		}
 		if (rc) {
 			xp->xsk = NULL;
 			return sg_io_fail(err, io->ifname[p], rc,
@@ -284,6 +308,16 @@ static void detach_prog(struct sg_io *io, int ifindex, unsigned port)
 			          io->ifname[port], strerror(-rc), io->ifname[port]);
 	}
 	xdp_multiprog__close(mp);
+}
+
+static bool dispatcher_used(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(mp) || !mp)
+		return false;
+	bool legacy = xdp_multiprog__is_legacy(mp);
+	xdp_multiprog__close(mp);
+	return !legacy;
 }
 
 static void afx_close(struct sg_io *io)
@@ -332,6 +366,17 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 		}
 	}
 
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		unsigned have = rx_queues(io->ifname[p]);
+		if (have && have < io->nq) {
+			afx_close(io);
+			return sg_io_fail(err, io->ifname[p], EINVAL, "AF_XDP needs %u "
+			                  "queues, the interface has %u (raise them with "
+			                  "`ethtool -L %s combined %u`, or fewer threads)",
+			                  io->nq, have, io->ifname[p], io->nq);
+		}
+	}
+
 	print_io = io;
 	libxdp_set_print(xdp_print);
 	libbpf_set_print(bpf_print);
@@ -360,16 +405,20 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 
 	int rc = -EOPNOTSUPP;
 	const struct mode *used = NULL;
+	/* Report the best mode's failure, unless it merely was unsupported. */
+	struct sg_io_err first = { .err = 0 };
 	for (unsigned i = 0; i < nm && !used; i++) {
+		struct sg_io_err e = { .err = 0 };
 		rc = 0;
 		for (unsigned q = 0; q < io->nq && !rc; q++)
-			rc = xq_open(io, &a->q[q], q, &modes[i], err);
+			rc = xq_open(io, &a->q[q], q, &modes[i], i > 0, &e);
 		if (!rc) {
 			used = &modes[i];
 			break;
 		}
-		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name,
-		          err ? err->msg : "");
+		if (!first.err || (first.err == EOPNOTSUPP && e.err != EOPNOTSUPP))
+			first = e;
+		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name, e.msg);
 		for (unsigned q = 0; q < io->nq; q++)
 			xq_close(&a->q[q]);
 		for (unsigned p = 0; p < SG_IO_PORTS; p++)
@@ -381,15 +430,21 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 	print_io = NULL;
 	if (!used) {
 		afx_close(io);
-		return rc;
+		if (!first.err)
+			sg_io_fail(&first, io->ifname[0], EOPNOTSUPP, "AF_XDP: no mode left to try");
+		if (err)
+			*err = first;
+		return -first.err;
 	}
 	a->xdp_flags = used->xdp_flags;
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		bool zc = zc_bound(&a->q[0].port[p]);
 		snprintf(io->desc[p], sizeof(io->desc[p]),
-		         "afxdp %s mode, %s, %u queue%s, shared umem per queue",
+		         "afxdp %s mode, %s, %u queue%s, shared umem per queue, %s",
 		         used->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "skb",
-		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "");
+		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "",
+		         dispatcher_used(a->ifindex[p]) ? "libxdp dispatcher" :
+		         "single program (no libxdp dispatcher)");
 	}
 	return 0;
 }
