@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/nic.h"
@@ -46,6 +47,9 @@ static const char *const offloads[] = {
 	"rx-vlan-stag-filter",
 };
 #define NOFFLOADS (sizeof(offloads) / sizeof(offloads[0]))
+
+#define RESTORE_RETRIES  40                     /* x RESTORE_WAIT_NS */
+#define RESTORE_WAIT_NS  (50 * 1000 * 1000)
 
 struct sg_nic {
 	char ifname[IF_NAMESIZE];
@@ -369,10 +373,19 @@ void sg_nic_restore(struct sg_nic *n)
 	if (n->channels_changed) {
 		struct ethtool_channels ch = n->old_ch;
 		ch.cmd = ETHTOOL_SCHANNELS;
-		int r = ethtool(n, &ch);
+		/* AF_XDP sockets let go of their queues in deferred work after
+		 * close; until then fewer queues are refused with EINVAL. */
+		int r;
+		for (int t = 0; ; t++) {
+			ch.cmd = ETHTOOL_SCHANNELS;
+			r = ethtool(n, &ch);
+			if (r != -EINVAL || t >= RESTORE_RETRIES)
+				break;
+			nanosleep(&(struct timespec){ 0, RESTORE_WAIT_NS }, NULL);
+		}
 		if (r < 0)
-			nlog(n, LOG_WARNING, "%s: restoring the queue count: %s",
-			     n->ifname, ename(r));
+			nlog(n, LOG_WARNING, "%s: restoring the queue count: %s; set it "
+			     "back with `ethtool -L %s`", n->ifname, ename(r), n->ifname);
 	}
 	if (n->nchanged) {
 		int r = set_features(n, n->changed, n->nchanged, true);
