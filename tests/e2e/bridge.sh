@@ -62,7 +62,7 @@ inm() { ip netns exec "$NM" "$@"; }
 
 step "namespaces $NC / $NM / $NS"
 ip netns add "$NC"; ip netns add "$NM"; ip netns add "$NS"
-Q="numtxqueues $THREADS numrxqueues $THREADS"
+Q="numtxqueues 4 numrxqueues 4"
 ip link add "vc$ID" netns "$NC" $Q type veth peer name "vw$ID" netns "$NM" $Q
 ip link add "vs$ID" netns "$NS" $Q type veth peer name "vl$ID" netns "$NM" $Q
 inc ip link set "vc$ID" name eth0
@@ -79,6 +79,12 @@ inc ip addr add 10.77.0.1/24 dev eth0
 ins ip addr add 10.77.0.2/24 dev eth0
 inc ip addr add fd77::1/64 dev eth0 nodad
 ins ip addr add fd77::2/64 dev eth0 nodad
+# Endpoints use THREADS queues; the middle ports start with one, so the
+# bridge has to raise their queue count (ETHTOOL_SCHANNELS) and put it back.
+inc ethtool -L eth0 rx "$THREADS" tx "$THREADS"
+ins ethtool -L eth0 rx "$THREADS" tx "$THREADS"
+inm ethtool -L wan0 rx 1 tx 1
+inm ethtool -L lan0 rx 1 tx 1
 inc ip link set eth0 up; ins ip link set eth0 up
 inm ip link set wan0 up; inm ip link set lan0 up
 
@@ -102,6 +108,10 @@ done
 [ -f "$TMP/ready" ] || fail "bridge not ready after 10 s"
 sed 's/^/  /' "$TMP/bridge.err"
 [ "$(cat "$TMP/ready")" = "$BACKEND" ] || fail "bridge runs $(cat "$TMP/ready"), not $BACKEND"
+rxq() { inm ethtool -l "$1" | awk '/^Current/ {c=1} c && /^RX:/ {print $2}'; }
+for ifc in wan0 lan0; do
+  [ "$(rxq $ifc)" = "$THREADS" ] || fail "$ifc has $(rxq $ifc) queues while the bridge runs, not $THREADS"
+done
 
 # Neighbour discovery and ARP go through the bridge like everything else.
 step "ping v4 and v6, both ways"
@@ -109,6 +119,23 @@ inc timeout 15 ping -c 3 -i 0.2 -W 2 10.77.0.2 >/dev/null || fail "ping client -
 ins timeout 15 ping -c 3 -i 0.2 -W 2 10.77.0.1 >/dev/null || fail "ping server -> client v4"
 inc timeout 15 ping -6 -c 3 -i 0.2 -W 2 fd77::2 >/dev/null || fail "ping client -> server v6"
 ins timeout 15 ping -6 -c 3 -i 0.2 -W 2 fd77::1 >/dev/null || fail "ping server -> client v6"
+
+step "VLAN-tagged frames (802.1Q, QinQ) keep their tags, both ways"
+VLAN_PY="$(dirname "$0")/vlan.py"
+vlan() {  # label srcns dstns
+  local label=$1 src=$2 dst=$3 smac dmac
+  smac=$(ip netns exec "$src" cat /sys/class/net/eth0/address)
+  dmac=$(ip netns exec "$dst" cat /sys/class/net/eth0/address)
+  ip netns exec "$dst" timeout 10 python3 "$VLAN_PY" recv eth0 "$smac" 5 >"$TMP/vlan.out" &
+  local rpid=$!
+  sleep 0.5
+  ip netns exec "$src" python3 "$VLAN_PY" send eth0 "$dmac" || fail "VLAN $label: send"
+  wait "$rpid" || true
+  [ "$(cat "$TMP/vlan.out")" = ok ] || fail "VLAN $label: $(cat "$TMP/vlan.out")"
+  echo "  VLAN $label: 802.1Q and QinQ frames arrived with their tags"
+}
+vlan "client->server" "$NC" "$NS"
+vlan "server->client" "$NS" "$NC"
 
 head -c 5000000 /dev/urandom >"$TMP/data"
 SUM=$(sha256sum <"$TMP/data" | cut -d' ' -f1)
@@ -172,6 +199,9 @@ for ifc in wan0 lan0; do
 done
 [ "$(offloads wan0)" = "$BEFORE_WAN" ] || fail "wan0 offloads not restored: $(offloads wan0) vs $BEFORE_WAN"
 [ "$(offloads lan0)" = "$BEFORE_LAN" ] || fail "lan0 offloads not restored"
+for ifc in wan0 lan0; do
+  [ "$(rxq $ifc)" = 1 ] || fail "$ifc queue count not restored: $(rxq $ifc)"
+done
 if inc ping -c 1 -W 1 10.77.0.2 >/dev/null 2>&1; then
   fail "client still reaches server after the bridge stopped"
 fi
