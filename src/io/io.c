@@ -78,6 +78,25 @@ static const char *hint_for(int e)
 	}
 }
 
+/* Copies a hint with every "IF" replaced by the interface's name, so the
+ * operator can paste the command. */
+static void subst_if(char *dst, size_t n, const char *src, const char *ifname)
+{
+	size_t o = 0;
+	while (*src && o + 1 < n) {
+		if (src[0] == 'I' && src[1] == 'F' && (src[2] == ' ' || src[2] == ')' ||
+		    src[2] == '`' || src[2] == 0)) {
+			o += (size_t)snprintf(dst + o, n - o, "%s", ifname);
+			if (o >= n)
+				o = n - 1;
+			src += 2;
+			continue;
+		}
+		dst[o++] = *src++;
+	}
+	dst[o] = 0;
+}
+
 int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
                const char *fmt, ...)
 {
@@ -90,12 +109,15 @@ int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
 		vsnprintf(what, sizeof(what), fmt, ap);
 		va_end(ap);
 		const char *name = strerrorname_np(e);
-		const char *hint = hint_for(e);
+		char hint[200];
+		subst_if(hint, sizeof(hint), hint_for(e), ifname ? ifname : "IF");
 		err->err = e;
 		snprintf(err->ifname, sizeof(err->ifname), "%s", ifname ? ifname : "");
-		snprintf(err->msg, sizeof(err->msg), "%s: %s: %s (%s)%s%s",
-		         ifname ? ifname : "io", what, name ? name : "E?",
-		         strerror(e), *hint ? ": " : "", hint);
+		int l = snprintf(err->msg, sizeof(err->msg), "%s: %s: %s (%s)%s%s",
+		                 ifname ? ifname : "io", what, name ? name : "E?",
+		                 strerror(e), *hint ? ": " : "", hint);
+		if (l >= (int)sizeof(err->msg))   /* cut short: mark it */
+			memcpy(err->msg + sizeof(err->msg) - 4, "...", 4);
 	}
 	return -e;
 }
