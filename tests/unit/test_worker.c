@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "daemon/worker.h"
@@ -184,6 +188,68 @@ static void pinning_to_a_cpu_that_does_not_exist_fails_cleanly(void **state)
 	sg_io_close(io);
 }
 
+static void pcap_replay_runs_to_the_end_and_the_workers_finish(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sg-test-worker-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char in[64], out[64];
+	snprintf(in, sizeof(in), "%s/wan.pcap", dir);
+	snprintf(out, sizeof(out), "%s/out.pcap", dir);
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d = pcap_dump_open(dead, in);
+	assert_non_null(d);
+	uint8_t f[100];
+	for (int i = 0; i < 1000; i++) {
+		frame(f, sizeof(f), (uint8_t)i);
+		struct pcap_pkthdr h = { .ts = { 1, i }, .caplen = sizeof(f), .len = sizeof(f) };
+		pcap_dump((u_char *)d, &h, f);
+	}
+	pcap_dump_close(d);
+
+	struct sg_io_opts o;
+	sg_io_opts_default(&o);
+	o.kind = SG_IO_PCAP;
+	o.pcap_in[1] = in;
+	o.pcap_out = out;
+	const char *names[SG_IO_PORTS] = { "lan", "wan" };
+	struct sg_io *io;
+	struct sg_io_err err;
+	assert_int_equal(sg_io_open(&io, names, &o, &err), 0);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true, .bridge_only = true };
+	struct sg_workers *ws;
+	char msg[200];
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+	for (int i = 0; i < WAIT_MS && !sg_workers_finished(ws); i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	assert_true(sg_workers_finished(ws));
+	struct sg_worker_stats st;
+	sg_workers_stats(ws, SG_WORKERS_ALL, &st);
+	assert_int_equal(st.rx[1], 1000);
+	assert_int_equal(st.tx[0], 1000);
+	sg_workers_stop(ws);
+	sg_io_close(io);
+
+	char eb[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(out, eb);
+	assert_non_null(p);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int n = 0;
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		frame(f, sizeof(f), (uint8_t)n);
+		assert_int_equal(h->caplen, sizeof(f));
+		assert_memory_equal(data, f, sizeof(f));
+		n++;
+	}
+	assert_int_equal(n, 1000);
+	pcap_close(p);
+	pcap_close(dead);
+	unlink(in);
+	unlink(out);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +257,7 @@ int main(void)
 		cmocka_unit_test(proxy_mode_follows_the_verdict_and_sends_emitted_frames),
 		cmocka_unit_test(proxy_mode_without_a_core_is_refused),
 		cmocka_unit_test(pinning_to_a_cpu_that_does_not_exist_fails_cleanly),
+		cmocka_unit_test(pcap_replay_runs_to_the_end_and_the_workers_finish),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
