@@ -49,6 +49,9 @@
 #endif
 #define BPFFS_PATH      "/sys/fs/bpf"
 #define KICK_MAX        64      /* sendto() calls per flush; each moves <= 32 */
+#define XDP_HEADROOM    256     /* XDP_PACKET_HEADROOM: copy mode puts frames after it */
+#define ETH_FRAME_OVERHEAD 22   /* Ethernet header + two VLAN tags */
+#define MAX_CHUNK       4096    /* largest aligned umem chunk: a page */
 #define BUSY_RETRIES    40      /* x BUSY_WAIT_NS: wait for a queue to be let go */
 #define BUSY_WAIT_NS    (50 * 1000 * 1000)
 
@@ -142,6 +145,20 @@ static void raise_memlock(struct sg_io *io)
 		sg_io_log(io, LOG_DEBUG, "RLIMIT_MEMLOCK stays at %llu bytes; umem "
 		          "registration relies on CAP_IPC_LOCK",
 		          (unsigned long long)r.rlim_cur);
+}
+
+static unsigned if_mtu(const char *ifname)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", ifname);
+	FILE *f = fopen(path, "r");
+	unsigned mtu = 0;
+	if (f) {
+		if (fscanf(f, "%u", &mtu) != 1)
+			mtu = 0;
+		fclose(f);
+	}
+	return mtu;
 }
 
 /* Receive queues the device has now: AF_XDP binds to one of them. */
@@ -374,6 +391,24 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 			                  "queues, the interface has %u (raise them with "
 			                  "`ethtool -L %s combined %u`, or fewer threads)",
 			                  io->nq, have, io->ifname[p], io->nq);
+		}
+	}
+
+	/* One chunk holds one frame (no multi-buffer): the largest frame the
+	 * MTU allows, with two tags, after the kernel's XDP headroom. */
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		unsigned need = if_mtu(io->ifname[p]) + ETH_FRAME_OVERHEAD + XDP_HEADROOM;
+		if (need > io->opts.frame_size && need <= MAX_CHUNK) {
+			sg_io_log(io, LOG_INFO, "%s: MTU %u needs %u-byte umem chunks",
+			          io->ifname[p], if_mtu(io->ifname[p]), MAX_CHUNK);
+			io->opts.frame_size = MAX_CHUNK;
+		} else if (need > MAX_CHUNK) {
+			afx_close(io);
+			return sg_io_fail(err, io->ifname[p], EMSGSIZE, "MTU %u is too "
+			                  "large for AF_XDP without multi-buffer (at most "
+			                  "%u); use --io afpacket or a smaller MTU",
+			                  if_mtu(io->ifname[p]),
+			                  MAX_CHUNK - ETH_FRAME_OVERHEAD - XDP_HEADROOM);
 		}
 	}
 
