@@ -11,6 +11,14 @@
  * sg_workers_start() returns once every worker runs; sg_workers_stop()
  * raises the stop flag, joins, frees.  Counters are per worker, written by
  * that worker only and read (without locks) by the control thread.
+ *
+ * The daemon's sequence (tests/e2e/sg-bridge.c does exactly this):
+ *   sg_nic_prepare(lan), sg_nic_prepare(wan)   (not for pcap/mem)
+ *   sg_io_open(&io, {lan, wan}, &opts, &err)   print err.msg on failure
+ *   sg_workers_start(&ws, &cfg, msg, len)      signals stay with the caller
+ *   ... wait for a signal, or sg_workers_finished() (pcap replay done) ...
+ *   sg_workers_halt(ws); read sg_workers_stats / sg_io_stats (final)
+ *   sg_workers_stop(ws); sg_io_close(io); sg_nic_restore(x2)
  */
 #ifndef SG_DAEMON_WORKER_H
 #define SG_DAEMON_WORKER_H
