@@ -4,7 +4,7 @@
 #
 #   [gen ns: trafgen] eth0 --veth-- wan0 [middle: PATH] lan0 --veth-- eth0 [sink ns]
 #
-#   lab/bench-forward.sh [-s SECONDS] [-t THREADS] [-b BUILD] PATH...
+#   lab/bench-forward.sh [-s SECONDS] [-t THREADS] [-B BATCH] [-b BUILD] PATH...
 #     PATH: afpacket | afxdp | afxdp-skb | linux-bridge
 #
 # Prints per path: frames sent by trafgen, frames delivered to the sink
@@ -16,11 +16,13 @@ set -euo pipefail
 SECONDS_RUN=8
 THREADS=1
 BUILD=build
-while getopts "s:t:b:" o; do
+BATCH=64
+while getopts "s:t:b:B:" o; do
   case $o in
     s) SECONDS_RUN=$OPTARG ;;
     t) THREADS=$OPTARG ;;
     b) BUILD=$OPTARG ;;
+    B) BATCH=$OPTARG ;;
     *) exit 2 ;;
   esac
 done
@@ -88,7 +90,7 @@ run() {  # path
       local io=${path%-skb} extra=()
       [ "$path" = afxdp-skb ] && extra=(--xdp-mode skb)
       ip netns exec "$NM" "$BRIDGE" --lan lan0 --wan wan0 --io "$io" \
-        --threads "$THREADS" --cpus "$WCPUS" --ready-file "$TMP/ready" \
+        --threads "$THREADS" --cpus "$WCPUS" --batch "$BATCH" --ready-file "$TMP/ready" \
         "${extra[@]}" >"$TMP/bridge.out" 2>"$TMP/bridge.err" &
       BPID=$!
       for _ in $(seq 100); do [ -f "$TMP/ready" ] && break; sleep 0.1; done
@@ -125,5 +127,5 @@ EOF
   teardown
 }
 
-echo "bench-forward: ${SECONDS_RUN}s per path, 60-byte SYN frames (64 on the wire), $THREADS thread(s), $(uname -r), $NCPU CPUs"
+echo "bench-forward: ${SECONDS_RUN}s per path, 60-byte SYN frames (64 on the wire), $THREADS thread(s), batch $BATCH, $(uname -r), $NCPU CPUs"
 for p in "$@"; do run "$p"; done

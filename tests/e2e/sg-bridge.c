@@ -5,7 +5,7 @@
  *
  *   sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] [--threads N]
  *             [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic]
- *             [--cpus LIST] [--seconds S] [--ready-file PATH]
+ *             [--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
  * counters on stdout and restores the interfaces.
@@ -43,7 +43,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] "
 	        "[--threads N] [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic] "
-	        "[--cpus LIST] [--seconds S] [--ready-file PATH]\n");
+	        "[--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH]\n");
 	exit(2);
 }
 
@@ -69,6 +69,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, 0, 's' },
 		{ "ready-file", required_argument, 0, 'r' },
 		{ "cpus", required_argument, 0, 'c' },
+		{ "batch", required_argument, 0, 'B' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
 		case 'n': nic = false; break;
 		case 's': seconds = atol(optarg); break;
 		case 'r': ready = optarg; break;
+		case 'B': o.batch = (unsigned)atoi(optarg); break;
 		case 'c': {
 			char *save = NULL, *tok;
 			for (tok = strtok_r(optarg, ",", &save); tok && ncpus < 64;
@@ -136,7 +138,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sg-bridge: %s: %s\n", ifn[p], sg_io_describe(io, p));
 
 	struct sg_worker_config wc = { .io = io, .bridge_only = true,
-	                               .cpus = cpus, .ncpus = ncpus };
+	                               .cpus = cpus, .ncpus = ncpus,
+	                               .batch = o.batch };
 	struct sg_workers *ws;
 	rc = sg_workers_start(&ws, &wc, msg, sizeof(msg));
 	if (rc) {
