@@ -181,8 +181,10 @@ static inline uint64_t chunk(const struct sg_io *io, uint64_t addr)
 
 static inline void free_push(struct xq *x, uint64_t addr)
 {
-	/* Cannot overflow: every chunk is in one place only. */
-	x->free[x->nfree++] = addr;
+	/* Every chunk is in one place only, so this cannot overflow unless a
+	 * caller gives a frame back twice; then the stack must not be overrun. */
+	if (x->nfree < x->nframes)
+		x->free[x->nfree++] = addr;
 }
 
 static void xq_close(struct xq *x)
