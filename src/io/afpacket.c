@@ -259,6 +259,10 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 	return_blocks(p);
 	while (n < max) {
 		if (!p->blk_left) {
+			/* Wrapped onto blocks this burst still holds: they look
+			 * ready (TP_STATUS_USER) but were read already. */
+			if (p->ret_n >= p->rx_nblk)
+				break;
 			struct tpacket_block_desc *bd = blk_desc(p, p->blk);
 			uint32_t status = __atomic_load_n(&bd->hdr.bh1.block_status,
 			                                  __ATOMIC_ACQUIRE);
@@ -266,9 +270,12 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 				break;
 			p->blk_left = bd->hdr.bh1.num_pkts;
 			p->next = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
-			if (!p->blk_left) {          /* empty block: retire at once */
-				__atomic_store_n(&bd->hdr.bh1.block_status,
-				                 TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+			if (!p->blk_left) {
+				/* Empty (the kernel does not hand these over, but
+				 * if it did): give it back in order with the rest. */
+				if (!p->ret_n)
+					p->ret_from = p->blk;
+				p->ret_n++;
 				p->blk = (p->blk + 1) % p->rx_nblk;
 				continue;
 			}
