@@ -601,7 +601,11 @@ static void afx_flush(struct sg_io *io, unsigned q)
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		struct xport *xp = &x->port[p];
 		reclaim(io, x, xp);
-		if (xp->tx_outstanding)
+		/* Kick only for descriptors the kernel has not taken yet (the
+		 * last sendto stopped at its budget); sent-but-not-completed
+		 * ones need no syscall. */
+		if (xp->tx_outstanding &&
+		    __atomic_load_n(xp->tx.consumer, __ATOMIC_ACQUIRE) != xp->tx.cached_prod)
 			kick_tx(xp);
 	}
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
