@@ -9,7 +9,7 @@
 #     e.g. lab/bench-synack.sh -i afxdp build/src/daemon/synguard
 #
 # CMD runs in the middle namespace as CMD --lan lan0 --wan wan0 --io IO
-# --threads THREADS.  Printed: SYNs sent, frames back to the generator
+# --threads THREADS --cpus LIST (the CPUs other than trafgen's CPU 0).  Printed: SYNs sent, frames back to the generator
 # (the proxy's SYN-ACKs) and their rate, and frames that reached the server
 # (for a SYN proxy under a flood: ~0).  trafgen is pinned to CPU 0.
 set -euo pipefail
@@ -61,7 +61,10 @@ ip -n "$NG" addr add 10.99.0.1/24 dev eth0
 ip netns exec "$NK" python3 -m http.server -b 10.99.0.2 80 >/dev/null 2>&1 &
 SRV=$!
 
-ip netns exec "$NM" "${CMD[@]}" --lan lan0 --wan wan0 --io "$IO" --threads "$THREADS" \
+NCPU=$(nproc)
+WCPUS=0
+[ "$NCPU" -gt 1 ] && WCPUS=$(seq -s, 1 $((NCPU - 1)))
+ip netns exec "$NM" "${CMD[@]}" --lan lan0 --wan wan0 --io "$IO" --threads "$THREADS" --cpus "$WCPUS" \
   >"$TMP/bridge.out" 2>"$TMP/bridge.err" &
 BPID=$!
 for _ in $(seq 100); do

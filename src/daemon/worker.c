@@ -15,6 +15,7 @@ _Static_assert(SG_PORT_LAN == 0 && SG_PORT_WAN == 1, "io numbers lan 0, wan 1");
 
 #define IDLE_SPINS     64     /* empty loops before sleeping in poll() */
 #define IDLE_WAIT_MS   5      /* sleep bound: stop flag and ticks stay timely */
+#define TICK_ROUNDS_MAX 64    /* tick calls per loop when its output fills up */
 
 struct worker {
 	struct sg_worker_stats st;     /* written by this worker only */
@@ -136,6 +137,21 @@ static int serve_port(struct sg_workers *ws, struct worker *w, unsigned q,
 	return n;
 }
 
+/* Runs the core's timers; a nonzero return means its output filled up:
+ * send and call again, a bounded number of times per loop. */
+static void tick(struct sg_workers *ws, struct worker *w, unsigned q, uint64_t now)
+{
+	struct sg_out out;
+	for (unsigned round = 0; round < TICK_ROUNDS_MAX; round++) {
+		out_prepare(ws, w, &out);
+		int more = ws->cfg.tick(w->pw, now, &out);
+		out_queue(w, &out);
+		if (!more)
+			break;
+		send_all(ws, w, q);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -158,11 +174,10 @@ static void *worker_main(void *arg)
 			else if (n > 0)
 				got += n;
 		}
-		if (proxy && ws->cfg.tick && now - last_tick >= SG_PROXY_TICK_NS) {
-			struct sg_out out;
-			out_prepare(ws, w, &out);
-			ws->cfg.tick(w->pw, now, &out);
-			out_queue(w, &out);
+		/* After every batch (the core's quiescent point for its
+		 * connection table) and at least every SG_PROXY_TICK_NS. */
+		if (proxy && (got || now - last_tick >= SG_PROXY_TICK_NS)) {
+			tick(ws, w, q, now);
 			last_tick = now;
 		}
 		send_all(ws, w, q);
@@ -179,6 +194,9 @@ static void *worker_main(void *arg)
 			sg_io_wait(ws->cfg.io, q, IDLE_WAIT_MS);
 		}
 	}
+	/* Holds nothing of the core's any more: the others need not wait. */
+	if (proxy && ws->cfg.offline)
+		ws->cfg.offline(w->pw);
 	return NULL;
 }
 
@@ -243,11 +261,14 @@ int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg
 	ws->txq_cap = ws->batch + ws->emit_cap;
 
 	if (!cfg->bridge_only) {
-		if (!ws->cfg.process || !ws->cfg.tick) {
-			snprintf(errbuf, errlen, "workers: the proxy core is not built "
-			         "into this binary yet; run with --bridge-only");
+		if (!ws->cfg.process && !ws->cfg.tick) {
+			ws->cfg.process = sg_proxy_process;
+			ws->cfg.tick = sg_proxy_tick;
+			ws->cfg.offline = sg_proxy_worker_offline;
+		} else if (!ws->cfg.process || !ws->cfg.tick) {
+			snprintf(errbuf, errlen, "workers: process and tick go together");
 			free(ws);
-			return -ENOSYS;
+			return -EINVAL;
 		}
 		if (!cfg->proxy) {
 			snprintf(errbuf, errlen, "workers: proxy mode without proxy handles");

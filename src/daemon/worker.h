@@ -5,8 +5,9 @@
  *   for port in lan, wan:
  *     rx burst -> per frame: bridge (forward to the other port) or
  *                 sg_proxy_process -> forward / drop / consume + emitted
+ *   sg_proxy_tick after each batch and at least every SG_PROXY_TICK_NS
  *   tx burst per port (forwarded and emitted frames, batched)
- *   sg_proxy_tick every SG_PROXY_TICK_NS; sleep in poll() when idle
+ *   sleep in poll() (at most 5 ms) when idle; sg_proxy_worker_offline at exit
  *
  * sg_workers_start() returns once every worker runs; sg_workers_stop()
  * raises the stop flag, joins, frees.  Counters are per worker, written by
@@ -38,8 +39,9 @@ typedef enum sg_verdict (*sg_worker_process_fn)(struct sg_proxy_worker *w,
                                                 uint8_t *frame, uint32_t len,
                                                 uint64_t now_ns,
                                                 struct sg_out *out);
-typedef void (*sg_worker_tick_fn)(struct sg_proxy_worker *w, uint64_t now_ns,
-                                  struct sg_out *out);
+typedef int (*sg_worker_tick_fn)(struct sg_proxy_worker *w, uint64_t now_ns,
+                                 struct sg_out *out);
+typedef void (*sg_worker_offline_fn)(struct sg_proxy_worker *w);
 
 struct sg_worker_config {
 	struct sg_io *io;            /* opened; one worker per queue */
@@ -49,12 +51,14 @@ struct sg_worker_config {
 	bool no_pin;                 /* do not pin at all */
 	unsigned batch;              /* frames per rx burst; 0: SG_IO_DEFAULT_BATCH */
 	bool bridge_only;            /* forward every frame unchanged */
-	/* Proxy mode: one handle per worker, [sg_io_nqueues(io)].  process and
-	 * tick default to sg_proxy_process / sg_proxy_tick once the core is
-	 * linked; tests may set their own. */
+	/* Proxy mode: one handle per worker, [sg_io_nqueues(io)], e.g.
+	 * sg_proxy_worker(proxy, i).  With process and tick both NULL the
+	 * core's sg_proxy_process / sg_proxy_tick / sg_proxy_worker_offline
+	 * are used; tests may set their own (offline may stay NULL then). */
 	struct sg_proxy_worker **proxy;
 	sg_worker_process_fn process;
 	sg_worker_tick_fn tick;
+	sg_worker_offline_fn offline;
 };
 
 struct sg_worker_stats {

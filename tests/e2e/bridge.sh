@@ -15,6 +15,8 @@
 # "afxdp ..." / "afpacket ...") on stderr.
 # BACKEND afxdp-skb runs afxdp with --xdp-mode skb (generic XDP, the path
 # for drivers without native XDP).
+# With --proxy in CMD (sg-bridge running the core), TCP from the client is
+# proxied (cookie, splice) and the counters must say so.
 # Checks: nothing passes before the bridge runs; ping v4 and v6 both ways;
 # 5 MB over TCP each way, byte-exact; the bridge counted what it forwarded;
 # after it exits the interfaces are as it found them (no XDP program, no
@@ -26,6 +28,8 @@ THREADS=${2:?threads}
 shift 2
 [ $# -ge 1 ] || { echo "usage: $0 BACKEND THREADS CMD..." >&2; exit 2; }
 CMD=("$@")
+MODE=bridge-only
+for a in "${CMD[@]}"; do [ "$a" = --proxy ] && MODE=proxy; done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "FAIL: needs root (network namespaces, AF_XDP, AF_PACKET)" >&2
@@ -211,8 +215,15 @@ BRC=0; wait "$BPID" || BRC=$?
 BPID=""
 cat "$TMP/bridge.out"
 if [ "$SGB" = 1 ]; then
-  FWD=$(sed -n 's/.*forwarded=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
+  FWD=$(sed -n 's/^rx_lan=.*forwarded=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
   [ -n "$FWD" ] && [ "$FWD" -gt 3000 ] || fail "bridge forwarded ${FWD:-?} frames, expected > 3000"
+  if [ "$MODE" = proxy ]; then
+    # The two client->server connections (v4, v6) were proxied, through
+    # a cookie; the server->client one was tracked as an uplink.
+    PX=$(sed -n 's/^proxy:.* proxied_established=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
+    [ "${PX:-0}" -ge 2 ] || fail "proxied connections: ${PX:-0}, expected 2"
+    grep -q '^proxy:.* cookie_ok=' "$TMP/bridge.out" || fail "no valid cookie seen"
+  fi
 fi
 
 step "interfaces restored"
@@ -228,4 +239,4 @@ done
 if inc ping -c 1 -W 1 10.77.0.2 >/dev/null 2>&1; then
   fail "client still reaches server after the bridge stopped"
 fi
-echo "PASS: bridge-only on $BACKEND, $THREADS thread(s)"
+echo "PASS: $MODE on $BACKEND, $THREADS thread(s)"

@@ -1,11 +1,13 @@
-/* sg-bridge: the I/O path alone (nic + io + workers, bridge-only), for the
- * namespace tests and the forwarding benchmark.  Not the daemon: no config,
- * no core; it exists so the I/O layer can be tested on real interfaces on
- * its own.
+/* sg-bridge: the I/O path (nic + io + workers), bridge-only or with the
+ * core's default configuration (--proxy), for the namespace tests and the
+ * benchmarks.  Not the daemon: no config file, no control socket; it
+ * exists so the I/O layer and its wiring to the core can be tested on real
+ * interfaces on their own.
  *
  *   sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] [--threads N]
  *             [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic]
  *             [--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH]
+ *             [--proxy]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
  * counters on stdout and restores the interfaces.
@@ -20,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/proxy.h"
 #include "daemon/nic.h"
 #include "daemon/worker.h"
 #include "io/io.h"
@@ -43,7 +46,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] "
 	        "[--threads N] [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic] "
-	        "[--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH]\n");
+	        "[--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH] [--proxy]\n");
 	exit(2);
 }
 
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
 	sg_io_opts_default(&o);
 	o.log = log_line;
 	bool nic = true;
+	bool proxy_mode = false;
 	long seconds = 0;
 	int cpus[64];
 	unsigned ncpus = 0;
@@ -70,6 +74,7 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, 0, 'r' },
 		{ "cpus", required_argument, 0, 'c' },
 		{ "batch", required_argument, 0, 'B' },
+		{ "proxy", no_argument, 0, 'P' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -93,6 +98,7 @@ int main(int argc, char **argv)
 		case 's': seconds = atol(optarg); break;
 		case 'r': ready = optarg; break;
 		case 'B': o.batch = (unsigned)atoi(optarg); break;
+		case 'P': proxy_mode = true; break;
 		case 'c': {
 			char *save = NULL, *tok;
 			for (tok = strtok_r(optarg, ",", &save); tok && ncpus < 64;
@@ -137,7 +143,24 @@ int main(int argc, char **argv)
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		fprintf(stderr, "sg-bridge: %s: %s\n", ifn[p], sg_io_describe(io, p));
 
-	struct sg_worker_config wc = { .io = io, .bridge_only = true,
+	struct sg_proxy *proxy = NULL;
+	struct sg_proxy_worker *pw[SG_WORKER_MAX];
+	if (proxy_mode) {
+		struct sg_proxy_config pc;
+		sg_proxy_config_default(&pc);
+		rc = sg_proxy_create(&pc, sg_io_nqueues(io), &proxy);
+		if (rc) {
+			fprintf(stderr, "sg-bridge: creating the proxy: %s\n", strerror(-rc));
+			sg_io_close(io);
+			sg_nic_restore(nics[0]);
+			sg_nic_restore(nics[1]);
+			return 1;
+		}
+		for (unsigned i = 0; i < sg_io_nqueues(io); i++)
+			pw[i] = sg_proxy_worker(proxy, i);
+	}
+	struct sg_worker_config wc = { .io = io, .bridge_only = !proxy_mode,
+	                               .proxy = proxy_mode ? pw : NULL,
 	                               .cpus = cpus, .ncpus = ncpus,
 	                               .batch = o.batch };
 	struct sg_workers *ws;
@@ -178,8 +201,21 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.tx[0], (unsigned long long)st.tx[1],
 	       (unsigned long long)st.forwarded, (unsigned long long)st.tx_drops,
 	       (unsigned long long)txdrops, (unsigned long long)kdrops);
+	if (proxy) {
+		struct sg_stats sum;
+		memset(&sum, 0, sizeof(sum));
+		for (unsigned i = 0; i < sg_io_nqueues(io); i++)
+			sg_stats_add(&sum, sg_proxy_stats(pw[i]));
+		printf("proxy:");
+		for (unsigned k = 0; k < SG_STAT__COUNT; k++)
+			if (sum.c[k])
+				printf(" %s=%llu", sg_stat_name((enum sg_stat)k),
+				       (unsigned long long)sum.c[k]);
+		printf("\n");
+	}
 	fflush(stdout);
 	sg_workers_stop(ws);
+	sg_proxy_destroy(proxy);
 	sg_io_close(io);
 	sg_nic_restore(nics[0]);
 	sg_nic_restore(nics[1]);

@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "daemon/worker.h"
+#include "net/build.h"
+#include "net/pkt.h"
 
 #define WAIT_MS 5000
 
@@ -117,10 +119,11 @@ static enum sg_verdict fake_process(struct sg_proxy_worker *w, enum sg_port port
 }
 
 static int ticks;
-static void fake_tick(struct sg_proxy_worker *w, uint64_t now, struct sg_out *out)
+static int fake_tick(struct sg_proxy_worker *w, uint64_t now, struct sg_out *out)
 {
 	(void)w; (void)now; (void)out;
 	__atomic_add_fetch(&ticks, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 static void proxy_mode_follows_the_verdict_and_sends_emitted_frames(void **state)
@@ -160,17 +163,18 @@ static void proxy_mode_follows_the_verdict_and_sends_emitted_frames(void **state
 	sg_io_close(io);
 }
 
-static void proxy_mode_without_a_core_is_refused(void **state)
+static void proxy_mode_without_proxy_handles_is_refused(void **state)
 {
 	(void)state;
 	struct sg_io *io = open_mem(1);
 	struct sg_worker_config cfg = { .io = io, .no_pin = true };
 	struct sg_workers *ws = (struct sg_workers *)1;
 	char msg[200] = "";
-	int rc = sg_workers_start(&ws, &cfg, msg, sizeof(msg));
-	assert_true(rc == -ENOSYS || rc == -EINVAL);
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EINVAL);
 	assert_null(ws);
-	assert_true(strlen(msg) > 0);
+	assert_non_null(strstr(msg, "proxy"));
+	cfg.process = fake_process;          /* process without tick */
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EINVAL);
 	sg_io_close(io);
 }
 
@@ -250,14 +254,72 @@ static void pcap_replay_runs_to_the_end_and_the_workers_finish(void **state)
 	rmdir(dir);
 }
 
+/* The real core behind the workers: a WAN SYN is answered on WAN with a
+ * SYN-ACK acknowledging it, and nothing reaches the LAN; an ARP frame is
+ * bridged. */
+static void the_core_answers_a_wan_syn_and_bridges_the_rest(void **state)
+{
+	(void)state;
+	struct sg_proxy_config pc;
+	sg_proxy_config_default(&pc);
+	struct sg_proxy *proxy;
+	assert_int_equal(sg_proxy_create(&pc, 1, &proxy), 0);
+	struct sg_proxy_worker *pw[1] = { sg_proxy_worker(proxy, 0) };
+	struct sg_io *io = open_mem(1);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true, .proxy = pw };
+	struct sg_workers *ws;
+	char msg[200];
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+
+	struct sg_tcp_frame t = {
+		.dst_mac = { 2, 0, 0, 0, 0, 2 }, .src_mac = { 2, 0, 0, 0, 0, 1 },
+		.family = 4, .saddr = { 192, 0, 2, 1 }, .daddr = { 198, 51, 100, 2 },
+		.sport = 40000, .dport = 80, .seq = 1000, .flags = SG_TCP_SYN,
+		.win = 64240,
+		.opt = { .present = SG_OPT_MSS | SG_OPT_SACKPERM, .mss = 1460 },
+	};
+	uint8_t syn[SG_BUILD_MAXLEN], out[2048];
+	int len = sg_build_tcp(syn, sizeof(syn), &t);
+	assert_true(len > 0);
+	assert_int_equal(sg_io_mem_inject(io, SG_PORT_WAN, 0, syn, (uint32_t)len), 0);
+	int olen = take_wait(io, SG_PORT_WAN, 0, out);
+	assert_true(olen > 0);
+	struct sg_pkt p;
+	assert_int_equal(sg_pkt_parse(&p, out, (uint32_t)olen), SG_PKT_TCP);
+	assert_int_equal(p.tcp_flags, SG_TCP_SYN | SG_TCP_ACK);
+	assert_int_equal(p.ack, 1001);
+	assert_memory_equal(out, t.src_mac, 6);           /* back to the client */
+
+	static const uint8_t arp[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
+	assert_int_equal(sg_io_mem_inject(io, SG_PORT_WAN, 0, arp, sizeof(arp)), 0);
+	assert_int_equal(take_wait(io, SG_PORT_LAN, 0, out), sizeof(arp));
+	assert_memory_equal(out, arp, sizeof(arp));
+	uint32_t l;
+	assert_int_equal(sg_io_mem_take(io, SG_PORT_LAN, 0, out, sizeof(out), &l), -EAGAIN);
+
+	sg_workers_halt(ws);
+	struct sg_worker_stats st;
+	sg_workers_stats(ws, 0, &st);
+	assert_int_equal(st.consumed, 1);
+	assert_int_equal(st.forwarded, 1);
+	assert_int_equal(st.emitted, 1);
+	const struct sg_stats *cs = sg_proxy_stats(pw[0]);
+	assert_int_equal(cs->c[SG_STAT_SYNACK_SENT], 1);
+	sg_workers_stop(ws);
+	sg_io_close(io);
+	sg_proxy_destroy(proxy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bridge_only_forwards_both_ways_on_every_queue),
 		cmocka_unit_test(proxy_mode_follows_the_verdict_and_sends_emitted_frames),
-		cmocka_unit_test(proxy_mode_without_a_core_is_refused),
+		cmocka_unit_test(proxy_mode_without_proxy_handles_is_refused),
 		cmocka_unit_test(pinning_to_a_cpu_that_does_not_exist_fails_cleanly),
 		cmocka_unit_test(pcap_replay_runs_to_the_end_and_the_workers_finish),
+		cmocka_unit_test(the_core_answers_a_wan_syn_and_bridges_the_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
