@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The daemon's command line: documented messages and exit codes.
+#   cli.sh SYNGUARD SYNGUARDCTL EXAMPLE_CONF
+set -uo pipefail
+SG=$1 CTL=$2 CONF=$3
+TMP=$(mktemp -d /tmp/sg-cli-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+check() {  # name want_rc pattern cmd...
+  local name=$1 want=$2 pat=$3; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pat" <<<"$out"; then
+    echo "FAIL: $name: exit $rc (want $want), output:"; sed 's/^/  /' <<<"$out"
+    fails=$((fails + 1))
+  else
+    echo "ok: $name"
+  fi
+}
+check "--version" 0 '^synguard [0-9]+\.[0-9]+' "$SG" --version
+check "--help" 0 'usage: synguard --lan IF --wan IF' "$SG" --help
+check "two bare names" 2 'ambiguous: say which is which with --lan eth0 --wan eth1' "$SG" eth0 eth1
+check "one port missing" 2 'both --lan and --wan are required' "$SG" --lan eth0
+check "bad --io" 2 '--io dpdk: must be auto, afxdp or afpacket' "$SG" --lan a --wan b --io dpdk
+check "missing interface" 3 'nosuch0: ENODEV: no such network interface' "$SG" --lan nosuch0 --wan nosuch1
+check "example config is valid" 0 'configuration is valid' "$SG" --check-config "$CONF"
+printf 'threads = 2;\nconntrack = {\n  capacity = 3;\n};\n' >"$TMP/bad.conf"
+check "bad value names file:line and range" 1 "$TMP/bad.conf:3: conntrack.capacity: 3 is out of range 16\.\.134217728" \
+  "$SG" --check-config "$TMP/bad.conf"
+printf 'threads = 1;\nthread = 2;\n' >"$TMP/typo.conf"
+check "unknown option" 1 "$TMP/typo.conf:2: unknown option 'thread'" "$SG" -c "$TMP/typo.conf" --lan a --wan b
+check "synguardctl without a daemon" 1 'is synguard running' "$CTL" -s "$TMP/none.sock" stats
+check "synguardctl usage" 2 'usage: synguardctl' "$CTL" frobnicate
+[ "$fails" -eq 0 ] && echo "PASS: cli" || { echo "FAIL: $fails check(s)"; exit 1; }

@@ -1,0 +1,197 @@
+/* synguard.conf: every option read, every kind of mistake named with its
+ * line, defaults when absent. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/config.h"
+
+static char path[64];
+
+static int load(const char *text, struct sg_config *c, char *err, size_t errlen)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/sg_test_conf_XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	sg_config_default(c);
+	err[0] = 0;
+	int rc = sg_config_load(path, c, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void expect_error(const char *text, int line, const char *what)
+{
+	struct sg_config c;
+	char err[512], want[128];
+
+	assert_int_equal(load(text, &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:%d:", path, line);
+	if (line && !strstr(err, want))
+		fail_msg("error '%s' lacks '%s'", err, want);
+	if (!strstr(err, what))
+		fail_msg("error '%s' lacks '%s'", err, what);
+}
+
+static void test_empty_file_gives_the_defaults(void **state)
+{
+	(void)state;
+	struct sg_config c, d;
+	char err[256];
+
+	assert_int_equal(load("", &c, err, sizeof(err)), 0);
+	sg_config_default(&d);
+	assert_memory_equal(&c, &d, sizeof(c));
+	assert_int_equal(c.threads, 1);
+	assert_int_equal(c.proxy.ct.capacity, 1u << 20);
+	assert_int_equal(c.proxy.ct.timeout_s[SG_CT_ESTABLISHED], 86400);
+	assert_int_equal(c.proxy.cookie_period_s, 32);
+	assert_string_equal(c.ctl_socket, "/run/synguard/ctl.sock");
+}
+
+static void test_every_option_is_read(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	char err[256];
+	const char *text =
+		"threads = 2;\nio = \"afpacket\";\ncpus = [1, 3];\nbridge_only = true;\n"
+		"log = { target = \"syslog\"; level = \"debug\"; };\n"
+		"control = { socket = \"/tmp/x.sock\"; };\n"
+		"conntrack = { capacity = 4096; timeouts = { syn_sent = 11; uplink_syn_sent = 12;\n"
+		"  uplink_syn_recv = 13; established = 14; fin_wait = 15; closing = 16;\n"
+		"  time_wait = 17; closed = 18; }; };\n"
+		"cookie = { period = 60; key_file = \"/etc/k\"; isn_mss4 = [536, 1460];\n"
+		"  isn_mss6 = [1220, 1440]; ts_mss4 = [600, 700, 800]; ts_mss6 = [1300]; };\n"
+		"synack = { mss4 = 1400; mss6 = 1300; wscale = 9; };\n"
+		"policy = { bad_frames = \"forward\"; unknown = \"forward\"; rst_slack = 100; };\n"
+		"uplink_mss_clamp = 1300;\n";
+
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.threads, 2);
+	assert_int_equal(c.io, 2);
+	assert_int_equal(c.ncpus, 2);
+	assert_int_equal(c.cpus[1], 3);
+	assert_true(c.bridge_only);
+	assert_int_equal(c.log_target, 1);
+	assert_int_equal(c.log_level, 4);
+	assert_string_equal(c.ctl_socket, "/tmp/x.sock");
+	assert_int_equal(c.proxy.ct.capacity, 4096);
+	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++)
+		assert_int_equal(c.proxy.ct.timeout_s[s], 10 + s);
+	assert_int_equal(c.proxy.cookie_period_s, 60);
+	assert_string_equal(c.key_file, "/etc/k");
+	assert_int_equal(c.proxy.cookie.isn_mss_n[0], 2);
+	assert_int_equal(c.proxy.cookie.isn_mss[0][1], 1460);
+	assert_int_equal(c.proxy.cookie.ts_mss_n[0], 3);
+	assert_int_equal(c.proxy.cookie.ts_mss[0][2], 800);
+	assert_int_equal(c.proxy.cookie.ts_mss_n[1], 1);
+	assert_int_equal(c.proxy.synack_mss4, 1400);
+	assert_int_equal(c.proxy.synack_mss6, 1300);
+	assert_int_equal(c.proxy.synack_wscale, 9);
+	assert_int_equal(c.proxy.bad_frame_policy, SG_POLICY_FORWARD);
+	assert_int_equal(c.proxy.unknown_policy, SG_POLICY_FORWARD);
+	assert_int_equal(c.proxy.rst_slack, 100);
+	assert_int_equal(c.proxy.uplink_mss_clamp, 1300);
+}
+
+static void test_mistakes_name_line_option_and_range(void **state)
+{
+	(void)state;
+	expect_error("threads = 2;\nthreads_x = 1;\n", 2, "unknown option 'threads_x'");
+	expect_error("log = {\n  colour = 1;\n};\n", 2, "unknown option 'log.colour'");
+	expect_error("threads = 0;\n", 1, "threads: 0 is out of range 1..64");
+	expect_error("\nthreads = \"two\";\n", 2, "threads: must be an integer in 1..64");
+	expect_error("io = \"dpdk\";\n", 1, "\"dpdk\" is not one of auto|afxdp|afpacket");
+	expect_error("bridge_only = 1;\n", 1, "bridge_only: must be true or false");
+	expect_error("conntrack = { capacity = 8; };\n", 1, "conntrack.capacity: 8 is out of range 16..");
+	expect_error("conntrack = { timeouts = {\n time_wait = 0; }; };\n", 2,
+	             "conntrack.timeouts.time_wait: 0 is out of range 1..604800");
+	expect_error("cookie = { isn_mss4 = [536, 1300, 1440, 1460, 9000]; };\n", 1,
+	             "cookie.isn_mss4: must have 1..4 entries, has 5");
+	expect_error("cookie = { ts_mss6 = [1000]; };\n", 1, "cookie.ts_mss6: entry 1 (1000) is out of range 1220..65535");
+	expect_error("synack = { wscale = 15; };\n", 1, "synack.wscale: 15 is out of range 0..14");
+	expect_error("threads = 2;\nio = = \"auto\";\n", 2, "syntax error");
+	/* Cross-field rules come from the core and still name the file. */
+	expect_error("cookie = { isn_mss4 = [1460, 536]; };\n", 0, "isn_mss4: entries must be strictly ascending");
+	expect_error("uplink_mss_clamp = 100;\n", 0, "uplink_mss_clamp: must be 0 (off) or 536..65535");
+}
+
+static void test_missing_file_is_reported(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	char err[256];
+
+	sg_config_default(&c);
+	assert_int_equal(sg_config_load("/nonexistent/synguard.conf", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/synguard.conf: cannot read"));
+}
+
+static void test_printed_config_reads_back_the_same_values(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	char err[256], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(load("threads = 3;\npolicy = { unknown = \"forward\"; };\n", &c, err, sizeof(err)), 0);
+	sg_config_print(&c, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "threads = 3;\n"));
+	assert_non_null(strstr(buf, "policy.unknown = \"forward\";\n"));
+	assert_non_null(strstr(buf, "io = \"auto\";\n"));
+	assert_non_null(strstr(buf, "cookie.isn_mss4 = [536, 1300, 1440, 1460];\n"));
+	free(buf);
+}
+
+static void test_key_file_is_loaded_into_the_proxy_config(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	struct sg_proxy_config pc;
+	uint8_t key[SG_SECRET_MASTER_BYTES];
+	char err[256], kp[64] = "/tmp/sg_test_key_XXXXXX";
+	int fd = mkstemp(kp);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 65), 65);
+	close(fd);
+	sg_config_default(&c);
+	assert_int_equal(sg_config_to_proxy(&c, &pc, key, err, sizeof(err)), 0);
+	assert_null(pc.shared_key);
+	snprintf(c.key_file, sizeof(c.key_file), "%s", kp);
+	assert_int_equal(sg_config_to_proxy(&c, &pc, key, err, sizeof(err)), 0);
+	assert_ptr_equal(pc.shared_key, key);
+	assert_int_equal(key[31], 0x1f);
+	unlink(kp);
+	assert_int_equal(sg_config_to_proxy(&c, &pc, key, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, kp));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_file_gives_the_defaults),
+		cmocka_unit_test(test_every_option_is_read),
+		cmocka_unit_test(test_mistakes_name_line_option_and_range),
+		cmocka_unit_test(test_missing_file_is_reported),
+		cmocka_unit_test(test_printed_config_reads_back_the_same_values),
+		cmocka_unit_test(test_key_file_is_loaded_into_the_proxy_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

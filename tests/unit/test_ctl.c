@@ -1,0 +1,117 @@
+/* The control socket's output: counters with rates, text and JSON, and a
+ * real round trip over the socket. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/ctl.h"
+
+static void snaps(struct sg_snapshot *prev, struct sg_snapshot *cur)
+{
+	memset(prev, 0, sizeof(*prev));
+	memset(cur, 0, sizeof(*cur));
+	prev->at_ns = 1000000000ull;
+	cur->at_ns = 3000000000ull;            /* 2 s later */
+	sg_snapshot_add(prev, "syn_received", 100);
+	sg_snapshot_add(prev, "dropped", 7);
+	sg_snapshot_add(cur, "syn_received", 500);
+	sg_snapshot_add(cur, "dropped", 7);
+}
+
+static void test_text_lists_values_and_rates(void **state)
+{
+	(void)state;
+	struct sg_snapshot prev, cur;
+	char buf[1024];
+
+	snaps(&prev, &cur);
+	assert_true(sg_ctl_format(buf, sizeof(buf), &cur, &prev, false) > 0);
+	assert_non_null(strstr(buf, "syn_received"));
+	assert_non_null(strstr(buf, "500"));
+	assert_non_null(strstr(buf, "200.0/s"));
+	assert_non_null(strstr(buf, "0.0/s"));
+}
+
+static void test_json_has_each_counter_with_value_and_rate(void **state)
+{
+	(void)state;
+	struct sg_snapshot prev, cur;
+	char buf[1024];
+
+	snaps(&prev, &cur);
+	assert_true(sg_ctl_format(buf, sizeof(buf), &cur, &prev, true) > 0);
+	assert_non_null(strstr(buf, "\"interval_s\": 2.000"));
+	assert_non_null(strstr(buf, "\"syn_received\": {\"value\": 500, \"rate\": 200.0}"));
+	assert_non_null(strstr(buf, "\"dropped\": {\"value\": 7, \"rate\": 0.0}"));
+	assert_int_equal(sg_ctl_format(buf, 10, &cur, &prev, true), -ENOSPC);
+}
+
+static void test_socket_is_root_only_and_answers_stats(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sg_ctl_XXXXXX", path[128], reply[1024];
+	struct sg_snapshot prev, cur;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sg_ctl *ctl;
+	struct stat st;
+	char err[256];
+	ssize_t n;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/run/ctl.sock", dir);
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(reply, sizeof(reply), "%s/run", dir);
+	assert_int_equal(stat(reply, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	snaps(&prev, &cur);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "stats json\n", 11), 11);
+	sg_ctl_serve(ctl, &cur, &prev);
+	n = read(fd, reply, sizeof(reply) - 1);
+	assert_true(n > 0);
+	reply[n] = 0;
+	assert_non_null(strstr(reply, "\"syn_received\": {\"value\": 500"));
+	close(fd);
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "reboot\n", 7), 7);
+	sg_ctl_serve(ctl, &cur, &prev);
+	n = read(fd, reply, sizeof(reply) - 1);
+	reply[n > 0 ? n : 0] = 0;
+	assert_non_null(strstr(reply, "unknown command 'reboot'"));
+	close(fd);
+
+	sg_ctl_close(ctl);
+	assert_int_not_equal(stat(path, &st), 0);   /* removed on close */
+	snprintf(reply, sizeof(reply), "%s/run", dir);
+	rmdir(reply);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_lists_values_and_rates),
+		cmocka_unit_test(test_json_has_each_counter_with_value_and_rate),
+		cmocka_unit_test(test_socket_is_root_only_and_answers_stats),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
