@@ -11,9 +11,11 @@
 # (trafgen, bounded in time and rate), the client fetches a page over IPv4
 # and IPv6 through synguard.  Every second: synguard's counters.  At the
 # end: SYNs absorbed, SYN-ACKs sent, legitimate requests ok / total, and
-# attacker SYNs that reached the server (counted by nftables there).
-# Exits 0 only if every legitimate request succeeded and no attacker SYN
-# reached the server.
+# attacker SYNs that reached the server (counted by nftables there).  A
+# long-lived connection runs throughout, and synguard is sent SIGHUP
+# (config reload) mid-flood.  Exits 0 only if every legitimate request
+# succeeded, no attacker SYN reached the server, and the long-lived
+# connection survived the reload.
 #
 #   lab/demo.sh [--io auto|afxdp|afpacket] [--seconds N] [--threads N] [--rate PPS]
 # The flood is bounded in time and, by default, in rate (trafgen's slow
@@ -60,6 +62,7 @@ cleanup() {
     kill -KILL "$SGPID" 2>/dev/null || true
   fi
   [ -n "$SRVPID" ] && kill "$SRVPID" 2>/dev/null || true
+  jobs -p | xargs -r kill 2>/dev/null || true
   for n in "$NC" "$NA" "$NW" "$NM" "$NS"; do ip netns del "$n" 2>/dev/null || true; done
   rm -rf "$TMP"
   exit $rc
@@ -160,6 +163,42 @@ cat >"$TMP/syn.cfg" <<EOF
 EOF
 GAP=()
 [ "$RATE" -gt 0 ] && GAP=(-t "$(( 1000000 / RATE > 0 ? 1000000 / RATE : 1 ))us")
+# A long-lived connection through the proxy must outlive the flood and a
+# SIGHUP reload: it echoes a line every half second until the end.
+cat >"$TMP/echo.py" <<'PY'
+import socket, sys, time
+mode, addr = sys.argv[1], sys.argv[2]
+if mode == 'server':
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('::', 7)); s.listen(4)
+    while True:
+        c, _ = s.accept()
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            c.sendall(b)
+        c.close()
+else:
+    s = socket.create_connection((addr, 7), timeout=10)
+    for i in range(int(sys.argv[3])):
+        line = ('line %d\n' % i).encode()
+        s.sendall(line)
+        got = b''
+        while len(got) < len(line):
+            got += s.recv(4096)
+        if got != line:
+            sys.exit('echo mismatch at line %d' % i)
+        time.sleep(0.5)
+    print('ok')
+PY
+ip netns exec "$NS" python3 "$TMP/echo.py" server :: >/dev/null 2>&1 &
+ECHOSRV=$!
+sleep 0.3
+ip netns exec "$NC" timeout $((SECS + 20)) python3 "$TMP/echo.py" client 10.88.0.2 $((SECS * 2 + 4)) \
+  >"$TMP/echo.out" 2>&1 &
+ECHO=$!
 say "flood: ${SECS} s of SYNs with random sources from the attacker, curl every second"
 ip netns exec "$NA" timeout -s INT "$SECS" taskset -c 0 trafgen --dev eth0 --conf "$TMP/syn.cfg" --cpus 1 \
   "${GAP[@]}" -Q >/dev/null 2>&1 &
@@ -171,6 +210,11 @@ while kill -0 "$TG" 2>/dev/null; do
   r4=fail; r6=fail
   fetch 10.88.0.2 && r4=ok
   fetch "[fd88::2]" && r6=ok
+  if [ "$t" -eq 2 ]; then
+    sed -i 's/level = "notice"/level = "info"/' "$TMP/synguard.conf"
+    kill -HUP "$SGPID"
+    say "  sent SIGHUP (log.level notice -> info): the long-lived connection must go on"
+  fi
   read -r syn sa px dr < <(stat syn_received synack_sent proxied_established dropped)
   printf "demo:   %4d %12s %12s %12s %10s %10s\n" "$t" "$syn" "$sa" "$px" "$dr" "v4 $r4, v6 $r6"
 done
@@ -179,6 +223,11 @@ say "after the flood: one more request each"
 fetch 10.88.0.2 || say "  IPv4 request failed"
 fetch "[fd88::2]" || say "  IPv6 request failed"
 
+echo_ok=0
+wait "$ECHO" && grep -q '^ok$' "$TMP/echo.out" && echo_ok=1
+kill "$ECHOSRV" 2>/dev/null || true
+reloaded=0
+grep -q 're-read' "$TMP/synguard.err" && reloaded=1
 read -r syn sa px < <(stat syn_received synack_sent proxied_established)
 a4=$(ip netns exec "$NS" nft list counter inet demo attack4 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
 a6=$(ip netns exec "$NS" nft list counter inet demo attack6 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
@@ -190,7 +239,9 @@ echo "  SYN-ACKs (cookies) sent:           $sa"
 echo "  connections proxied to the server: $px"
 echo "  legitimate requests ok / total:    $ok / $total"
 echo "  attacker SYNs that reached server: $attack"
-if [ "$ok" -eq "$total" ] && [ "$attack" -eq 0 ] && [ "$syn" -gt 0 ]; then
+echo "  long-lived connection across SIGHUP: $([ $echo_ok = 1 ] && echo ok || echo FAILED: $(cat "$TMP/echo.out"))"
+echo "  configuration reloaded on SIGHUP:  $([ $reloaded = 1 ] && echo yes || echo no)"
+if [ "$ok" -eq "$total" ] && [ "$attack" -eq 0 ] && [ "$syn" -gt 0 ] && [ "$echo_ok" = 1 ] && [ "$reloaded" = 1 ]; then
   echo "PASS"
   exit 0
 fi
