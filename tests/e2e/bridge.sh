@@ -55,7 +55,8 @@ cleanup() {
   rm -rf "$TMP"
   exit $rc
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 step() { echo "--- $*"; }
 fail() {
