@@ -51,7 +51,8 @@ cleanup() {
   for n in "$NG" "$NM" "$NK"; do ip netns del "$n" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 setup() {
   for n in "$NG" "$NM" "$NK"; do ip netns add "$n"; ip -n "$n" link set lo up; done

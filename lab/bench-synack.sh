@@ -35,14 +35,17 @@ ID="$$"
 NG="sgsg$ID"; NM="sgsm$ID"; NK="sgsk$ID"
 TMP=$(mktemp -d /tmp/sg-bench-XXXXXX)
 BPID=""
+SRV=""
 cleanup() {
+  [ -n "$SRV" ] && kill "$SRV" 2>/dev/null || true
   if [ -n "$BPID" ] && kill -0 "$BPID" 2>/dev/null; then
     kill -TERM "$BPID"; wait "$BPID" 2>/dev/null || true
   fi
   for n in "$NG" "$NM" "$NK"; do ip netns del "$n" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 for n in "$NG" "$NM" "$NK"; do ip netns add "$n"; ip -n "$n" link set lo up; done
 Q="numtxqueues $THREADS numrxqueues $THREADS"

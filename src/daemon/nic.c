@@ -33,6 +33,7 @@ static const char *const offloads[] = {
 	"tx-tcp-ecn-segmentation",
 	"tx-tcp-mangleid-segmentation",
 	"tx-tcp6-segmentation",
+	"tx-tcp-accecn-segmentation",
 	"tx-generic-segmentation",       /* (gso) */
 	"rx-checksum",                   /* (rx) */
 	"tx-checksum-ipv4",              /* (tx) */

@@ -55,7 +55,8 @@ cleanup() {
   rm -rf "$TMP"
   exit $rc
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 step() { echo "--- $*"; }
 fail() {
@@ -97,7 +98,7 @@ inm ethtool -L lan0 rx 1 tx 1
 inc ip link set eth0 up; ins ip link set eth0 up
 inm ip link set wan0 up; inm ip link set lan0 up
 
-offloads() { inm ethtool -k "$1" | grep -E '^(generic-receive-offload|tx-checksumming|rx-checksumming):' | tr -d ' ' | sort | tr '\n' ' '; }
+offloads() { inm ethtool -k "$1" | grep -E '^(generic-receive-offload|tx-checksumming|rx-checksumming|tcp-segmentation-offload|generic-segmentation-offload|rx-vlan-offload|tx-vlan-offload):' | tr -d ' ' | sort | tr '\n' ' '; }
 BEFORE_WAN=$(offloads wan0); BEFORE_LAN=$(offloads lan0)
 
 step "no path before the bridge runs"
@@ -133,6 +134,14 @@ fi
 if [ "$BACKEND" = afxdp-skb ]; then
   grep -q 'afxdp skb mode' "$TMP/bridge.err" || fail "not in skb mode"
 fi
+# Offloads that would hand the bridge non-wire frames are off while it runs.
+for ifc in wan0 lan0; do
+  for feat in generic-receive-offload tcp-segmentation-offload \
+              generic-segmentation-offload rx-checksumming tx-checksumming \
+              rx-vlan-offload tx-vlan-offload; do
+    inm ethtool -k "$ifc" | grep -q "^$feat: off" || fail "$ifc: $feat is not off while the bridge runs"
+  done
+done
 rxq() { inm ethtool -l "$1" | awk '/^Current/ {c=1} c && /^RX:/ {print $2}'; }
 for ifc in wan0 lan0; do
   [ "$(rxq $ifc)" = "$THREADS" ] || fail "$ifc has $(rxq $ifc) queues while the bridge runs, not $THREADS"

@@ -24,7 +24,8 @@ done
 NM="sge$$$RANDOM"
 TMP=$(mktemp -d /tmp/sg-e2e-XXXXXX)
 cleanup() { local rc=$?; ip netns del "$NM" 2>/dev/null || true; rm -rf "$TMP"; exit $rc; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*" >&2; sed 's/^/  out: /' "$TMP/err" >&2 2>/dev/null || true; exit 1; }
 inm() { ip netns exec "$NM" "$@"; }
 
