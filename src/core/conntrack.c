@@ -260,10 +260,36 @@ void sg_ct_destroy(struct sg_ct *ct)
 	free(ct);
 }
 
+uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_ct_key *k)
+{
+	return key_hash(ct, k);
+}
+
+void sg_ct_prefetch_bucket(const struct sg_ct *ct, uint32_t hash)
+{
+	__builtin_prefetch(&ct->buckets[hash & ct->bmask]);
+}
+
+void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash)
+{
+	uint32_t idx = __atomic_load_n(&ct->buckets[hash & ct->bmask], __ATOMIC_RELAXED);
+
+	if (idx) {
+		__builtin_prefetch(&ct->pool[idx]);
+		__builtin_prefetch((const uint8_t *)&ct->pool[idx] + 64);
+	}
+}
+
 struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k)
 {
+	return sg_ct_lookup_hashed(ct, worker, k, key_hash(ct, k));
+}
+
+struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
+                                    const struct sg_ct_key *k, uint32_t hash)
+{
 	struct ct_worker *w = &ct->w[worker];
-	uint32_t idx = __atomic_load_n(&ct->buckets[key_hash(ct, k) & ct->bmask], __ATOMIC_ACQUIRE);
+	uint32_t idx = __atomic_load_n(&ct->buckets[hash & ct->bmask], __ATOMIC_ACQUIRE);
 
 	w->st.lookups++;
 	while (idx) {

@@ -151,6 +151,15 @@ void sg_ct_destroy(struct sg_ct *ct);
  * worker's next sg_ct_quiescent().  NULL when absent. */
 struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k);
 
+/* The same lookup in stages, for a burst of frames: hash every key and
+ * prefetch its bucket, then prefetch each bucket's first entry, then look
+ * up; the memory latency of one frame hides behind the work on others. */
+uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_ct_key *k);
+void sg_ct_prefetch_bucket(const struct sg_ct *ct, uint32_t hash);
+void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash);
+struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
+                                    const struct sg_ct_key *k, uint32_t hash);
+
 /* Inserts a new entry in `state`, expiring after that state's timeout.
  * May evict one of this worker's entries: pointers this worker obtained
  * before the call must not be used after it.

@@ -769,10 +769,27 @@ static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 	return SG_VERDICT_DROP;
 }
 
-static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, uint64_t now_ns,
-                                struct sg_out *out)
-{
+/* A flow's key and hash, computed once: by the burst's prefetch pass, or
+ * on demand. */
+struct flow_ref {
 	struct sg_ct_key k;
+	uint32_t h;
+	bool valid;
+};
+
+static void flow_ref_fill(struct sg_proxy_worker *w, struct flow_ref *f, const struct sg_pkt *p,
+                          enum sg_port port)
+{
+	if (f->valid)
+		return;
+	key_from_pkt(&f->k, p, port);
+	f->h = sg_ct_hash(w->p->ct, &f->k);
+	f->valid = true;
+}
+
+static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, struct flow_ref *fr,
+                                uint64_t now_ns, struct sg_out *out)
+{
 	struct sg_conn *c;
 	enum sg_ct_state s;
 
@@ -781,8 +798,8 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, uin
 		count(w, SG_STAT_DROP_SYN_FLAGS);
 		return SG_VERDICT_DROP;
 	}
-	key_from_pkt(&k, p, SG_PORT_WAN);
-	c = sg_ct_lookup(w->p->ct, w->id, &k);
+	flow_ref_fill(w, fr, p, SG_PORT_WAN);
+	c = sg_ct_lookup_hashed(w->p->ct, w->id, &fr->k, fr->h);
 	s = c ? sg_ct_state_get(c) : SG_CT_FREE;
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 
@@ -790,7 +807,7 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, uin
 		if (is_pure_syn(p))
 			return wan_syn(w, p, now_ns, out);
 		if ((p->tcp_flags & (SG_TCP_ACK | SG_TCP_SYN | SG_TCP_RST)) == SG_TCP_ACK) {
-			int v = wan_cookie_ack(w, p, &k, s == SG_CT_FREE ? NULL : c, now_ns, out);
+			int v = wan_cookie_ack(w, p, &fr->k, s == SG_CT_FREE ? NULL : c, now_ns, out);
 
 			if (v >= 0)
 				return (enum sg_verdict)v;
@@ -842,16 +859,16 @@ static void clamp_mss(struct sg_proxy_worker *w, struct sg_pkt *p)
 	}
 }
 
-static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, struct sg_out *out)
+static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, struct flow_ref *fr,
+                                struct sg_out *out)
 {
 	struct sg_proxy *px = w->p;
-	struct sg_ct_key k;
 	struct sg_conn *c, *ex;
 	enum sg_ct_state s;
 	int err;
 
-	key_from_pkt(&k, p, SG_PORT_LAN);
-	c = sg_ct_lookup(px->ct, w->id, &k);
+	flow_ref_fill(w, fr, p, SG_PORT_LAN);
+	c = sg_ct_lookup_hashed(px->ct, w->id, &fr->k, fr->h);
 	s = c ? sg_ct_state_get(c) : SG_CT_FREE;
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 
@@ -871,7 +888,7 @@ static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 		} else {
 			/* Mid-stream from LAN (e.g. after a restart): the protected side
 			 * is trusted, so track it and let the replies through. */
-			c = sg_ct_insert(px->ct, w->id, &k, ns, w->now_ms, &ex, &err);
+			c = sg_ct_insert(px->ct, w->id, &fr->k, ns, w->now_ms, &ex, &err);
 			if (!c && !ex) {
 				count(w, SG_STAT_DROP_TABLE_FULL);
 				return SG_VERDICT_FORWARD;
@@ -948,29 +965,27 @@ static void icmp_translate(struct sg_proxy_worker *w, struct sg_pkt *p, enum sg_
 
 /* ---- entry point ---- */
 
-enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
-                                 uint8_t *frame, uint32_t len, uint64_t now_ns,
-                                 struct sg_out *out)
+static enum sg_verdict process_parsed(struct sg_proxy_worker *w, enum sg_port port,
+                                      struct sg_pkt *p, enum sg_pkt_class cls,
+                                      struct flow_ref *fr, uint64_t now_ns, struct sg_out *out)
 {
-	struct sg_pkt p;
 	enum sg_verdict v;
 
-	w->now_ms = (uint32_t)(now_ns / 1000000u);
 	count(w, port == SG_PORT_WAN ? SG_STAT_RX_WAN : SG_STAT_RX_LAN);
-	switch (sg_pkt_parse(&p, frame, len)) {
+	switch (cls) {
 	case SG_PKT_TCP:
 		count(w, SG_STAT_RX_TCP);
-		if (p.first_frag) {
+		if (p->first_frag) {
 			/* The payload is elsewhere: nothing to splice safely. */
 			v = port == SG_PORT_WAN ? unknown_from_wan(w) : SG_VERDICT_FORWARD;
 			break;
 		}
-		v = port == SG_PORT_WAN ? from_wan(w, &p, now_ns, out) : from_lan(w, &p, out);
+		v = port == SG_PORT_WAN ? from_wan(w, p, fr, now_ns, out) : from_lan(w, p, fr, out);
 		break;
 	case SG_PKT_IP_OTHER:
 		count(w, SG_STAT_RX_IP_OTHER);
-		if (p.l4proto == SG_IPPROTO_ICMP || p.l4proto == SG_IPPROTO_ICMPV6)
-			icmp_translate(w, &p, port);
+		if (p->l4proto == SG_IPPROTO_ICMP || p->l4proto == SG_IPPROTO_ICMPV6)
+			icmp_translate(w, p, port);
 		v = SG_VERDICT_FORWARD;
 		break;
 	case SG_PKT_NOT_IP:
@@ -983,7 +998,7 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
 		break;
 	default:
 		count(w, SG_STAT_RX_BAD);
-		w->st.bad[p.bad < SG_BAD__COUNT ? p.bad : 0]++;
+		w->st.bad[p->bad < SG_BAD__COUNT ? p->bad : 0]++;
 		if (w->p->cfg.bad_frame_policy == SG_POLICY_FORWARD) {
 			v = SG_VERDICT_FORWARD;
 		} else {
@@ -995,6 +1010,51 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
 	count(w, v == SG_VERDICT_FORWARD ? SG_STAT_FORWARDED :
 	         v == SG_VERDICT_CONSUME ? SG_STAT_CONSUMED : SG_STAT_DROPPED);
 	return v;
+}
+
+enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
+                                 uint8_t *frame, uint32_t len, uint64_t now_ns,
+                                 struct sg_out *out)
+{
+	struct sg_pkt p;
+	struct flow_ref fr = { .valid = false };
+	enum sg_pkt_class cls = sg_pkt_parse(&p, frame, len);
+
+	w->now_ms = (uint32_t)(now_ns / 1000000u);
+	return process_parsed(w, port, &p, cls, &fr, now_ns, out);
+}
+
+void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
+                            uint8_t *const frames[], const uint32_t lens[], unsigned n,
+                            uint64_t now_ns, enum sg_verdict verdicts[], struct sg_out outs[])
+{
+	struct sg_pkt p[SG_PROXY_BURST_MAX];
+	enum sg_pkt_class cls[SG_PROXY_BURST_MAX];
+	struct flow_ref fr[SG_PROXY_BURST_MAX];
+
+	w->now_ms = (uint32_t)(now_ns / 1000000u);
+	for (unsigned base = 0; base < n; base += SG_PROXY_BURST_MAX) {
+		unsigned m = n - base < SG_PROXY_BURST_MAX ? n - base : SG_PROXY_BURST_MAX;
+
+		for (unsigned i = 0; i < m; i++) {
+			__builtin_prefetch(frames[base + i]);
+			__builtin_prefetch(frames[base + i] + 64);
+		}
+		for (unsigned i = 0; i < m; i++) {
+			cls[i] = sg_pkt_parse(&p[i], frames[base + i], lens[base + i]);
+			fr[i].valid = false;
+			if (cls[i] == SG_PKT_TCP && !p[i].first_frag) {
+				flow_ref_fill(w, &fr[i], &p[i], port);
+				sg_ct_prefetch_bucket(w->p->ct, fr[i].h);
+			}
+		}
+		for (unsigned i = 0; i < m; i++)
+			if (fr[i].valid)
+				sg_ct_prefetch_entry(w->p->ct, fr[i].h);
+		for (unsigned i = 0; i < m; i++)
+			verdicts[base + i] = process_parsed(w, port, &p[i], cls[i], &fr[i], now_ns,
+			                                    &outs[base + i]);
+	}
 }
 
 /* ---- timers ---- */

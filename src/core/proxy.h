@@ -105,6 +105,15 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
                                  uint8_t *frame, uint32_t len, uint64_t now_ns,
                                  struct sg_out *out);
 
+/* The same for a burst of frames received on one port: parses them all,
+ * prefetches their connection entries, then decides each in order, so the
+ * memory latency of one frame overlaps the work on the others.  outs[i]
+ * is frame i's `out`, prepared as for sg_proxy_process. */
+#define SG_PROXY_BURST_MAX 64
+void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
+                            uint8_t *const frames[], const uint32_t lens[], unsigned n,
+                            uint64_t now_ns, enum sg_verdict verdicts[], struct sg_out outs[]);
+
 int sg_proxy_tick(struct sg_proxy_worker *w, uint64_t now_ns, struct sg_out *out);
 
 /* A worker that stops polling for a while (or for good) says so, or

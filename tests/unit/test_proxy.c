@@ -918,6 +918,90 @@ static void test_non_tcp_and_fragments_are_bridged(void **state)
 	h_fini(&h);
 }
 
+/* ---- bursts ---- */
+
+#define BURST_N 24
+
+static void test_burst_decides_exactly_like_one_frame_at_a_time(void **state)
+{
+	(void)state;
+	static const uint8_t key[SG_SECRET_MASTER_BYTES] = { 1, 2, 3 };
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config cfg;
+		struct h a, b;
+		static uint8_t fa[2][BURST_N][H_FRAME_MAX], fb[2][BURST_N][H_FRAME_MAX];
+		static uint8_t oa[BURST_N][SG_OUT_MAX][SG_OUT_FRAME_MAX], ob[BURST_N][SG_OUT_MAX][SG_OUT_FRAME_MAX];
+		uint32_t len[2][BURST_N];
+
+		sg_proxy_config_default(&cfg);
+		cfg.ct.capacity = 1024;
+		cfg.shared_key = key;            /* same cookies in both */
+		h_init(&a, fl, &cfg);
+		h_init(&b, fl, &cfg);
+		h_proxied_open(&a);
+		h_proxied_open(&b);
+		assert_int_equal(a.cookie, b.cookie);
+
+		/* LAN: server data, a bad frame, a segment of no connection.
+		 * WAN: client ACKs, a new SYN, a forged cookie ACK. */
+		for (int port = 0; port < 2; port++)
+			for (unsigned i = 0; i < BURST_N; i++) {
+				if (port == SG_PORT_LAN) {
+					if (i == 5)
+						h_build(&a, 0, SG_TCP_ACK, 7, 7, 1, NULL, 3), a.frame_len = 30;
+					else if (i == 9)
+						h_build(&a, 0, SG_TCP_ACK, 1, 1, 1, NULL, 0), a.frame[SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0) + (fl == H_V6 ? 8 : 12)] ^= 1;
+					else
+						h_build(&a, 0, SG_TCP_ACK | SG_TCP_PSH, a.s_isn + 1 + i * 100, a.c_isn + 1, 500, NULL, 100);
+				} else {
+					if (i == 3)
+						h_build(&a, 1, SG_TCP_SYN, 99, 0, 1000, NULL, 0);
+					else if (i == 4)
+						h_build(&a, 1, SG_TCP_ACK, 100, 12345, 1000, NULL, 0);
+					else
+						h_build(&a, 1, SG_TCP_ACK, a.c_isn + 1, a.cookie + 1 + i * 100, 500, NULL, 0);
+				}
+				memcpy(fa[port][i], a.frame, a.frame_len);
+				memcpy(fb[port][i], a.frame, a.frame_len);
+				len[port][i] = a.frame_len;
+			}
+		for (int port = 0; port < 2; port++) {
+			uint8_t *frames[BURST_N];
+			enum sg_verdict vb[BURST_N];
+			struct sg_out outs[BURST_N];
+
+			for (unsigned i = 0; i < BURST_N; i++) {
+				frames[i] = fb[port][i];
+				outs[i].n = 0;
+				outs[i].cap = SG_OUT_MAX;
+				for (unsigned k = 0; k < SG_OUT_MAX; k++)
+					outs[i].f[k].buf = ob[i][k];
+			}
+			sg_proxy_process_burst(b.w, (enum sg_port)port, frames, len[port], BURST_N, b.now, vb, outs);
+			for (unsigned i = 0; i < BURST_N; i++) {
+				struct sg_out out = { .n = 0, .cap = SG_OUT_MAX };
+				enum sg_verdict va;
+
+				for (unsigned k = 0; k < SG_OUT_MAX; k++)
+					out.f[k].buf = oa[i][k];
+				va = sg_proxy_process(a.w, (enum sg_port)port, fa[port][i], len[port][i], a.now, &out);
+				assert_int_equal(va, vb[i]);
+				assert_memory_equal(fa[port][i], fb[port][i], len[port][i]);
+				assert_int_equal(out.n, outs[i].n);
+				for (unsigned k = 0; k < out.n; k++) {
+					assert_int_equal(out.f[k].len, outs[i].f[k].len);
+					assert_memory_equal(out.f[k].buf, outs[i].f[k].buf, out.f[k].len);
+				}
+			}
+		}
+		assert_memory_equal(sg_proxy_stats(a.w), sg_proxy_stats(b.w), sizeof(struct sg_stats));
+		assert_int_equal(h_stat(&a, SG_STAT_SYN_FORWARDED), 1);
+		assert_true(h_stat(&a, SG_STAT_RX_BAD) >= 1);
+		h_fini(&a);
+		h_fini(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -947,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_syn_with_bad_checksum_gets_no_cookie),
 		cmocka_unit_test(test_icmp_packet_too_big_quote_is_translated),
 		cmocka_unit_test(test_non_tcp_and_fragments_are_bridged),
+		cmocka_unit_test(test_burst_decides_exactly_like_one_frame_at_a_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

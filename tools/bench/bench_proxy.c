@@ -57,6 +57,25 @@ struct flow {
 	uint16_t ack_len, synack_len, seg_len[3];
 };
 
+/* Output buffers for one burst. */
+struct burst_bufs {
+	uint8_t b[SG_PROXY_BURST_MAX][SG_OUT_MAX][SG_OUT_FRAME_MAX];
+	struct sg_out outs[SG_PROXY_BURST_MAX];
+	enum sg_verdict v[SG_PROXY_BURST_MAX];
+	uint8_t *frames[SG_PROXY_BURST_MAX];
+	uint32_t lens[SG_PROXY_BURST_MAX];
+};
+
+static void burst_reset(struct burst_bufs *bb, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		bb->outs[i].n = 0;
+		bb->outs[i].cap = SG_OUT_MAX;
+		for (unsigned k = 0; k < SG_OUT_MAX; k++)
+			bb->outs[i].f[k].buf = bb->b[i][k];
+	}
+}
+
 struct proxy_state {
 	struct sg_proxy *p;
 	unsigned threads, flows;
@@ -65,6 +84,7 @@ struct proxy_state {
 	struct flow *fl;                 /* threads * flows */
 	uint8_t *mem;
 	struct out_bufs *ob;             /* one per thread */
+	struct burst_bufs *bb;           /* one per thread */
 };
 
 static struct proxy_state *state_new(const struct bench_opts *o)
@@ -80,8 +100,10 @@ static struct proxy_state *state_new(const struct bench_opts *o)
 	st->threads = o->threads;
 	st->flows = o->flows;
 	st->ob = aligned_alloc(64, ((sizeof(*st->ob) * o->threads) + 63) & ~(size_t)63);
-	if (!st->ob || sg_proxy_create(&cfg, o->threads, &st->p)) {
+	st->bb = aligned_alloc(64, ((sizeof(*st->bb) * o->threads) + 63) & ~(size_t)63);
+	if (!st->ob || !st->bb || sg_proxy_create(&cfg, o->threads, &st->p)) {
 		free(st->ob);
+		free(st->bb);
 		free(st);
 		return NULL;
 	}
@@ -97,6 +119,7 @@ static void state_free(void *p)
 	free(st->fl);
 	free(st->mem);
 	free(st->ob);
+	free(st->bb);
 	free(st);
 }
 
@@ -124,23 +147,29 @@ static void *syn_setup(const struct bench_opts *o)
 	return st;
 }
 
+#define SYN_BURST 32
+
 static void syn_run(void *p, unsigned t, struct bench_sample *s)
 {
 	struct proxy_state *st = p;
 	struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
 	struct out_bufs *ob = &st->ob[t];
+	struct burst_bufs *bb = &st->bb[t];
 	uint8_t *base = st->syns + (size_t)t * SYN_SET * 128;
 	unsigned synacks = 0;
 	uint64_t t0 = bench_now_ns();
 
-	for (unsigned i = 0; i < SYN_ITERS; i++) {
-		out_reset(ob);
-		sg_proxy_process(w, SG_PORT_WAN, base + (size_t)(i % SYN_SET) * 128, st->syn_len, NOW, &ob->out);
-		synacks += ob->out.n;
-		if ((i & 63) == 0) {
-			out_reset(ob);
-			sg_proxy_tick(w, NOW, &ob->out);
+	for (unsigned i = 0; i < SYN_ITERS; i += SYN_BURST) {
+		burst_reset(bb, SYN_BURST);
+		for (unsigned k = 0; k < SYN_BURST; k++) {
+			bb->frames[k] = base + (size_t)((i + k) % SYN_SET) * 128;
+			bb->lens[k] = st->syn_len;
 		}
+		sg_proxy_process_burst(w, SG_PORT_WAN, bb->frames, bb->lens, SYN_BURST, NOW, bb->v, bb->outs);
+		for (unsigned k = 0; k < SYN_BURST; k++)
+			synacks += bb->outs[k].n;
+		out_reset(ob);
+		sg_proxy_tick(w, NOW, &ob->out);
 	}
 	s->ns = (double)(bench_now_ns() - t0);
 	s->ops = synacks;
@@ -314,27 +343,45 @@ static void *established_setup(const struct bench_opts *o)
 	return st;
 }
 
+/* Flows per round: their 2 server segments arrive as one LAN burst, their
+ * client ACKs as one WAN burst, as a worker's rx bursts would bring them. */
+#define EST_GROUP 16
+
 static void established_run(void *p, unsigned t, struct bench_sample *s)
 {
 	struct proxy_state *st = p;
 	struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
 	struct out_bufs *ob = &st->ob[t];
+	struct burst_bufs *bb = &st->bb[t];
 	struct flow *fl = &st->fl[(size_t)t * st->flows];
 	unsigned forwarded = 0, pkts = 0;
 	uint64_t t0 = bench_now_ns();
 
 	while (pkts < EST_PKTS) {
-		for (unsigned i = 0; i < st->flows; i++) {
-			for (unsigned k = 0; k < 3; k++) {
-				out_reset(ob);
-				forwarded += sg_proxy_process(w, k < 2 ? SG_PORT_LAN : SG_PORT_WAN, fl[i].seg[k],
-				                              fl[i].seg_len[k], NOW, &ob->out) == SG_VERDICT_FORWARD;
+		for (unsigned i = 0; i + EST_GROUP <= st->flows; i += EST_GROUP) {
+			unsigned n = 0;
+
+			for (unsigned f = i; f < i + EST_GROUP; f++)
+				for (unsigned k = 0; k < 2; k++) {
+					bb->frames[n] = fl[f].seg[k];
+					bb->lens[n++] = fl[f].seg_len[k];
+				}
+			burst_reset(bb, n);
+			sg_proxy_process_burst(w, SG_PORT_LAN, bb->frames, bb->lens, n, NOW, bb->v, bb->outs);
+			for (unsigned k = 0; k < n; k++)
+				forwarded += bb->v[k] == SG_VERDICT_FORWARD;
+			n = 0;
+			for (unsigned f = i; f < i + EST_GROUP; f++) {
+				bb->frames[n] = fl[f].seg[2];
+				bb->lens[n++] = fl[f].seg_len[2];
 			}
-			pkts += 3;
-			if ((i & 31) == 0) {
-				out_reset(ob);
-				sg_proxy_tick(w, NOW, &ob->out);
-			}
+			burst_reset(bb, n);
+			sg_proxy_process_burst(w, SG_PORT_WAN, bb->frames, bb->lens, n, NOW, bb->v, bb->outs);
+			for (unsigned k = 0; k < n; k++)
+				forwarded += bb->v[k] == SG_VERDICT_FORWARD;
+			pkts += 3 * EST_GROUP;
+			out_reset(ob);
+			sg_proxy_tick(w, NOW, &ob->out);
 		}
 	}
 	s->ns = (double)(bench_now_ns() - t0);
