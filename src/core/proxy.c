@@ -195,11 +195,6 @@ static inline uint32_t rd32(const uint8_t *b)
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static inline uint16_t rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
 /* The window a receiver that shifts by to_shift must see for the window
  * a sender shifting by from_shift advertised.  Never turns an open window
  * into zero: that would stall the sender until its persist timer. */
