@@ -18,6 +18,7 @@
 #include "core/cookie.h"
 #include "core/secret.h"
 #include "net/build.h"
+#include "net/bytes.h"
 #include "net/csum.h"
 #include "net/tcpopt.h"
 
@@ -188,11 +189,6 @@ static inline void count(struct sg_proxy_worker *w, enum sg_stat s)
 static inline bool seq_after(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) > 0;
-}
-
-static inline uint32_t rd32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 /* The window a receiver that shifts by to_shift must see for the window
@@ -601,8 +597,8 @@ static enum sg_verdict c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct 
 				unsigned e = sg_tcpopt_sack_edge(&p->opt, i);
 				uint8_t *t = sg_pkt_l4(p);
 
-				sg_pkt_tcp_set32(p, e, rd32(t + e) - px->seq_offset);
-				sg_pkt_tcp_set32(p, e + 4, rd32(t + e + 4) - px->seq_offset);
+				sg_pkt_tcp_set32(p, e, sg_rd32(t + e) - px->seq_offset);
+				sg_pkt_tcp_set32(p, e + 4, sg_rd32(t + e + 4) - px->seq_offset);
 			}
 		} else {
 			nop_out(p, p->opt.sack_off, 2 + 8u * p->opt.sack_blocks);
@@ -950,7 +946,7 @@ static void icmp_translate(struct sg_proxy_worker *w, struct sg_pkt *p, enum sg_
 	if (!c || !(c->px.flags & PXF_PROXIED) || sg_ct_state_get(c) == SG_CT_SYN_SENT)
 		return;
 	seq_off = (unsigned)(in.l4_off + 4 - p->l4_off);
-	seq = rd32(icmp + seq_off) - c->px.seq_offset;
+	seq = sg_rd32(icmp + seq_off) - c->px.seq_offset;
 	/* The ICMP checksum covers the whole message (and, for ICMPv6, a
 	 * pseudo-header whose even length keeps the offsets' parity). */
 	sg_csum_set32(icmp, seq_off, icmp + 2, seq);

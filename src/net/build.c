@@ -5,22 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "net/bytes.h"
 #include "net/csum.h"
 #include "net/tcpopt.h"
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 void sg_build_from_pkt(struct sg_tcp_frame *f, const struct sg_pkt *p, int reverse)
 {
@@ -69,20 +56,20 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 	memcpy(p + 6, f->src_mac, 6);
 	p += 12;
 	for (unsigned i = 0; i < f->nvlan; i++) {
-		wr16(p, f->vlan[i].tpid);
-		wr16(p + 2, f->vlan[i].tci);
+		sg_wr16(p, f->vlan[i].tpid);
+		sg_wr16(p + 2, f->vlan[i].tci);
 		p += 4;
 	}
-	wr16(p, f->family == 4 ? SG_ETH_P_IPV4 : SG_ETH_P_IPV6);
+	sg_wr16(p, f->family == 4 ? SG_ETH_P_IPV4 : SG_ETH_P_IPV6);
 	ip = p + 2;
 	tcp = ip + l3len;
 
 	if (f->family == 4) {
 		ip[0] = 0x45;
 		ip[1] = f->tos;
-		wr16(ip + 2, (uint16_t)(20 + tcplen));
-		wr16(ip + 4, 0);            /* id: DF is set, nothing to reassemble */
-		wr16(ip + 6, 0x4000);
+		sg_wr16(ip + 2, (uint16_t)(20 + tcplen));
+		sg_wr16(ip + 4, 0);            /* id: DF is set, nothing to reassemble */
+		sg_wr16(ip + 6, 0x4000);
 		ip[8] = SG_BUILD_TTL;
 		ip[9] = SG_IPPROTO_TCP;
 		ip[10] = ip[11] = 0;
@@ -95,8 +82,8 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 		}
 		sum = sg_csum_pseudo4(f->saddr, f->daddr, SG_IPPROTO_TCP, (uint32_t)tcplen);
 	} else {
-		wr32(ip, 0x60000000u | ((uint32_t)f->tos << 20) | (f->flow_label & 0xfffffu));
-		wr16(ip + 4, (uint16_t)tcplen);
+		sg_wr32(ip, 0x60000000u | ((uint32_t)f->tos << 20) | (f->flow_label & 0xfffffu));
+		sg_wr16(ip + 4, (uint16_t)tcplen);
 		ip[6] = SG_IPPROTO_TCP;
 		ip[7] = SG_BUILD_TTL;
 		memcpy(ip + 8, f->saddr, 16);
@@ -104,13 +91,13 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 		sum = sg_csum_pseudo6(f->saddr, f->daddr, SG_IPPROTO_TCP, (uint32_t)tcplen);
 	}
 
-	wr16(tcp, f->sport);
-	wr16(tcp + 2, f->dport);
-	wr32(tcp + 4, f->seq);
-	wr32(tcp + 8, f->ack);
+	sg_wr16(tcp, f->sport);
+	sg_wr16(tcp + 2, f->dport);
+	sg_wr32(tcp + 4, f->seq);
+	sg_wr32(tcp + 8, f->ack);
 	tcp[12] = (uint8_t)(((20 + (size_t)olen) / 4) << 4);
 	tcp[13] = f->flags;
-	wr16(tcp + 14, f->win);
+	sg_wr16(tcp + 14, f->win);
 	tcp[16] = tcp[17] = 0;
 	tcp[18] = tcp[19] = 0;          /* no urgent data */
 	memcpy(tcp + 20, opts, (size_t)olen);

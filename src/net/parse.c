@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "net/bytes.h"
 #include "net/csum.h"
 #include "net/tcpopt.h"
 
@@ -42,17 +43,6 @@
 
 /* Offsets are 16 bits in struct sg_pkt; no Ethernet frame comes near. */
 #define PKT_OFF_MAX     0xffffu
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
-}
 
 static const char *const bad_names[SG_BAD__COUNT] = {
 	[SG_BAD_NONE]           = "none",
@@ -141,7 +131,7 @@ static enum sg_bad_reason ip6_walk_ext(const uint8_t *d, uint32_t *cur,
 		n++;
 		if (type == IP6_EXT_FRAGMENT) {
 			/* RFC 8200 §4.5: offset in the high 13 bits, M in bit 0. */
-			uint16_t fo = rd16(h + 2);
+			uint16_t fo = sg_rd16(h + 2);
 			w->frag_off = fo >> 3;
 			w->more = fo & 1;
 			if (w->frag_off)
@@ -166,12 +156,12 @@ static enum sg_pkt_class parse_tcp(struct sg_pkt *p)
 	if (hlen > avail)
 		return bad(p, p->first_frag ? SG_BAD_FRAG_TCP_TRUNC : SG_BAD_TCP_DOFF);
 
-	p->sport = rd16(t);
-	p->dport = rd16(t + 2);
-	p->seq = rd32(t + 4);
-	p->ack = rd32(t + 8);
+	p->sport = sg_rd16(t);
+	p->dport = sg_rd16(t + 2);
+	p->seq = sg_rd32(t + 4);
+	p->ack = sg_rd32(t + 8);
 	p->tcp_flags = t[13];
-	p->win = rd16(t + 14);
+	p->win = sg_rd16(t + 14);
 	p->tcp_hlen = (uint8_t)hlen;
 	p->payload_len = (uint16_t)(avail - hlen);
 	/* p->opt is already zero when there are no options. */
@@ -206,7 +196,7 @@ static enum sg_pkt_class parse_ip4(struct sg_pkt *p, uint32_t off)
 	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
 	if (ihl < IP4_HLEN || ihl > avail)
 		return bad(p, SG_BAD_IP4_IHL);
-	uint32_t totlen = rd16(ip + 2);
+	uint32_t totlen = sg_rd16(ip + 2);
 	/* Frame bytes past totlen are Ethernet padding (frames of < 60 bytes). */
 	if (totlen < ihl || totlen > avail || off + totlen > PKT_OFF_MAX)
 		return bad(p, SG_BAD_IP4_TOTLEN);
@@ -217,7 +207,7 @@ static enum sg_pkt_class parse_ip4(struct sg_pkt *p, uint32_t off)
 	p->l4proto = ip[9];
 	p->l3_end = (uint16_t)(off + totlen);
 
-	uint16_t frag = rd16(ip + 6);
+	uint16_t frag = sg_rd16(ip + 6);
 	uint16_t fo = frag & IP4_FRAG_MASK;
 	if (fo) {
 		if (fo <= IP4_TINY_FRAG_MAX && p->l4proto == SG_IPPROTO_TCP)
@@ -241,7 +231,7 @@ static enum sg_pkt_class parse_ip6(struct sg_pkt *p, uint32_t off)
 		return bad(p, SG_BAD_IP6_TRUNC);
 	if ((ip[0] >> 4) != 6)
 		return bad(p, SG_BAD_IP6_VERSION);
-	uint32_t plen = rd16(ip + 4);
+	uint32_t plen = sg_rd16(ip + 4);
 	/* plen 0 announces a jumbogram (RFC 2675): never on Ethernet. */
 	if (plen == 0 || plen > avail - IP6_HLEN ||
 	    off + IP6_HLEN + plen > PKT_OFF_MAX)
@@ -280,7 +270,7 @@ enum sg_pkt_class sg_pkt_parse(struct sg_pkt *p, uint8_t *frame, uint32_t len)
 	if (len < SG_ETH_HLEN)
 		return bad(p, SG_BAD_ETH_TRUNC);
 	uint32_t off = SG_ETH_HLEN;
-	uint16_t et = rd16(frame + 12);
+	uint16_t et = sg_rd16(frame + 12);
 
 	while (__builtin_expect(is_vlan_tpid(et), 0)) {
 		if (p->nvlan == SG_VLAN_MAX)
@@ -288,9 +278,9 @@ enum sg_pkt_class sg_pkt_parse(struct sg_pkt *p, uint8_t *frame, uint32_t len)
 		if (len - off < 4)
 			return bad(p, SG_BAD_VLAN_TRUNC);
 		p->vlan[p->nvlan].tpid = et;
-		p->vlan[p->nvlan].tci = rd16(frame + off);
+		p->vlan[p->nvlan].tci = sg_rd16(frame + off);
 		p->nvlan++;
-		et = rd16(frame + off + 2);
+		et = sg_rd16(frame + off + 2);
 		off += 4;
 	}
 	p->ethertype = et;
@@ -386,7 +376,7 @@ int sg_pkt_parse_icmp_quote(const struct sg_pkt *outer, struct sg_pkt *inner)
 			return -EINVAL;
 		if (d[q + 9] != SG_IPPROTO_TCP)
 			return -ENOENT;
-		if (rd16(d + q + 6) & IP4_FRAG_MASK)
+		if (sg_rd16(d + q + 6) & IP4_FRAG_MASK)
 			return -ENOENT;    /* a non-first fragment quotes no TCP header */
 		family = 4;
 		l4 = q + ihl;
@@ -422,10 +412,10 @@ int sg_pkt_parse_icmp_quote(const struct sg_pkt *outer, struct sg_pkt *inner)
 	inner->l4_off = (uint16_t)l4;
 	inner->l3_end = (uint16_t)end;
 	inner->l4_len = (uint16_t)(end - l4);   /* the bytes quoted, not more */
-	inner->sport = rd16(d + l4);
-	inner->dport = rd16(d + l4 + 2);
-	inner->seq = rd32(d + l4 + 4);
+	inner->sport = sg_rd16(d + l4);
+	inner->dport = sg_rd16(d + l4 + 2);
+	inner->seq = sg_rd32(d + l4 + 4);
 	if (end - l4 >= 12)
-		inner->ack = rd32(d + l4 + 8);
+		inner->ack = sg_rd32(d + l4 + 8);
 	return 0;
 }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "net/bytes.h"
+
 #define LEN_MSS       4
 #define LEN_WS        3
 #define LEN_SACKPERM  2
@@ -16,31 +18,6 @@
 #define SYN_SACKPERM_TS_HDR  0x0402080au   /* SACK-perm, kind TS, length 10 */
 #define SYN_WS_HDR           0x010303u     /* NOP, kind WS, length 3 */
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
                     struct sg_tcp_opts *out)
 {
@@ -52,21 +29,21 @@ int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
 
 	/* Fast path: NOP NOP TS alone, what nearly every segment of an
 	 * established Linux connection carries.  Same result as the walk. */
-	if (len == 12 && rd32(opts) == TS_ALIGNED_HDR) {
+	if (len == 12 && sg_rd32(opts) == TS_ALIGNED_HDR) {
 		out->present = SG_OPT_TS;
-		out->tsval = rd32(opts + 4);
-		out->tsecr = rd32(opts + 8);
+		out->tsval = sg_rd32(opts + 4);
+		out->tsecr = sg_rd32(opts + 8);
 		out->ts_off = (uint8_t)(base + 2);
 		return 0;
 	}
 	/* Fast path: a Linux SYN, MSS | SACK-perm TS | NOP WS. */
-	if (len == 20 && (rd32(opts) >> 16) == SYN_MSS_HDR &&
-	    rd32(opts + 4) == SYN_SACKPERM_TS_HDR &&
-	    (rd32(opts + 16) >> 8) == SYN_WS_HDR) {
+	if (len == 20 && (sg_rd32(opts) >> 16) == SYN_MSS_HDR &&
+	    sg_rd32(opts + 4) == SYN_SACKPERM_TS_HDR &&
+	    (sg_rd32(opts + 16) >> 8) == SYN_WS_HDR) {
 		out->present = SG_OPT_MSS | SG_OPT_SACKPERM | SG_OPT_TS | SG_OPT_WS;
-		out->mss = rd16(opts + 2);
-		out->tsval = rd32(opts + 8);
-		out->tsecr = rd32(opts + 12);
+		out->mss = sg_rd16(opts + 2);
+		out->tsval = sg_rd32(opts + 8);
+		out->tsecr = sg_rd32(opts + 12);
 		out->wscale = opts[19];
 		out->mss_off = (uint8_t)base;
 		out->sackperm_off = (uint8_t)(base + 4);
@@ -100,7 +77,7 @@ int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
 				return -EINVAL;
 			if (!(out->present & SG_OPT_MSS)) {
 				out->present |= SG_OPT_MSS;
-				out->mss = rd16(o + 2);
+				out->mss = sg_rd16(o + 2);
 				out->mss_off = off;
 			}
 			break;
@@ -126,8 +103,8 @@ int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
 				return -EINVAL;
 			if (!(out->present & SG_OPT_TS)) {
 				out->present |= SG_OPT_TS;
-				out->tsval = rd32(o + 2);
-				out->tsecr = rd32(o + 6);
+				out->tsval = sg_rd32(o + 2);
+				out->tsecr = sg_rd32(o + 6);
 				out->ts_off = off;
 			}
 			break;
@@ -185,7 +162,7 @@ int sg_tcpopt_build(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o)
 	if (present & SG_OPT_MSS) {
 		p[0] = SG_TCPOPT_MSS;
 		p[1] = LEN_MSS;
-		wr16(p + 2, o->mss);
+		sg_wr16(p + 2, o->mss);
 		p += 4;
 	}
 	if (present & SG_OPT_TS) {
@@ -198,8 +175,8 @@ int sg_tcpopt_build(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o)
 		}
 		p[2] = SG_TCPOPT_TS;
 		p[3] = LEN_TS;
-		wr32(p + 4, o->tsval);
-		wr32(p + 8, o->tsecr);
+		sg_wr32(p + 4, o->tsval);
+		sg_wr32(p + 8, o->tsecr);
 		p += 12;
 	}
 	if (present & SG_OPT_WS) {
