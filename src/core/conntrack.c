@@ -111,29 +111,12 @@ const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers)
 	return NULL;
 }
 
-void sg_ct_key_make(struct sg_ct_key *k, uint8_t family,
-                    const uint8_t *wan_addr, uint16_t wan_port,
-                    const uint8_t *lan_addr, uint16_t lan_port,
-                    uint16_t vid0, uint16_t vid1)
-{
-	size_t alen = family == 4 ? 4 : 16;
-
-	memset(k, 0, sizeof(*k));
-	memcpy(k->wan_addr, wan_addr, alen);
-	memcpy(k->lan_addr, lan_addr, alen);
-	k->wan_port = wan_port;
-	k->lan_port = lan_port;
-	k->vid[0] = vid0;
-	k->vid[1] = vid1;
-	k->family = family;
-}
-
 static inline bool before(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) < 0;
 }
 
-static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_ct_key *k)
+static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_flow *k)
 {
 	if (k->family == 4) {
 		uint8_t b[16];
@@ -143,10 +126,10 @@ static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_ct_key *
 		memcpy(b + 8, &k->wan_port, 8);   /* ports and vids, contiguous */
 		return (uint32_t)sg_siphash(&ct->hkey, b, sizeof(b));
 	}
-	return (uint32_t)sg_siphash(&ct->hkey, k, offsetof(struct sg_ct_key, family));
+	return (uint32_t)sg_siphash(&ct->hkey, k, offsetof(struct sg_flow, family));
 }
 
-static inline bool key_eq(const struct sg_ct_key *a, const struct sg_ct_key *b)
+static inline bool key_eq(const struct sg_flow *a, const struct sg_flow *b)
 {
 	uint64_t x[5], y[5];
 	uint32_t xt, yt;
@@ -158,7 +141,7 @@ static inline bool key_eq(const struct sg_ct_key *a, const struct sg_ct_key *b)
 	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
 	         (x[4] ^ y[4]) | (uint64_t)(xt ^ yt));
 }
-_Static_assert(sizeof(struct sg_ct_key) == 44, "key_eq compares 44 bytes");
+_Static_assert(sizeof(struct sg_flow) == 44, "key_eq compares 44 bytes");
 
 static inline void stripe_lock(struct sg_ct *ct, uint32_t bucket)
 {
@@ -260,7 +243,7 @@ void sg_ct_destroy(struct sg_ct *ct)
 	free(ct);
 }
 
-uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_ct_key *k)
+uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_flow *k)
 {
 	return key_hash(ct, k);
 }
@@ -280,13 +263,13 @@ void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash)
 	}
 }
 
-struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k)
+struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k)
 {
 	return sg_ct_lookup_hashed(ct, worker, k, key_hash(ct, k));
 }
 
 struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
-                                    const struct sg_ct_key *k, uint32_t hash)
+                                    const struct sg_flow *k, uint32_t hash)
 {
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t idx = __atomic_load_n(&ct->buckets[hash & ct->bmask], __ATOMIC_ACQUIRE);
@@ -492,7 +475,7 @@ static void entry_release_unused(struct sg_ct *ct, struct ct_worker *w, uint32_t
 	w->free_head = idx;
 }
 
-struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k,
+struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
                              enum sg_ct_state state, uint32_t now_ms,
                              struct sg_conn **existing, int *err)
 {

@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/flow.h"
+
 #define SG_CT_MAX_WORKERS      64
 #define SG_CT_DEFAULT_CAPACITY (1u << 20)
 #define SG_CT_MIN_CAPACITY     16
@@ -58,25 +60,6 @@ static inline bool sg_ct_state_embryonic(enum sg_ct_state s)
 	return s == SG_CT_SYN_SENT || s == SG_CT_UP_SYN_SENT || s == SG_CT_UP_SYN_RECV;
 }
 
-/* A flow's identity, oriented by port side rather than by who opened it:
- * the WAN-side host and the LAN-side host.  Both directions of a flow, and
- * downlink (proxied) and uplink (tracked) connections alike, build the
- * same key from a frame without knowing the connection.  Build it with
- * sg_ct_key_make so padding is zero. */
-struct sg_ct_key {
-	uint8_t  wan_addr[16];   /* IPv4 in the first 4 bytes, rest zero */
-	uint8_t  lan_addr[16];
-	uint16_t wan_port, lan_port;   /* host order */
-	uint16_t vid[2];               /* VLAN ids, 0 = no tag */
-	uint8_t  family;               /* 4 or 6 */
-	uint8_t  pad[3];
-};
-
-void sg_ct_key_make(struct sg_ct_key *k, uint8_t family,
-                    const uint8_t *wan_addr, uint16_t wan_port,
-                    const uint8_t *lan_addr, uint16_t lan_port,
-                    uint16_t vid0, uint16_t vid1);
-
 /* Per-connection fields of the proxy (src/core/proxy.c).  The table never
  * reads them; sg_ct_insert zeroes them. */
 struct sg_conn_proxy {
@@ -108,7 +91,7 @@ struct sg_conn_proxy {
  * proxy's multi-field updates (sg_ct_lock/unlock).  The rest is private to
  * the table. */
 struct sg_conn {
-	struct sg_ct_key key;        /* 44 */
+	struct sg_flow key;        /* 44 */
 	uint32_t hnext;              /* hash chain, index (0 = end) */
 	uint32_t wnext, wprev;       /* owner's timer wheel slot list */
 	uint32_t expires_ms;
@@ -149,16 +132,16 @@ void sg_ct_destroy(struct sg_ct *ct);
 
 /* Lock-free; the returned entry stays readable (not reused) until this
  * worker's next sg_ct_quiescent().  NULL when absent. */
-struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k);
+struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k);
 
 /* The same lookup in stages, for a burst of frames: hash every key and
  * prefetch its bucket, then prefetch each bucket's first entry, then look
  * up; the memory latency of one frame hides behind the work on others. */
-uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_ct_key *k);
+uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_flow *k);
 void sg_ct_prefetch_bucket(const struct sg_ct *ct, uint32_t hash);
 void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash);
 struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
-                                    const struct sg_ct_key *k, uint32_t hash);
+                                    const struct sg_flow *k, uint32_t hash);
 
 /* Inserts a new entry in `state`, expiring after that state's timeout.
  * May evict one of this worker's entries: pointers this worker obtained
@@ -166,7 +149,7 @@ struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
  * Returns it, or NULL with *err = -EEXIST (another entry has this key:
  * *existing points to it) or -ENOSPC (the worker's slice is full and
  * nothing is evictable).  Never allocates. */
-struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_ct_key *k,
+struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
                              enum sg_ct_state state, uint32_t now_ms,
                              struct sg_conn **existing, int *err);
 

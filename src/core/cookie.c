@@ -72,23 +72,6 @@ const char *sg_cookie_config_check(const struct sg_cookie_config *c)
 	return NULL;
 }
 
-void sg_cookie_flow_make(struct sg_cookie_flow *f, uint8_t family,
-                         const uint8_t *client, uint16_t cport,
-                         const uint8_t *server, uint16_t sport,
-                         uint16_t vid0, uint16_t vid1)
-{
-	size_t alen = family == 4 ? 4 : 16;
-
-	memset(f, 0, sizeof(*f));
-	memcpy(f->client, client, alen);
-	memcpy(f->server, server, alen);
-	f->cport = cport;
-	f->sport = sport;
-	f->vid[0] = vid0;
-	f->vid[1] = vid1;
-	f->family = family;
-}
-
 /* The largest entry not above mss; the first entry (the floor) below it. */
 static unsigned mss_index(const uint16_t *t, unsigned n, uint16_t mss)
 {
@@ -100,18 +83,18 @@ static unsigned mss_index(const uint16_t *t, unsigned n, uint16_t mss)
 }
 
 /* One SipHash over everything a cookie binds. */
-static uint64_t cookie_mac(const struct sg_siphash_key *key, const struct sg_cookie_flow *f,
+static uint64_t cookie_mac(const struct sg_siphash_key *key, const struct sg_flow *f,
                            uint32_t client_isn, uint32_t epoch, uint8_t isn_low,
                            bool has_ts, uint32_t ts_clock, uint8_t ts_low5)
 {
 	uint8_t b[56];
 	size_t n, alen = f->family == 4 ? 4 : 16;
 
-	memcpy(b, f->client, alen);
-	memcpy(b + alen, f->server, alen);
+	memcpy(b, f->wan_addr, alen);
+	memcpy(b + alen, f->lan_addr, alen);
 	n = 2 * alen;
-	memcpy(b + n, &f->cport, 2);
-	memcpy(b + n + 2, &f->sport, 2);
+	memcpy(b + n, &f->wan_port, 2);
+	memcpy(b + n + 2, &f->lan_port, 2);
 	memcpy(b + n + 4, f->vid, 4);
 	memcpy(b + n + 8, &client_isn, 4);
 	memcpy(b + n + 12, &epoch, 4);
@@ -134,7 +117,7 @@ static inline uint32_t ts_mac(uint64_t m)
 }
 
 void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *s,
-                    struct sg_secret_cache *cache, const struct sg_cookie_flow *f,
+                    struct sg_secret_cache *cache, const struct sg_flow *f,
                     uint32_t client_isn, const struct sg_tcp_opts *o, bool ecn,
                     uint64_t now_ns, struct sg_cookie_result *out)
 {
@@ -163,7 +146,7 @@ void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *
 }
 
 int sg_cookie_check(const struct sg_cookie_config *cfg, const struct sg_secret *s,
-                    struct sg_secret_cache *cache, const struct sg_cookie_flow *f,
+                    struct sg_secret_cache *cache, const struct sg_flow *f,
                     uint32_t client_isn, uint32_t cookie, const uint32_t *tsecr,
                     uint64_t now_ns, struct sg_cookie_result *out)
 {

@@ -42,6 +42,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/flow.h"
 #include "core/secret.h"
 #include "net/pkt.h"
 
@@ -64,19 +65,6 @@ void sg_cookie_config_default(struct sg_cookie_config *c);
 /* NULL if valid, else what is wrong: which table, which entry, the rule. */
 const char *sg_cookie_config_check(const struct sg_cookie_config *c);
 
-/* The flow a cookie is bound to; build with sg_cookie_flow_make. */
-struct sg_cookie_flow {
-	uint8_t  client[16], server[16];   /* IPv4 in the first 4 bytes */
-	uint16_t cport, sport;
-	uint16_t vid[2];
-	uint8_t  family;
-};
-
-void sg_cookie_flow_make(struct sg_cookie_flow *f, uint8_t family,
-                         const uint8_t *client, uint16_t cport,
-                         const uint8_t *server, uint16_t sport,
-                         uint16_t vid0, uint16_t vid1);
-
 /* What a cookie says: the options synguard tells the server. */
 struct sg_cookie_result {
 	uint32_t isn;        /* make: the sequence cookie */
@@ -89,7 +77,7 @@ struct sg_cookie_result {
 /* Makes the cookies for a SYN: client options as parsed, ecn when the SYN
  * had ECE and CWR.  now_ns is the cookie clock. */
 void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *s,
-                    struct sg_secret_cache *cache, const struct sg_cookie_flow *f,
+                    struct sg_secret_cache *cache, const struct sg_flow *f,
                     uint32_t client_isn, const struct sg_tcp_opts *opts, bool ecn,
                     uint64_t now_ns, struct sg_cookie_result *out);
 
@@ -98,7 +86,7 @@ void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *
  * Returns 0 and the decoded options, -EBADMSG for a wrong MAC or an
  * undecodable field, -ESTALE for a timestamp cookie older than two periods. */
 int sg_cookie_check(const struct sg_cookie_config *cfg, const struct sg_secret *s,
-                    struct sg_secret_cache *cache, const struct sg_cookie_flow *f,
+                    struct sg_secret_cache *cache, const struct sg_flow *f,
                     uint32_t client_isn, uint32_t cookie, const uint32_t *tsecr,
                     uint64_t now_ns, struct sg_cookie_result *out);
 

@@ -233,23 +233,16 @@ static inline uint16_t win_s2c(const struct sg_conn_proxy *px, uint16_t win)
 	return window_convert(win, server_scaling(px) ? px->server_ws : 0, to);
 }
 
-static void key_from_pkt(struct sg_ct_key *k, const struct sg_pkt *p, enum sg_port port)
+static void key_from_pkt(struct sg_flow *k, const struct sg_pkt *p, enum sg_port port)
 {
 	const uint8_t *s = sg_pkt_saddr(p), *d = sg_pkt_daddr(p);
 
 	if (port == SG_PORT_WAN)
-		sg_ct_key_make(k, p->family, s, p->sport, d, p->dport,
+		sg_flow_make(k, p->family, s, p->sport, d, p->dport,
 		               sg_pkt_vid(p, 0), sg_pkt_vid(p, 1));
 	else
-		sg_ct_key_make(k, p->family, d, p->dport, s, p->sport,
+		sg_flow_make(k, p->family, d, p->dport, s, p->sport,
 		               sg_pkt_vid(p, 0), sg_pkt_vid(p, 1));
-}
-
-static void cookie_flow_from_pkt(struct sg_cookie_flow *f, const struct sg_pkt *p)
-{
-	/* The client is the source of both the SYN and the ACK. */
-	sg_cookie_flow_make(f, p->family, sg_pkt_saddr(p), p->sport, sg_pkt_daddr(p), p->dport,
-	                    sg_pkt_vid(p, 0), sg_pkt_vid(p, 1));
 }
 
 static inline uint64_t cookie_clock(const struct sg_proxy *p, uint64_t now_ns)
@@ -365,11 +358,10 @@ static bool send_syn_to_server(struct sg_proxy_worker *w, struct sg_out *out,
 
 /* ---- WAN SYN: answer with a cookie, keep nothing ---- */
 
-static enum sg_verdict wan_syn(struct sg_proxy_worker *w, struct sg_pkt *p, uint64_t now_ns,
-                               struct sg_out *out)
+static enum sg_verdict wan_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *flow,
+                               uint64_t now_ns, struct sg_out *out)
 {
 	struct sg_proxy *px = w->p;
-	struct sg_cookie_flow flow;
 	struct sg_cookie_result ck;
 	struct sg_tcp_frame f;
 	struct sg_out_frame *o;
@@ -384,8 +376,7 @@ static enum sg_verdict wan_syn(struct sg_proxy_worker *w, struct sg_pkt *p, uint
 	if (!o)
 		return SG_VERDICT_DROP;
 
-	cookie_flow_from_pkt(&flow, p);
-	sg_cookie_make(&px->cookie, px->secret, &w->keys, &flow, p->seq, &p->opt,
+	sg_cookie_make(&px->cookie, px->secret, &w->keys, flow, p->seq, &p->opt,
 	               (p->tcp_flags & (SG_TCP_ECE | SG_TCP_CWR)) == (SG_TCP_ECE | SG_TCP_CWR),
 	               cookie_clock(px, now_ns), &ck);
 
@@ -452,17 +443,15 @@ static void conn_init_proxied(struct sg_proxy_worker *w, struct sg_conn *c, cons
 
 /* A verdict when the ACK proved a cookie (CONSUME: a SYN went to the
  * server; DROP: no room in the table), or -1 when it is no cookie ACK. */
-static int wan_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_ct_key *k,
+static int wan_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
                            struct sg_conn *old, uint64_t now_ns, struct sg_out *out)
 {
 	struct sg_proxy *px = w->p;
-	struct sg_cookie_flow flow;
 	struct sg_cookie_result ck;
 	struct sg_conn *c, *ex;
 	int err;
 
-	cookie_flow_from_pkt(&flow, p);
-	if (sg_cookie_check(&px->cookie, px->secret, &w->keys, &flow, p->seq - 1, p->ack - 1,
+	if (sg_cookie_check(&px->cookie, px->secret, &w->keys, k, p->seq - 1, p->ack - 1,
 	                    (p->opt.present & SG_OPT_TS) ? &p->opt.tsecr : NULL,
 	                    cookie_clock(px, now_ns), &ck) != 0)
 		return -1;
@@ -763,7 +752,7 @@ static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 /* A flow's key and hash, computed once: by the burst's prefetch pass, or
  * on demand. */
 struct flow_ref {
-	struct sg_ct_key k;
+	struct sg_flow k;
 	uint32_t h;
 	bool valid;
 };
@@ -796,7 +785,7 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 
 	if (s == SG_CT_FREE || sg_ct_state_closing(s)) {
 		if (is_pure_syn(p))
-			return wan_syn(w, p, now_ns, out);
+			return wan_syn(w, p, &fr->k, now_ns, out);
 		if ((p->tcp_flags & (SG_TCP_ACK | SG_TCP_SYN | SG_TCP_RST)) == SG_TCP_ACK) {
 			int v = wan_cookie_ack(w, p, &fr->k, s == SG_CT_FREE ? NULL : c, now_ns, out);
 
@@ -926,7 +915,7 @@ static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 static void icmp_translate(struct sg_proxy_worker *w, struct sg_pkt *p, enum sg_port port)
 {
 	struct sg_pkt in;
-	struct sg_ct_key k;
+	struct sg_flow k;
 	struct sg_conn *c;
 	uint8_t *icmp = sg_pkt_l4(p);
 	size_t icmp_len = (size_t)(p->l3_end - p->l4_off);

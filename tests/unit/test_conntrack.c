@@ -24,24 +24,24 @@ static struct sg_ct *make_ct(uint32_t capacity, unsigned nworkers)
 	return ct;
 }
 
-static void key4(struct sg_ct_key *k, uint32_t n, uint16_t vid)
+static void key4(struct sg_flow *k, uint32_t n, uint16_t vid)
 {
 	uint8_t wan[4] = { 198, 51, (uint8_t)(n >> 8), (uint8_t)n };
 	uint8_t lan[4] = { 192, 0, 2, 10 };
 
-	sg_ct_key_make(k, 4, wan, (uint16_t)(1024 + (n >> 16)), lan, 80, vid, 0);
+	sg_flow_make(k, 4, wan, (uint16_t)(1024 + (n >> 16)), lan, 80, vid, 0);
 }
 
-static void key6(struct sg_ct_key *k, uint32_t n)
+static void key6(struct sg_flow *k, uint32_t n)
 {
 	uint8_t wan[16] = { 0x20, 0x01, 0x0d, 0xb8, 1 };
 	uint8_t lan[16] = { 0x20, 0x01, 0x0d, 0xb8, 2 };
 
 	memcpy(wan + 12, &n, 4);
-	sg_ct_key_make(k, 6, wan, 40000, lan, 443, 0, 0);
+	sg_flow_make(k, 6, wan, 40000, lan, 443, 0, 0);
 }
 
-static struct sg_conn *insert_ok(struct sg_ct *ct, unsigned w, const struct sg_ct_key *k,
+static struct sg_conn *insert_ok(struct sg_ct *ct, unsigned w, const struct sg_flow *k,
                                  enum sg_ct_state s, uint32_t now)
 {
 	struct sg_conn *ex;
@@ -57,7 +57,7 @@ static void test_insert_then_lookup_finds_the_same_entry_v4_v6(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(1024, 1);
-	struct sg_ct_key a, b;
+	struct sg_flow a, b;
 
 	key4(&a, 1, 0);
 	key6(&b, 1);
@@ -75,7 +75,7 @@ static void test_other_vlan_ports_or_family_is_another_flow(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(1024, 1);
-	struct sg_ct_key k, other;
+	struct sg_flow k, other;
 
 	key4(&k, 7, 100);
 	insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
@@ -92,7 +92,7 @@ static void test_other_vlan_ports_or_family_is_another_flow(void **state)
 	other.vid[1] = 5;
 	assert_null(sg_ct_lookup(ct, 0, &other));
 	/* The same addresses as IPv6 (v4 bytes then zeros) are not the flow. */
-	sg_ct_key_make(&other, 6, k.wan_addr, k.wan_port, k.lan_addr, k.lan_port, 100, 0);
+	sg_flow_make(&other, 6, k.wan_addr, k.wan_port, k.lan_addr, k.lan_port, 100, 0);
 	assert_null(sg_ct_lookup(ct, 0, &other));
 	assert_non_null(sg_ct_lookup(ct, 0, &k));
 	sg_ct_destroy(ct);
@@ -102,7 +102,7 @@ static void test_duplicate_insert_returns_existing(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(64, 1);
-	struct sg_ct_key k;
+	struct sg_flow k;
 	struct sg_conn *ex = NULL;
 	int err = 0;
 
@@ -121,7 +121,7 @@ static void test_full_table_of_established_refuses_and_never_grows(void **state)
 	(void)state;
 	const uint32_t cap = 256;
 	struct sg_ct *ct = make_ct(cap, 1);
-	struct sg_ct_key k;
+	struct sg_flow k;
 	struct sg_conn *ex;
 	int err;
 
@@ -149,7 +149,7 @@ static void test_full_table_evicts_closing_before_embryonic(void **state)
 	(void)state;
 	const uint32_t cap = 64;
 	struct sg_ct *ct = make_ct(cap, 1);
-	struct sg_ct_key k;
+	struct sg_flow k;
 	uint32_t i;
 
 	/* 60 established, 2 embryonic, 2 closing (TIME_WAIT, CLOSED). */
@@ -197,7 +197,7 @@ static void test_each_state_times_out_at_its_timeout_not_before(void **state)
 	sg_ct_config_default(&cfg);
 	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++) {
 		struct sg_ct *ct = make_ct(64, 1);
-		struct sg_ct_key k;
+		struct sg_flow k;
 		uint32_t t0 = 5000, tmo = cfg.timeout_s[s] * 1000u;
 
 		key4(&k, s, 0);
@@ -221,7 +221,7 @@ static void test_touch_postpones_expiry(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(64, 1);
-	struct sg_ct_key k;
+	struct sg_flow k;
 
 	key4(&k, 1, 0);
 	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_CLOSED, 0);   /* 45 s */
@@ -238,7 +238,7 @@ static void test_expiry_moved_earlier_by_another_worker_is_honoured_within_horiz
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(64, 2);
-	struct sg_ct_key k;
+	struct sg_flow k;
 
 	sg_ct_offline(ct, 1);
 	key4(&k, 1, 0);
@@ -256,7 +256,7 @@ static void test_owner_moving_expiry_earlier_is_exact(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(64, 1);
-	struct sg_ct_key k;
+	struct sg_flow k;
 
 	key4(&k, 1, 0);
 	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
@@ -290,7 +290,7 @@ static void test_expire_callback_drives_syn_retransmit_backoff(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(64, 1);
-	struct sg_ct_key k;
+	struct sg_flow k;
 	struct retx r = { 0 };
 
 	key4(&k, 9, 0);
@@ -318,7 +318,7 @@ static void test_expire_budget_bounds_work_and_resumes(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(1024, 1);
-	struct sg_ct_key k;
+	struct sg_flow k;
 
 	for (uint32_t i = 0; i < 500; i++) {
 		key4(&k, i, 0);
@@ -338,7 +338,7 @@ static void test_freed_entry_not_reused_before_every_worker_is_quiescent(void **
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(16, 2);    /* 8 entries per worker */
-	struct sg_ct_key k;
+	struct sg_flow k;
 	struct sg_conn *ex;
 	int err;
 
@@ -372,7 +372,7 @@ static void test_offline_worker_does_not_block_reuse(void **state)
 {
 	(void)state;
 	struct sg_ct *ct = make_ct(16, 2);
-	struct sg_ct_key k;
+	struct sg_flow k;
 
 	sg_ct_offline(ct, 1);
 	for (uint32_t i = 0; i < 8; i++) {
@@ -431,7 +431,7 @@ static void *stress_worker(void *arg)
 	uint32_t rnd = 0x9e3779b9u * (s->id + 1), now = 0;
 
 	for (unsigned op = 0; op < STRESS_OPS; op++) {
-		struct sg_ct_key k;
+		struct sg_flow k;
 		struct sg_conn *c, *ex;
 		int err;
 
@@ -495,7 +495,7 @@ static void test_concurrent_workers_keep_the_table_consistent(void **state)
 	unsigned found = 0;
 	for (uint32_t n = 0; n < STRESS_KEYS; n++)
 		for (uint16_t v = 0; v < 2; v++) {
-			struct sg_ct_key k;
+			struct sg_flow k;
 			struct sg_conn *c;
 
 			key4(&k, n, v);

@@ -37,13 +37,13 @@ static void env_free(struct env *v)
 	free(v);
 }
 
-static void flow(struct sg_cookie_flow *f, uint8_t fam, uint16_t vid)
+static void flow(struct sg_flow *f, uint8_t fam, uint16_t vid)
 {
 	static const uint8_t c6[16] = { 0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7 };
 	static const uint8_t s6[16] = { 0x20, 1, 0xd, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10 };
 	static const uint8_t c4[4] = { 198, 51, 100, 7 }, s4[4] = { 192, 0, 2, 10 };
 
-	sg_cookie_flow_make(f, fam, fam == 4 ? c4 : c6, 40000, fam == 4 ? s4 : s6, 443, vid, 0);
+	sg_flow_make(f, fam, fam == 4 ? c4 : c6, 40000, fam == 4 ? s4 : s6, 443, vid, 0);
 }
 
 /* The value synguard must tell the server for a client MSS. */
@@ -57,7 +57,7 @@ static uint16_t expect_mss(const uint16_t *t, unsigned n, uint16_t mss)
 	return best;
 }
 
-static void round_trip(struct env *v, const struct sg_cookie_flow *f, uint16_t mss,
+static void round_trip(struct env *v, const struct sg_flow *f, uint16_t mss,
                        int ws, bool sack, bool ts, bool ecn)
 {
 	struct sg_tcp_opts o = { 0 };
@@ -102,7 +102,7 @@ static void test_every_mss_value_decodes_to_the_best_entry_not_above_it(void **s
 
 	for (uint8_t fam = 4; fam <= 6; fam += 2)
 		for (uint16_t vid = 0; vid <= 100; vid += 100) {
-			struct sg_cookie_flow f;
+			struct sg_flow f;
 
 			flow(&f, fam, vid);
 			for (uint32_t mss = 1; mss <= 65535; mss++)
@@ -119,7 +119,7 @@ static void test_every_option_combination_at_table_boundaries(void **state)
 	struct env *v = env_new(NULL);
 
 	for (uint8_t fam = 4; fam <= 6; fam += 2) {
-		struct sg_cookie_flow f;
+		struct sg_flow f;
 		unsigned fi = fam == 4 ? 0 : 1;
 		uint16_t probes[64];
 		unsigned np = 0;
@@ -144,7 +144,7 @@ static void test_cookie_lives_one_to_two_periods(void **state)
 {
 	(void)state;
 	struct env *v = env_new(NULL);
-	struct sg_cookie_flow f;
+	struct sg_flow f;
 	struct sg_tcp_opts o = { .present = SG_OPT_MSS | SG_OPT_TS, .mss = 1460, .tsval = 1 };
 	struct sg_cookie_result mk, ck;
 
@@ -173,7 +173,7 @@ static void test_cookie_is_bound_to_every_field_of_the_flow(void **state)
 	struct env *v = env_new(NULL);
 
 	for (uint8_t fam = 4; fam <= 6; fam += 2) {
-		struct sg_cookie_flow f, g;
+		struct sg_flow f, g;
 		struct sg_tcp_opts o = { .present = SG_OPT_MSS | SG_OPT_TS | SG_OPT_WS,
 		                         .mss = 1460, .wscale = 7, .tsval = 9 };
 		struct sg_cookie_result mk, ck;
@@ -184,14 +184,14 @@ static void test_cookie_is_bound_to_every_field_of_the_flow(void **state)
 		sg_cookie_make(&v->cfg, v->s, &v->cache, &f, isn, &o, false, T0, &mk);
 		assert_int_equal(sg_cookie_check(&v->cfg, v->s, &v->cache, &f, isn, mk.isn, &mk.tsval, T0, &ck), 0);
 		for (unsigned i = 0; i < alen; i++) {
-			g = f; g.client[i] ^= 1;
+			g = f; g.wan_addr[i] ^= 1;
 			assert_int_equal(sg_cookie_check(&v->cfg, v->s, &v->cache, &g, isn, mk.isn, &mk.tsval, T0, &ck), -EBADMSG);
-			g = f; g.server[i] ^= 0x80;
+			g = f; g.lan_addr[i] ^= 0x80;
 			assert_int_equal(sg_cookie_check(&v->cfg, v->s, &v->cache, &g, isn, mk.isn, &mk.tsval, T0, &ck), -EBADMSG);
 		}
-		g = f; g.cport++;
+		g = f; g.wan_port++;
 		assert_int_equal(sg_cookie_check(&v->cfg, v->s, &v->cache, &g, isn, mk.isn, &mk.tsval, T0, &ck), -EBADMSG);
-		g = f; g.sport++;
+		g = f; g.lan_port++;
 		assert_int_equal(sg_cookie_check(&v->cfg, v->s, &v->cache, &g, isn, mk.isn, &mk.tsval, T0, &ck), -EBADMSG);
 		g = f; g.vid[0] = 11;
 		assert_int_equal(sg_cookie_check(&v->cfg, v->s, &v->cache, &g, isn, mk.isn, &mk.tsval, T0, &ck), -EBADMSG);
@@ -226,7 +226,7 @@ static void test_random_acks_are_accepted_no_more_than_the_mac_allows(void **sta
 {
 	(void)state;
 	struct env *v = env_new(NULL);
-	struct sg_cookie_flow f;
+	struct sg_flow f;
 	struct sg_cookie_result ck;
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	unsigned accepted = 0, accepted_ts = 0;
@@ -261,7 +261,7 @@ static void test_boxes_sharing_a_key_accept_each_others_cookies(void **state)
 	}
 	k2[31] ^= 1;
 	struct env *a = env_new(k1), *b = env_new(k1);
-	struct sg_cookie_flow f;
+	struct sg_flow f;
 	struct sg_tcp_opts o = { .present = SG_OPT_MSS | SG_OPT_TS, .mss = 1400, .tsval = 5 };
 	struct sg_cookie_result mk, ck;
 

@@ -11,7 +11,7 @@
 struct cookie_state {
 	struct sg_cookie_config cfg;
 	struct sg_secret *s;
-	struct sg_cookie_flow flows[N_FLOWS];
+	struct sg_flow flows[N_FLOWS];
 	uint32_t isn[N_FLOWS], tsval[N_FLOWS];
 };
 
@@ -32,7 +32,7 @@ static void *cookie_setup(const struct bench_opts *o)
 		uint8_t c[4] = { 10, (uint8_t)(i >> 8), (uint8_t)i, 1 }, s[4] = { 192, 0, 2, 1 };
 		struct sg_cookie_result r;
 
-		sg_cookie_flow_make(&st->flows[i], 4, c, (uint16_t)(1024 + i), s, 80, 0, 0);
+		sg_flow_make(&st->flows[i], 4, c, (uint16_t)(1024 + i), s, 80, 0, 0);
 		sg_cookie_make(&st->cfg, st->s, &cache, &st->flows[i], i * 7919u, &opt, false,
 		               1000ull * 1000000000ull, &r);
 		st->isn[i] = r.isn;

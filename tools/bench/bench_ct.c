@@ -10,15 +10,15 @@
 struct ct_state {
 	struct sg_ct *ct;
 	unsigned flows, threads;
-	struct sg_ct_key *keys;     /* threads * flows */
+	struct sg_flow *keys;     /* threads * flows */
 };
 
-static void key_of(struct sg_ct_key *k, unsigned t, unsigned i)
+static void key_of(struct sg_flow *k, unsigned t, unsigned i)
 {
 	uint8_t wan[4] = { (uint8_t)(11 + t), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
 	uint8_t lan[4] = { 192, 0, 2, 10 };
 
-	sg_ct_key_make(k, 4, wan, (uint16_t)(1024 + (i & 0x3fff)), lan, 443, 0, 0);
+	sg_flow_make(k, 4, wan, (uint16_t)(1024 + (i & 0x3fff)), lan, 443, 0, 0);
 }
 
 static void *ct_setup(const struct bench_opts *o)
@@ -62,7 +62,7 @@ static void ct_teardown(void *p)
 static void ct_run(void *p, unsigned t, struct bench_sample *s)
 {
 	struct ct_state *st = p;
-	const struct sg_ct_key *keys = &st->keys[(size_t)t * st->flows];
+	const struct sg_flow *keys = &st->keys[(size_t)t * st->flows];
 	unsigned hits = 0, x = 12345 + t;
 	uint64_t t0 = bench_now_ns();
 
