@@ -100,4 +100,4 @@ printf "SYNs sent %d (%.0f k/s); frames back to the generator %d (%.0f k/s); fra
   "$sent" "$(echo "$sent / $SECONDS_RUN / 1000" | bc -l)" "$back" \
   "$(echo "$back / $SECONDS_RUN / 1000" | bc -l)" "$srv"
 sed 's/^/  bridge: /' "$TMP/bridge.out"
-grep -E 'afxdp|afpacket' "$TMP/bridge.err" | sed 's/^/  /' || true
+grep -E "afxdp|afpacket|^(syn_received|synack_sent|consumed|dropped|drop_[a-z_]*|tx_drops|rx_wan_frames) +[1-9]" "$TMP/bridge.err" | sed "s/^/  /" || true

@@ -18,7 +18,8 @@
  * Modes are tried best first; the first that binds both ports wins and is
  * used for every queue: native + zero-copy, native + copy, skb + copy.
  * libxdp attaches its default redirect program (through its dispatcher
- * when bpffs is mounted, which we ensure), and we detach it on close.
+ * when bpffs is mounted, which we ensure) and takes it off again when the
+ * last socket closes.
  */
 #include <errno.h>
 #include <linux/if_link.h>
@@ -84,8 +85,8 @@ struct mode {
 struct afx {
 	struct xq *q;               /* [nq] */
 	int ifindex[SG_IO_PORTS];
-	uint32_t xdp_flags;         /* mode in use, for detaching */
-	bool attached[SG_IO_PORTS];
+	uint32_t xdp_flags;         /* mode in use */
+	bool opened;
 };
 
 /* libxdp/libbpf talk through a global print hook: route it to the io
@@ -301,14 +302,14 @@ static int xq_open(struct sg_io *io, struct xq *x, unsigned q,
 	return 0;
 }
 
-/* libxdp 1.3 leaves its default program attached when the last socket
- * goes: take it off ourselves, but only the program libxdp put there. */
-static void detach_prog(struct sg_io *io, int ifindex, unsigned port)
+/* libxdp takes its default program off when the last socket using it
+ * goes.  If it is still there after ours are gone, someone else's AF_XDP
+ * sockets may be using it, so leave it and tell the operator. */
+static void check_prog_left(struct sg_io *io, int ifindex, unsigned port)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	if (libxdp_get_error(mp) || !mp)
 		return;
-	enum xdp_attach_mode mode = xdp_multiprog__attach_mode(mp);
 	struct xdp_program *prog = NULL;
 	if (xdp_multiprog__is_legacy(mp)) {
 		prog = xdp_multiprog__main_prog(mp);
@@ -319,13 +320,11 @@ static void detach_prog(struct sg_io *io, int ifindex, unsigned port)
 			if (strcmp(xdp_program__name(prog), "xsk_def_prog") == 0)
 				break;
 	}
-	if (prog) {
-		int rc = xdp_program__detach(prog, ifindex, mode, 0);
-		if (rc)
-			sg_io_log(io, LOG_WARNING, "%s: detaching the AF_XDP program: %s; "
-			          "remove it with `ip link set dev %s xdp off`",
-			          io->ifname[port], strerror(-rc), io->ifname[port]);
-	}
+	if (prog)
+		sg_io_log(io, LOG_WARNING, "%s: libxdp's AF_XDP program is still "
+		          "attached after our sockets closed (another AF_XDP user?); "
+		          "if not, remove it with `ip link set dev %s xdp off`",
+		          io->ifname[port], io->ifname[port]);
 	xdp_multiprog__close(mp);
 }
 
@@ -349,8 +348,8 @@ static void afx_close(struct sg_io *io)
 		for (unsigned q = 0; q < io->nq; q++)
 			xq_close(&a->q[q]);
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
-		if (a->ifindex[p])
-			detach_prog(io, a->ifindex[p], p);
+		if (a->ifindex[p] && a->opened)
+			check_prog_left(io, a->ifindex[p], p);
 	print_io = NULL;
 	free(a->q);
 	free(a);
@@ -458,8 +457,6 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name, e.msg);
 		for (unsigned q = 0; q < io->nq; q++)
 			xq_close(&a->q[q]);
-		for (unsigned p = 0; p < SG_IO_PORTS; p++)
-			detach_prog(io, a->ifindex[p], p);
 		/* A busy device or missing rights will not improve in another mode. */
 		if (rc == -EBUSY || rc == -EPERM || rc == -ENODEV)
 			break;
@@ -474,6 +471,7 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 		return -first.err;
 	}
 	a->xdp_flags = used->xdp_flags;
+	a->opened = true;
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		bool zc = zc_bound(&a->q[0].port[p]);
 		snprintf(io->desc[p], sizeof(io->desc[p]),

@@ -10,9 +10,10 @@
 # CMD is the bridge program; it is run in the middle namespace as
 #   CMD --lan lan0 --wan wan0 --io BACKEND --threads THREADS [--ready-file F]
 # sg-bridge (tests/e2e/sg-bridge.c) gets --ready-file and must report its
-# counters; any other CMD (synguard --bridge-only) is ready once the
-# client's ping passes, and must log the io description (sg_io_describe:
-# "afxdp ..." / "afpacket ...") on stderr.
+# counters; any other CMD (synguard) is ready once the client's ping
+# passes, and must log the io description (sg_io_describe: "afxdp ..." /
+# "afpacket ...") on stderr; in proxy mode its final counters must show
+# the two proxied connections.
 # BACKEND afxdp-skb runs afxdp with --xdp-mode skb (generic XDP, the path
 # for drivers without native XDP).
 # With --proxy in CMD (sg-bridge running the core), TCP from the client is
@@ -28,8 +29,12 @@ THREADS=${2:?threads}
 shift 2
 [ $# -ge 1 ] || { echo "usage: $0 BACKEND THREADS CMD..." >&2; exit 2; }
 CMD=("$@")
-MODE=bridge-only
-for a in "${CMD[@]}"; do [ "$a" = --proxy ] && MODE=proxy; done
+# sg-bridge bridges unless --proxy; synguard proxies unless --bridge-only.
+if [ "$(basename "${CMD[0]}")" = sg-bridge ]; then MODE=bridge-only; else MODE=proxy; fi
+for a in "${CMD[@]}"; do
+  [ "$a" = --proxy ] && MODE=proxy
+  [ "$a" = --bridge-only ] && MODE=bridge-only
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "FAIL: needs root (network namespaces, AF_XDP, AF_PACKET)" >&2
@@ -223,6 +228,13 @@ BRC=0; wait "$BPID" || BRC=$?
 [ "$BRC" -eq 0 ] || fail "bridge exited with status $BRC"
 BPID=""
 cat "$TMP/bridge.out"
+if [ "$SGB" = 0 ] && [ "$MODE" = proxy ]; then
+  # synguard prints its final counters as "name  value  rate" lines.
+  awk '$1 ~ /^(rx_wan_frames|rx_lan_frames|synack_sent|cookie_ok|proxied_established|uplink_tracked)$/ {print "  " $1 "=" $2}' \
+    "$TMP/bridge.out" "$TMP/bridge.err"
+  PX=$(awk '$1 == "proxied_established" {print $2}' "$TMP/bridge.out" "$TMP/bridge.err" | tail -1)
+  [ "${PX:-0}" -ge 2 ] || fail "proxied connections: ${PX:-0}, expected 2"
+fi
 if [ "$SGB" = 1 ]; then
   FWD=$(sed -n 's/^rx_lan=.*forwarded=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
   [ -n "$FWD" ] && [ "$FWD" -gt 3000 ] || fail "bridge forwarded ${FWD:-?} frames, expected > 3000"
