@@ -670,6 +670,19 @@ static void test_each_state_times_out(void **state)
 		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
 		h_fini(&h);
 
+		/* Uplink SYN_RECV (the WAN host answered): 240 s. */
+		h_init(&h, fl, NULL);
+		h_build(&h, 0, SG_TCP_SYN, 500, 0, 64240, NULL, 0);
+		h_send(&h, SG_PORT_LAN);
+		h_advance(&h, 100 * H_SEC, -1);
+		h_build(&h, 1, SG_TCP_SYN | SG_TCP_ACK, 9000, 501, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_advance(&h, 239 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 1);
+		h_advance(&h, 2 * H_SEC, -1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+
 		/* Established: 86400 s, kept alive by traffic. */
 		h_init(&h, fl, NULL);
 		h_proxied_open(&h);
