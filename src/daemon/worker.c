@@ -66,19 +66,27 @@ static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
 	w->nemit = 0;
 }
 
-/* Points the core's output slots at free emit buffers. */
-static void out_prepare(struct sg_workers *ws, struct worker *w, struct sg_out *out)
+/* Points the core's output slots at free emit buffers, from slot `first`
+ * of the emit area on. */
+static void out_prepare_at(struct sg_workers *ws, struct worker *w, struct sg_out *out,
+                           unsigned first)
 {
 	out->n = 0;
 	out->cap = 0;
-	for (unsigned i = 0; i < SG_OUT_MAX && w->nemit + i < ws->emit_cap; i++) {
-		out->f[i].buf = w->emit + (size_t)(w->nemit + i) * SG_OUT_FRAME_MAX;
+	for (unsigned i = 0; i < SG_OUT_MAX && first + i < ws->emit_cap; i++) {
+		out->f[i].buf = w->emit + (size_t)(first + i) * SG_OUT_FRAME_MAX;
 		out->f[i].len = 0;
 		out->cap++;
 	}
 }
 
-static void out_queue(struct worker *w, struct sg_out *out)
+static void out_prepare(struct sg_workers *ws, struct worker *w, struct sg_out *out)
+{
+	out_prepare_at(ws, w, out, w->nemit);
+}
+
+/* Queues what the core emitted; returns how many emit slots it used. */
+static unsigned out_queue_frames(struct worker *w, struct sg_out *out)
 {
 	for (unsigned i = 0; i < out->n && i < out->cap; i++) {
 		unsigned p = out->f[i].port;
@@ -91,10 +99,64 @@ static void out_queue(struct worker *w, struct sg_out *out)
 		t->priv = 0;
 		w->st.emitted++;
 	}
-	w->nemit += out->n < out->cap ? out->n : out->cap;
+	return out->n < out->cap ? out->n : out->cap;
 }
 
-/* One rx burst on port p of queue q, decided frame by frame. */
+static void out_queue(struct worker *w, struct sg_out *out)
+{
+	w->nemit += out_queue_frames(w, out);
+}
+
+static void apply_verdict(struct worker *w, struct sg_io_frame *f, enum sg_verdict v,
+                          unsigned other, unsigned *nrel)
+{
+	switch (v) {
+	case SG_VERDICT_FORWARD:
+		w->txq[other][w->ntx[other]++] = *f;
+		w->st.forwarded++;
+		break;
+	case SG_VERDICT_CONSUME:
+		w->rel[(*nrel)++] = *f;
+		w->st.consumed++;
+		break;
+	default:
+		w->rel[(*nrel)++] = *f;
+		w->st.dropped++;
+		break;
+	}
+}
+
+/* The core's own entry point: the whole burst at once, so it can prefetch
+ * every frame's connection entry before deciding the first.  Each frame
+ * gets SG_OUT_MAX emit slots of its own (emit_cap has room for a burst on
+ * each port and a tick). */
+static void decide_burst(struct sg_workers *ws, struct worker *w, unsigned p, int n,
+                         uint64_t now, unsigned *nrel)
+{
+	uint8_t *frames[SG_IO_BATCH_MAX];
+	uint32_t lens[SG_IO_BATCH_MAX];
+	enum sg_verdict v[SG_IO_BATCH_MAX];
+	struct sg_out outs[SG_IO_BATCH_MAX];
+	unsigned base = w->nemit;
+
+	if (n <= 0 || n > SG_IO_BATCH_MAX)
+		return;
+	for (int i = 0; i < n; i++) {
+		frames[i] = w->rx[i].data;
+		lens[i] = w->rx[i].len;
+		out_prepare_at(ws, w, &outs[i], base + (unsigned)i * SG_OUT_MAX);
+	}
+	sg_proxy_process_burst(w->pw, (enum sg_port)p, frames, lens, (unsigned)n, now, v, outs);
+	for (int i = 0; i < n; i++) {
+		apply_verdict(w, &w->rx[i], v[i], 1 - p, nrel);
+		out_queue_frames(w, &outs[i]);
+	}
+	w->nemit = base + (unsigned)n * SG_OUT_MAX;
+	if (w->nemit > ws->emit_cap)
+		w->nemit = ws->emit_cap;
+}
+
+/* One rx burst on port p of queue q. */
 static int serve_port(struct sg_workers *ws, struct worker *w, unsigned q,
                       unsigned p, uint64_t now)
 {
@@ -110,27 +172,17 @@ static int serve_port(struct sg_workers *ws, struct worker *w, unsigned q,
 		return n;
 	}
 	unsigned nrel = 0;
-	struct sg_out out;
-	for (int i = 0; i < n; i++) {
-		struct sg_io_frame *f = &w->rx[i];
-		out_prepare(ws, w, &out);
-		enum sg_verdict v = ws->cfg.process(w->pw, (enum sg_port)p, f->data,
-		                                    f->len, now, &out);
-		switch (v) {
-		case SG_VERDICT_FORWARD:
-			w->txq[other][w->ntx[other]++] = *f;
-			w->st.forwarded++;
-			break;
-		case SG_VERDICT_CONSUME:
-			w->rel[nrel++] = *f;
-			w->st.consumed++;
-			break;
-		default:
-			w->rel[nrel++] = *f;
-			w->st.dropped++;
-			break;
+	if (ws->cfg.process == sg_proxy_process) {
+		decide_burst(ws, w, p, n, now, &nrel);
+	} else {
+		/* A test's own process function: one frame at a time. */
+		struct sg_out out;
+		for (int i = 0; i < n; i++) {
+			out_prepare(ws, w, &out);
+			apply_verdict(w, &w->rx[i], ws->cfg.process(w->pw, (enum sg_port)p, w->rx[i].data,
+			                                            w->rx[i].len, now, &out), other, &nrel);
+			out_queue(w, &out);
 		}
-		out_queue(w, &out);
 	}
 	if (nrel)
 		sg_io_release(ws->cfg.io, p, q, w->rel, nrel);
