@@ -7,9 +7,10 @@
 # can call it.
 set -euo pipefail
 
-build_pkgs=(gcc make meson ninja-build pkg-config python3
+# cmocka is a build dependency: `make` builds the unit tests too.
+build_pkgs=(gcc make meson ninja-build pkg-config python3 libcmocka-dev
             libsodium-dev libconfig-dev libpcap-dev libxdp-dev libbpf-dev)
-test_pkgs=(libcmocka-dev clang libclang-rt-14-dev llvm
+test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            iproute2 ethtool nftables iputils-ping curl netcat-openbsd
            netsniff-ng tcpdump)
 demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables)
