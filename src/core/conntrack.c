@@ -181,6 +181,8 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct
 
 	if (sg_ct_config_check(cfg, nworkers))
 		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
 	if (getrandom(seed, sizeof(seed), 0) != sizeof(seed))
 		return -errno;
 
