@@ -260,25 +260,37 @@ static void *handshake_setup(const struct bench_opts *o)
 	return st;
 }
 
+#define HS_BURST 32
+
 static void handshake_run(void *p, unsigned t, struct bench_sample *s)
 {
 	struct proxy_state *st = p;
 	struct sg_proxy_worker *w = sg_proxy_worker(st->p, t);
 	struct out_bufs *ob = &st->ob[t];
+	struct burst_bufs *bb = &st->bb[t];
 	struct flow *fl = &st->fl[(size_t)t * st->flows];
 	unsigned done = 0;
 	uint64_t t0 = bench_now_ns();
 
-	for (unsigned i = 0; i < st->flows; i++) {
-		out_reset(ob);
-		sg_proxy_process(w, SG_PORT_WAN, fl[i].ack, fl[i].ack_len, NOW, &ob->out);
-		out_reset(ob);
-		sg_proxy_process(w, SG_PORT_LAN, fl[i].synack, fl[i].synack_len, NOW, &ob->out);
-		done += ob->out.n == 2;
-		if ((i & 63) == 0) {
-			out_reset(ob);
-			sg_proxy_tick(w, NOW, &ob->out);
+	/* As a worker sees them: a burst of client ACKs on WAN, then a burst
+	 * of the servers' SYN-ACKs on LAN. */
+	for (unsigned i = 0; i + HS_BURST <= st->flows; i += HS_BURST) {
+		for (unsigned k = 0; k < HS_BURST; k++) {
+			bb->frames[k] = fl[i + k].ack;
+			bb->lens[k] = fl[i + k].ack_len;
 		}
+		burst_reset(bb, HS_BURST);
+		sg_proxy_process_burst(w, SG_PORT_WAN, bb->frames, bb->lens, HS_BURST, NOW, bb->v, bb->outs);
+		for (unsigned k = 0; k < HS_BURST; k++) {
+			bb->frames[k] = fl[i + k].synack;
+			bb->lens[k] = fl[i + k].synack_len;
+		}
+		burst_reset(bb, HS_BURST);
+		sg_proxy_process_burst(w, SG_PORT_LAN, bb->frames, bb->lens, HS_BURST, NOW, bb->v, bb->outs);
+		for (unsigned k = 0; k < HS_BURST; k++)
+			done += bb->outs[k].n == 2;
+		out_reset(ob);
+		sg_proxy_tick(w, NOW, &ob->out);
 	}
 	s->ns = (double)(bench_now_ns() - t0);
 	s->ops = done;
