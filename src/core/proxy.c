@@ -284,10 +284,10 @@ static bool emit(struct sg_proxy_worker *w, struct sg_out *out, enum sg_port por
 
 /* Overwrites option bytes [off, off+len) of the TCP header with NOPs,
  * two at a time so the checksum follows (len is even for SACK and TS). */
-static void nop_out(struct sg_pkt *p, unsigned off, unsigned len)
+static void nop_out(struct sg_pkt *p, struct sg_csum_edit *e, unsigned off, unsigned len)
 {
 	for (unsigned i = 0; i + 1 < len; i += 2)
-		sg_pkt_tcp_set16(p, off + i, 0x0101);
+		sg_pkt_tcp_edit16(p, e, off + i, 0x0101);
 }
 
 /* ---- frames synguard makes from a connection entry ---- */
@@ -566,39 +566,43 @@ static void keep_alive(struct sg_proxy_worker *w, struct sg_conn *c)
 		sg_ct_touch(w->p->ct, c, w->now_ms);
 }
 
-/* Client -> server on a proxied connection. */
+/* Client -> server on a proxied connection.  All rewrites share one
+ * checksum update. */
 static enum sg_verdict c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p)
 {
 	struct sg_conn_proxy *px = &c->px;
+	struct sg_csum_edit e = { 0 };
 	uint8_t flags = px->flags;
 
 	if (p->tcp_flags & SG_TCP_ACK) {
 		/* First, so the closing rules compare in the server's space. */
 		p->ack -= px->seq_offset;
-		sg_pkt_tcp_set32(p, 8, p->ack);
+		sg_pkt_tcp_edit32(p, &e, 8, p->ack);
 	}
-	if (!close_rules(w, c, p, DIR_WAN))
+	if (!close_rules(w, c, p, DIR_WAN)) {
+		sg_pkt_tcp_edit_apply(p, &e);
 		return SG_VERDICT_DROP;
+	}
 	track_end(px, DIR_WAN, p);
 	if (p->opt.present & SG_OPT_SACK) {
 		if (flags & PXF_SERVER_SACK) {
 			for (unsigned i = 0; i < p->opt.sack_blocks; i++) {
-				unsigned e = sg_tcpopt_sack_edge(&p->opt, i);
+				unsigned edge = sg_tcpopt_sack_edge(&p->opt, i);
 				uint8_t *t = sg_pkt_l4(p);
 
-				sg_pkt_tcp_set32(p, e, sg_rd32(t + e) - px->seq_offset);
-				sg_pkt_tcp_set32(p, e + 4, sg_rd32(t + e + 4) - px->seq_offset);
+				sg_pkt_tcp_edit32(p, &e, edge, sg_rd32(t + edge) - px->seq_offset);
+				sg_pkt_tcp_edit32(p, &e, edge + 4, sg_rd32(t + edge + 4) - px->seq_offset);
 			}
 		} else {
-			nop_out(p, p->opt.sack_off, 2 + 8u * p->opt.sack_blocks);
+			nop_out(p, &e, p->opt.sack_off, 2 + 8u * p->opt.sack_blocks);
 			count(w, SG_STAT_SACK_STRIPPED);
 		}
 	}
 	if (p->opt.present & SG_OPT_TS) {
 		if (flags & PXF_SERVER_TS) {
-			sg_pkt_tcp_set32(p, p->opt.ts_off + 6u, p->opt.tsecr - px->ts_offset);
+			sg_pkt_tcp_edit32(p, &e, p->opt.ts_off + 6u, p->opt.tsecr - px->ts_offset);
 		} else {
-			nop_out(p, p->opt.ts_off, 10);
+			nop_out(p, &e, p->opt.ts_off, 10);
 			count(w, SG_STAT_TS_STRIPPED);
 		}
 	}
@@ -606,8 +610,9 @@ static enum sg_verdict c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct 
 		uint16_t nw = win_c2s(px, p->win);
 
 		if (nw != p->win)
-			sg_pkt_tcp_set16(p, 14, nw);
+			sg_pkt_tcp_edit16(p, &e, 14, nw);
 	}
+	sg_pkt_tcp_edit_apply(p, &e);
 	keep_alive(w, c);
 	return SG_VERDICT_FORWARD;
 }
@@ -616,19 +621,21 @@ static enum sg_verdict c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct 
 static enum sg_verdict s2c(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p)
 {
 	struct sg_conn_proxy *px = &c->px;
+	struct sg_csum_edit e = { 0 };
 
 	if (!close_rules(w, c, p, DIR_LAN))
 		return SG_VERDICT_DROP;
 	track_end(px, DIR_LAN, p);
-	sg_pkt_tcp_set32(p, 4, p->seq + px->seq_offset);
+	sg_pkt_tcp_edit32(p, &e, 4, p->seq + px->seq_offset);
 	if ((p->opt.present & SG_OPT_TS) && (px->flags & PXF_CLIENT_TS))
-		sg_pkt_tcp_set32(p, p->opt.ts_off + 2u, p->opt.tsval + px->ts_offset);
+		sg_pkt_tcp_edit32(p, &e, p->opt.ts_off + 2u, p->opt.tsval + px->ts_offset);
 	{
 		uint16_t nw = win_s2c(px, p->win);
 
 		if (nw != p->win)
-			sg_pkt_tcp_set16(p, 14, nw);
+			sg_pkt_tcp_edit16(p, &e, 14, nw);
 	}
+	sg_pkt_tcp_edit_apply(p, &e);
 	keep_alive(w, c);
 	return SG_VERDICT_FORWARD;
 }

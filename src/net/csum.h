@@ -55,4 +55,21 @@ void sg_csum_update32(uint8_t csum[2], uint32_t old_be, uint32_t new_be);
 void sg_csum_set16(uint8_t *region, size_t off, uint8_t csum[2], uint16_t val);
 void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val);
 
+/* Several rewrites of one checksummed region, one checksum update: the
+ * per-packet path rewrites up to a dozen fields of a TCP header, and
+ * folding once instead of once per field is measurably cheaper.
+ *   struct sg_csum_edit e = { 0 };
+ *   sg_csum_edit32(&e, region, off, val);   ... any number, any offsets
+ *   sg_csum_edit_apply(&e, csum);
+ * The same rules as sg_csum_set16/32: offsets from an even point, never
+ * over the checksum field itself; a byte-swap distributes over one's
+ * complement addition, so odd offsets are summed word by word swapped. */
+struct sg_csum_edit {
+	uint64_t sum;            /* one's complement sum of ~old + new words */
+};
+
+void sg_csum_edit16(struct sg_csum_edit *e, uint8_t *region, size_t off, uint16_t val);
+void sg_csum_edit32(struct sg_csum_edit *e, uint8_t *region, size_t off, uint32_t val);
+void sg_csum_edit_apply(struct sg_csum_edit *e, uint8_t csum[2]);
+
 #endif

@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net/csum.h"
+
 #define SG_VLAN_MAX       2
 #define SG_IP6_EXT_MAX    8   /* extension headers walked before giving up */
 #define SG_TCP_SACK_MAX   4   /* blocks that fit in 40 option bytes */
@@ -184,6 +186,21 @@ void sg_pkt_tcp_csum_fill(struct sg_pkt *p);
  * odd included) and fixes the TCP checksum incrementally. */
 void sg_pkt_tcp_set16(struct sg_pkt *p, unsigned off, uint16_t val);
 void sg_pkt_tcp_set32(struct sg_pkt *p, unsigned off, uint32_t val);
+
+/* The same for several fields with one checksum update at the end
+ * (struct sg_csum_edit, csum.h): edit, edit, ..., apply. */
+static inline void sg_pkt_tcp_edit16(struct sg_pkt *p, struct sg_csum_edit *e, unsigned off, uint16_t val)
+{
+	sg_csum_edit16(e, sg_pkt_l4(p), off, val);
+}
+static inline void sg_pkt_tcp_edit32(struct sg_pkt *p, struct sg_csum_edit *e, unsigned off, uint32_t val)
+{
+	sg_csum_edit32(e, sg_pkt_l4(p), off, val);
+}
+static inline void sg_pkt_tcp_edit_apply(struct sg_pkt *p, struct sg_csum_edit *e)
+{
+	sg_csum_edit_apply(e, sg_pkt_l4(p) + 16);
+}
 
 /* ICMP / ICMPv6 errors that quote a TCP header (dest unreachable, packet
  * too big, time exceeded, parameter problem).  For a frame of class
