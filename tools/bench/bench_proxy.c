@@ -76,6 +76,12 @@ static void burst_reset(struct burst_bufs *bb, unsigned n)
 	}
 }
 
+static void run_burst(struct burst_bufs *bb, struct sg_proxy_worker *w, enum sg_port port, unsigned n)
+{
+	burst_reset(bb, n);
+	sg_proxy_process_burst(w, port, bb->frames, bb->lens, n, NOW, bb->v, bb->outs);
+}
+
 struct proxy_state {
 	struct sg_proxy *p;
 	unsigned threads, flows;
@@ -160,12 +166,11 @@ static void syn_run(void *p, unsigned t, struct bench_sample *s)
 	uint64_t t0 = bench_now_ns();
 
 	for (unsigned i = 0; i < SYN_ITERS; i += SYN_BURST) {
-		burst_reset(bb, SYN_BURST);
 		for (unsigned k = 0; k < SYN_BURST; k++) {
 			bb->frames[k] = base + (size_t)((i + k) % SYN_SET) * 128;
 			bb->lens[k] = st->syn_len;
 		}
-		sg_proxy_process_burst(w, SG_PORT_WAN, bb->frames, bb->lens, SYN_BURST, NOW, bb->v, bb->outs);
+		run_burst(bb, w, SG_PORT_WAN, SYN_BURST);
 		for (unsigned k = 0; k < SYN_BURST; k++)
 			synacks += bb->outs[k].n;
 		out_reset(ob);
@@ -279,14 +284,12 @@ static void handshake_run(void *p, unsigned t, struct bench_sample *s)
 			bb->frames[k] = fl[i + k].ack;
 			bb->lens[k] = fl[i + k].ack_len;
 		}
-		burst_reset(bb, HS_BURST);
-		sg_proxy_process_burst(w, SG_PORT_WAN, bb->frames, bb->lens, HS_BURST, NOW, bb->v, bb->outs);
+		run_burst(bb, w, SG_PORT_WAN, HS_BURST);
 		for (unsigned k = 0; k < HS_BURST; k++) {
 			bb->frames[k] = fl[i + k].synack;
 			bb->lens[k] = fl[i + k].synack_len;
 		}
-		burst_reset(bb, HS_BURST);
-		sg_proxy_process_burst(w, SG_PORT_LAN, bb->frames, bb->lens, HS_BURST, NOW, bb->v, bb->outs);
+		run_burst(bb, w, SG_PORT_LAN, HS_BURST);
 		for (unsigned k = 0; k < HS_BURST; k++)
 			done += bb->outs[k].n == 2;
 		out_reset(ob);
@@ -378,8 +381,7 @@ static void established_run(void *p, unsigned t, struct bench_sample *s)
 					bb->frames[n] = fl[f].seg[k];
 					bb->lens[n++] = fl[f].seg_len[k];
 				}
-			burst_reset(bb, n);
-			sg_proxy_process_burst(w, SG_PORT_LAN, bb->frames, bb->lens, n, NOW, bb->v, bb->outs);
+			run_burst(bb, w, SG_PORT_LAN, n);
 			for (unsigned k = 0; k < n; k++)
 				forwarded += bb->v[k] == SG_VERDICT_FORWARD;
 			n = 0;
@@ -387,8 +389,7 @@ static void established_run(void *p, unsigned t, struct bench_sample *s)
 				bb->frames[n] = fl[f].seg[2];
 				bb->lens[n++] = fl[f].seg_len[2];
 			}
-			burst_reset(bb, n);
-			sg_proxy_process_burst(w, SG_PORT_WAN, bb->frames, bb->lens, n, NOW, bb->v, bb->outs);
+			run_burst(bb, w, SG_PORT_WAN, n);
 			for (unsigned k = 0; k < n; k++)
 				forwarded += bb->v[k] == SG_VERDICT_FORWARD;
 			pkts += 3 * EST_GROUP;
