@@ -1,7 +1,7 @@
 /* The connection table: every tracked or proxied TCP connection.
  *
  * Bounded: all memory is allocated by sg_ct_create from the configured
- * capacity and never grows.  Keyed: the bucket of a flow is a SipHash of
+ * capacity and never grows.  Keyed: the bucket of a flow is a universal hash of
  * its key under a random key, so no source can aim at one chain.  Shared:
  * N workers look entries up at once without a lock; see
  * docs/architecture.md, "Connection table and concurrency", for who may

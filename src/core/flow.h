@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Bytes of struct sg_flow, as sg_flow_make writes them. */
+#define SG_FLOW_BYTES 44
+
 struct sg_flow {
 	uint8_t  wan_addr[16];   /* IPv4 in the first 4 bytes, rest zero */
 	uint8_t  lan_addr[16];
@@ -19,21 +22,44 @@ struct sg_flow {
 	uint8_t  pad[3];
 };
 
+/* Written in stores at least as wide as the 8-byte words (4 at the end) in
+ * which the table hashes and compares keys, and aligned with them: a load
+ * that spans several smaller stores cannot be forwarded from them and
+ * stalls the core for ~15 cycles, on every packet. */
 static inline void sg_flow_make(struct sg_flow *f, uint8_t family,
                                 const uint8_t *wan_addr, uint16_t wan_port,
                                 const uint8_t *lan_addr, uint16_t lan_port,
                                 uint16_t vid0, uint16_t vid1)
 {
-	size_t alen = family == 4 ? 4 : 16;
+	const uint16_t ports_vids[4] = { wan_port, lan_port, vid0, vid1 };
+	const uint8_t tail[4] = { family, 0, 0, 0 };
+	uint8_t *b = (uint8_t *)f;
+	uint64_t pv;
+	uint32_t t;
 
-	memset(f, 0, sizeof(*f));
-	memcpy(f->wan_addr, wan_addr, alen);
-	memcpy(f->lan_addr, lan_addr, alen);
-	f->wan_port = wan_port;
-	f->lan_port = lan_port;
-	f->vid[0] = vid0;
-	f->vid[1] = vid1;
-	f->family = family;
+	if (family == 4) {
+		uint32_t a;
+		uint64_t w;
+
+		memcpy(&a, wan_addr, 4);
+		w = a;
+		memcpy(b, &w, 8);
+		memcpy(&a, lan_addr, 4);
+		w = a;
+		memcpy(b + 16, &w, 8);
+		w = 0;
+		memcpy(b + 8, &w, 8);
+		memcpy(b + 24, &w, 8);
+	} else {
+		memcpy(b, wan_addr, 16);
+		memcpy(b + 16, lan_addr, 16);
+	}
+	memcpy(&pv, ports_vids, 8);
+	memcpy(&t, tail, 4);
+	memcpy(b + 32, &pv, 8);
+	memcpy(b + 40, &t, 4);
 }
+
+_Static_assert(sizeof(struct sg_flow) == SG_FLOW_BYTES, "sg_flow_make writes 44 bytes");
 
 #endif

@@ -405,6 +405,81 @@ static void test_config_check_names_the_bad_field(void **state)
 	assert_non_null(sg_ct_config_check(&c, SG_CT_MAX_WORKERS + 1));
 }
 
+/* The longest chain when n keys made by mk(i) fill 65 536 buckets (the
+ * top 16 bits of the hash, as the table uses them). */
+static unsigned longest_chain(const struct sg_ct *ct, unsigned n,
+                              void (*mk)(struct sg_flow *, unsigned))
+{
+	static uint16_t load[1u << 16];
+	unsigned longest = 0;
+
+	memset(load, 0, sizeof(load));
+	for (unsigned i = 0; i < n; i++) {
+		struct sg_flow k;
+		uint32_t b;
+
+		mk(&k, i);
+		b = sg_ct_hash(ct, &k) >> 16;
+		if (++load[b] > longest)
+			longest = load[b];
+	}
+	return longest;
+}
+
+static void by_wan_port(struct sg_flow *k, unsigned i)
+{
+	uint8_t wan[4] = { 198, 51, 100, 7 }, lan[4] = { 192, 0, 2, 10 };
+
+	sg_flow_make(k, 4, wan, (uint16_t)i, lan, 443, 0, 0);
+}
+
+static void by_wan_addr4(struct sg_flow *k, unsigned i)
+{
+	uint8_t wan[4] = { 10, 0, (uint8_t)(i >> 8), (uint8_t)i }, lan[4] = { 192, 0, 2, 10 };
+
+	sg_flow_make(k, 4, wan, 40000, lan, 443, 0, 0);
+}
+
+static void by_wan_addr6(struct sg_flow *k, unsigned i)
+{
+	uint8_t wan[16] = { 0x20, 0x01, 0x0d, 0xb8 }, lan[16] = { 0x20, 0x01, 0x0d, 0xb8, 2 };
+
+	wan[14] = (uint8_t)(i >> 8);
+	wan[15] = (uint8_t)i;
+	sg_flow_make(k, 6, wan, 40000, lan, 443, 0, 0);
+}
+
+static void by_vid(struct sg_flow *k, unsigned i)
+{
+	uint8_t wan[4] = { 198, 51, 100, 7 }, lan[4] = { 192, 0, 2, 10 };
+
+	sg_flow_make(k, 4, wan, 40000, lan, 443, (uint16_t)i, 0);
+}
+
+/* One source varying one field must not pile its flows into one chain:
+ * 65 536 keys thrown at 65 536 buckets at random make a longest chain of
+ * 7 to 10; a hash that ignored the field would make one of 65 536. */
+static void test_hash_spreads_flows_that_differ_in_one_field(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(1024, 1), *other = make_ct(1024, 1);
+	struct sg_flow k;
+	unsigned differ = 0;
+
+	assert_in_range(longest_chain(ct, 1u << 16, by_wan_port), 1, 16);
+	assert_in_range(longest_chain(ct, 1u << 16, by_wan_addr4), 1, 16);
+	assert_in_range(longest_chain(ct, 1u << 16, by_wan_addr6), 1, 16);
+	assert_in_range(longest_chain(ct, 4096, by_vid), 1, 6);
+	/* The hash key is the table's own: another table spreads differently. */
+	for (unsigned i = 0; i < 16; i++) {
+		by_wan_port(&k, i);
+		differ += sg_ct_hash(ct, &k) != sg_ct_hash(other, &k);
+	}
+	assert_true(differ > 0);
+	sg_ct_destroy(ct);
+	sg_ct_destroy(other);
+}
+
 static void test_entry_fits_two_cache_lines(void **state)
 {
 	(void)state;
@@ -526,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_freed_entry_not_reused_before_every_worker_is_quiescent),
 		cmocka_unit_test(test_offline_worker_does_not_block_reuse),
 		cmocka_unit_test(test_config_check_names_the_bad_field),
+		cmocka_unit_test(test_hash_spreads_flows_that_differ_in_one_field),
 		cmocka_unit_test(test_entry_fits_two_cache_lines),
 		cmocka_unit_test(test_concurrent_workers_keep_the_table_consistent),
 	};
