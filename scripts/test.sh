@@ -53,7 +53,7 @@ do_unit() {
 }
 
 do_asan() {
-  setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false \
+  setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
         -Dc_args=-fno-sanitize-recover=all
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -62,7 +62,7 @@ do_asan() {
 
 do_fuzz() {
   [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true \
-        -Db_sanitize=address,undefined -Db_lundef=false \
+        -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
         -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' >/dev/null
   # Only the harnesses: the rest of the tree is built and tested above.
   ninja -C "$BUILD_FUZZ" build.ninja >/dev/null

@@ -32,18 +32,37 @@ void sg_build_from_pkt(struct sg_tcp_frame *f, const struct sg_pkt *p, int rever
 	}
 }
 
+/* Stores v big-endian at p and adds the word, as it sits in memory, to
+ * *sum.  Checksums are summed from the values as they are written:
+ * reading just-written header bytes back in wider loads would stall on
+ * store forwarding, on every frame the proxy makes. */
+static inline void put32(uint8_t *p, uint32_t v, uint64_t *sum)
+{
+	uint32_t w = sg_be32(v);
+
+	memcpy(p, &w, 4);
+	*sum += w;
+}
+
 int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 {
-	uint8_t opts[SG_TCPOPT_MAXLEN];
-	int olen = sg_tcpopt_build(opts, sizeof(opts), &f->opt);
 	size_t l2 = SG_ETH_HLEN + 4u * f->nvlan;
 	size_t l3len = f->family == 4 ? 20 : 40;
-	size_t tcplen, total;
+	size_t hdrs = l2 + l3len + 20, tcplen, total;
 	uint8_t *p, *ip, *tcp;
-	uint64_t sum;
+	uint64_t tsum = 0;      /* TCP: options, header, pseudo-header, payload */
+	uint16_t c;
+	int olen;
 
-	if (olen < 0 || f->nvlan > SG_VLAN_MAX || (f->family != 4 && f->family != 6))
+	if (f->nvlan > SG_VLAN_MAX || (f->family != 4 && f->family != 6))
 		return -EINVAL;
+	if (hdrs > cap)
+		return -ENOSPC;
+	ip = buf + l2;
+	tcp = ip + l3len;
+	olen = sg_tcpopt_build_sum(tcp + 20, cap - hdrs, &f->opt, &tsum);
+	if (olen < 0)
+		return olen;
 	tcplen = 20 + (size_t)olen + f->payload_len;
 	total = l2 + l3len + tcplen;
 	if (l3len + tcplen > 0xffff)
@@ -61,26 +80,19 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 		p += 4;
 	}
 	sg_wr16(p, f->family == 4 ? SG_ETH_P_IPV4 : SG_ETH_P_IPV6);
-	ip = p + 2;
-	tcp = ip + l3len;
 
 	if (f->family == 4) {
-		ip[0] = 0x45;
-		ip[1] = f->tos;
-		sg_wr16(ip + 2, (uint16_t)(20 + tcplen));
-		sg_wr16(ip + 4, 0);            /* id: DF is set, nothing to reassemble */
-		sg_wr16(ip + 6, 0x4000);
-		ip[8] = SG_BUILD_TTL;
-		ip[9] = SG_IPPROTO_TCP;
-		ip[10] = ip[11] = 0;
+		/* Addresses alone: a pseudo-header with protocol and length 0. */
+		uint64_t isum = sg_csum_pseudo4(f->saddr, f->daddr, 0, 0);
+
+		put32(ip, 0x45000000u | (uint32_t)f->tos << 16 | (uint32_t)(20 + tcplen), &isum);
+		put32(ip + 4, 0x4000u, &isum);       /* id 0: DF set, nothing to reassemble */
+		put32(ip + 8, (uint32_t)SG_BUILD_TTL << 24 | (uint32_t)SG_IPPROTO_TCP << 16, &isum);
 		memcpy(ip + 12, f->saddr, 4);
 		memcpy(ip + 16, f->daddr, 4);
-		{
-			uint16_t c = sg_csum_finish(sg_csum_partial(ip, 20, 0));
-
-			memcpy(ip + 10, &c, 2);
-		}
-		sum = sg_csum_pseudo4(f->saddr, f->daddr, SG_IPPROTO_TCP, (uint32_t)tcplen);
+		c = sg_csum_finish(isum);
+		memcpy(ip + 10, &c, 2);
+		tsum += sg_csum_pseudo4(f->saddr, f->daddr, SG_IPPROTO_TCP, (uint32_t)tcplen);
 	} else {
 		sg_wr32(ip, 0x60000000u | ((uint32_t)f->tos << 20) | (f->flow_label & 0xfffffu));
 		sg_wr16(ip + 4, (uint16_t)tcplen);
@@ -88,27 +100,23 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 		ip[7] = SG_BUILD_TTL;
 		memcpy(ip + 8, f->saddr, 16);
 		memcpy(ip + 24, f->daddr, 16);
-		sum = sg_csum_pseudo6(f->saddr, f->daddr, SG_IPPROTO_TCP, (uint32_t)tcplen);
+		tsum += sg_csum_pseudo6(f->saddr, f->daddr, SG_IPPROTO_TCP, (uint32_t)tcplen);
 	}
 
-	sg_wr16(tcp, f->sport);
-	sg_wr16(tcp + 2, f->dport);
-	sg_wr32(tcp + 4, f->seq);
-	sg_wr32(tcp + 8, f->ack);
-	tcp[12] = (uint8_t)(((20 + (size_t)olen) / 4) << 4);
-	tcp[13] = f->flags;
-	sg_wr16(tcp + 14, f->win);
-	tcp[16] = tcp[17] = 0;
-	tcp[18] = tcp[19] = 0;          /* no urgent data */
-	memcpy(tcp + 20, opts, (size_t)olen);
-	if (f->payload)
+	put32(tcp, (uint32_t)f->sport << 16 | f->dport, &tsum);
+	put32(tcp + 4, f->seq, &tsum);
+	put32(tcp + 8, f->ack, &tsum);
+	put32(tcp + 12, (uint32_t)((20 + olen) / 4) << 28 | (uint32_t)f->flags << 16 | f->win, &tsum);
+	put32(tcp + 16, 0, &tsum);             /* checksum below; no urgent data */
+	/* The payload starts 20 + olen (a multiple of 4) into the segment:
+	 * its words sum in the same alignment at its source. */
+	if (f->payload) {
 		memcpy(tcp + 20 + olen, f->payload, f->payload_len);
-	else
+		tsum = sg_csum_partial(f->payload, f->payload_len, tsum);
+	} else {
 		memset(tcp + 20 + olen, 0, f->payload_len);
-	{
-		uint16_t c = sg_csum_finish(sg_csum_partial(tcp, tcplen, sum));
-
-		memcpy(tcp + 16, &c, 2);
 	}
+	c = sg_csum_finish(tsum);
+	memcpy(tcp + 16, &c, 2);
 	return (int)total;
 }

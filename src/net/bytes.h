@@ -1,33 +1,61 @@
 /* Big-endian (network order) loads and stores at any alignment: header
- * fields are read and written through these, never through casts. */
+ * fields are read and written through these, never through casts.
+ *
+ * Each is one load or store of the whole field plus a byte swap, never a
+ * byte at a time: the compiler does not always merge byte stores, and a
+ * wider load of bytes stored one by one cannot be forwarded from the store
+ * buffer (a stall of ~15 cycles, on every frame). */
 #ifndef SG_NET_BYTES_H
 #define SG_NET_BYTES_H
 
 #include <stdint.h>
+#include <string.h>
+
+/* The value whose in-memory bytes are v in network order, and back. */
+static inline uint16_t sg_be16(uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap16(v);
+#else
+	return v;
+#endif
+}
+
+static inline uint32_t sg_be32(uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap32(v);
+#else
+	return v;
+#endif
+}
 
 static inline uint16_t sg_rd16(const uint8_t *p)
 {
-	return (uint16_t)((p[0] << 8) | p[1]);
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return sg_be16(v);
 }
 
 static inline uint32_t sg_rd32(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return sg_be32(v);
 }
 
 static inline void sg_wr16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	v = sg_be16(v);
+	memcpy(p, &v, 2);
 }
 
 static inline void sg_wr32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	v = sg_be32(v);
+	memcpy(p, &v, 4);
 }
 
 #endif

@@ -17,6 +17,7 @@
 #define SYN_MSS_HDR          0x0204u       /* kind MSS, length 4 */
 #define SYN_SACKPERM_TS_HDR  0x0402080au   /* SACK-perm, kind TS, length 10 */
 #define SYN_WS_HDR           0x010303u     /* NOP, kind WS, length 3 */
+#define SACKPERM_ALIGNED_HDR 0x01010402u   /* NOP, NOP, SACK-perm, length 2 */
 
 int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
                     struct sg_tcp_opts *out)
@@ -150,7 +151,18 @@ static size_t build_len(uint8_t present)
 	return n;
 }
 
-int sg_tcpopt_build(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o)
+/* Stores v big-endian at p and adds the word, as it sits in memory, to
+ * *sum: the checksum is summed from the values, not read back. */
+static inline uint8_t *put32(uint8_t *p, uint32_t v, uint64_t *sum)
+{
+	uint32_t w = sg_be32(v);
+
+	memcpy(p, &w, 4);
+	*sum += w;
+	return p + 4;
+}
+
+int sg_tcpopt_build_sum(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o, uint64_t *sum)
 {
 	uint8_t present = o->present;
 	size_t n = build_len(present);
@@ -159,39 +171,23 @@ int sg_tcpopt_build(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o)
 	if (n > cap)
 		return -ENOSPC;
 
-	if (present & SG_OPT_MSS) {
-		p[0] = SG_TCPOPT_MSS;
-		p[1] = LEN_MSS;
-		sg_wr16(p + 2, o->mss);
-		p += 4;
-	}
+	if (present & SG_OPT_MSS)
+		p = put32(p, (uint32_t)SYN_MSS_HDR << 16 | o->mss, sum);
 	if (present & SG_OPT_TS) {
-		if (present & SG_OPT_SACKPERM) {
-			p[0] = SG_TCPOPT_SACKPERM;
-			p[1] = LEN_SACKPERM;
-		} else {
-			p[0] = SG_TCPOPT_NOP;
-			p[1] = SG_TCPOPT_NOP;
-		}
-		p[2] = SG_TCPOPT_TS;
-		p[3] = LEN_TS;
-		sg_wr32(p + 4, o->tsval);
-		sg_wr32(p + 8, o->tsecr);
-		p += 12;
+		p = put32(p, (present & SG_OPT_SACKPERM) ? SYN_SACKPERM_TS_HDR : TS_ALIGNED_HDR, sum);
+		p = put32(p, o->tsval, sum);
+		p = put32(p, o->tsecr, sum);
 	}
-	if (present & SG_OPT_WS) {
-		p[0] = SG_TCPOPT_NOP;
-		p[1] = SG_TCPOPT_WS;
-		p[2] = LEN_WS;
-		p[3] = o->wscale;
-		p += 4;
-	}
-	if ((present & SG_OPT_SACKPERM) && !(present & SG_OPT_TS)) {
-		p[0] = SG_TCPOPT_NOP;
-		p[1] = SG_TCPOPT_NOP;
-		p[2] = SG_TCPOPT_SACKPERM;
-		p[3] = LEN_SACKPERM;
-		p += 4;
-	}
+	if (present & SG_OPT_WS)
+		p = put32(p, (uint32_t)SYN_WS_HDR << 8 | o->wscale, sum);
+	if ((present & SG_OPT_SACKPERM) && !(present & SG_OPT_TS))
+		p = put32(p, SACKPERM_ALIGNED_HDR, sum);
 	return (int)(p - buf);
+}
+
+int sg_tcpopt_build(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o)
+{
+	uint64_t unused = 0;
+
+	return sg_tcpopt_build_sum(buf, cap, o, &unused);
 }

@@ -37,6 +37,11 @@ int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
  * is too small.  The *_off fields of o are not read. */
 int sg_tcpopt_build(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o);
 
+/* The same, adding the written words to the checksum sum *sum (memory
+ * order, as sg_csum_partial sums): a builder that summed the option bytes
+ * back from memory right after storing them would stall on every frame. */
+int sg_tcpopt_build_sum(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o, uint64_t *sum);
+
 /* The byte offset, from the TCP header start, of SACK block i's left edge
  * (right edge is +4).  Requires SG_OPT_SACK in o->present. */
 static inline unsigned sg_tcpopt_sack_edge(const struct sg_tcp_opts *o, unsigned i)
