@@ -924,9 +924,10 @@ static void icmp_translate(struct sg_proxy_worker *w, struct sg_pkt *p, enum sg_
 	struct sg_pkt in;
 	struct sg_flow k;
 	struct sg_conn *c;
+	struct sg_csum_edit e = { 0 };
 	uint8_t *icmp = sg_pkt_l4(p);
 	size_t icmp_len = (size_t)(p->l3_end - p->l4_off);
-	unsigned seq_off;
+	size_t tcp_off, seq_off, tcsum_off;
 	uint32_t seq;
 
 	if (sg_pkt_parse_icmp_quote(p, &in) != 0)
@@ -941,12 +942,34 @@ static void icmp_translate(struct sg_proxy_worker *w, struct sg_pkt *p, enum sg_
 	c = sg_ct_lookup(w->p->ct, w->id, &k);
 	if (!c || !(c->px.flags & PXF_PROXIED) || sg_ct_state_get(c) == SG_CT_SYN_SENT)
 		return;
-	seq_off = (unsigned)(in.l4_off + 4 - p->l4_off);
+	tcp_off = (size_t)(in.l4_off - p->l4_off);
+	seq_off = tcp_off + 4;
+	tcsum_off = tcp_off + 16;
 	seq = sg_rd32(icmp + seq_off) - c->px.seq_offset;
+	/* RFC 792 quotes as little as 8 TCP bytes: a quote that cuts the TCP
+	 * checksum field off has no checksum to keep consistent, and bytes
+	 * past l3_end are Ethernet padding, not ours to write. */
+	if (tcsum_off + 2 <= icmp_len) {
+		/* The quote must read as the segment the server sent: with its
+		 * SEQ back but the old checksum, a whole quote fails any check
+		 * of it.  sq stands in for the SEQ field so the frame keeps the
+		 * old SEQ for the ICMP edit below; offset 0 of sq and offset 4
+		 * of the TCP header (behind a 12- or 40-byte pseudo-header) are
+		 * both even, so the TCP sum sees the same words. */
+		uint8_t sq[4], tcsum[2];
+
+		memcpy(sq, icmp + seq_off, sizeof(sq));
+		memcpy(tcsum, icmp + tcsum_off, sizeof(tcsum));
+		sg_csum_set32(sq, 0, tcsum, seq);
+		sg_csum_edit16(&e, icmp, tcsum_off, sg_rd16(tcsum));
+	}
 	/* The ICMP checksum covers the whole message (and, for ICMPv6, a
-	 * pseudo-header whose even length keeps the offsets' parity). */
-	sg_csum_set32(icmp, seq_off, icmp + 2, seq);
-	(void)icmp_len;
+	 * pseudo-header whose even length keeps the offsets' parity).  The
+	 * quoted TCP header sits at an even offset (IPv4 header and IPv6
+	 * extension header lengths are multiples of 4), but the edit does
+	 * not rely on it. */
+	sg_csum_edit32(&e, icmp, seq_off, seq);
+	sg_csum_edit_apply(&e, icmp + 2);
 	count(w, SG_STAT_ICMP_TRANSLATED);
 }
 

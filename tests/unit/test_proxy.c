@@ -2,6 +2,7 @@
  * Each runs for IPv4, IPv6 and VLAN-tagged IPv4 (proxy_harness.h). */
 #include "proxy_harness.h"
 
+#include "net/bytes.h"
 #include "net/tcpopt.h"
 
 /* ---- proxied connections ---- */
@@ -916,6 +917,188 @@ static void test_icmp_packet_too_big_quote_is_translated(void **state)
 	}
 }
 
+/* Replaces h->frame with an ICMP error travelling from WAN to the server:
+ * IPv4 destination unreachable / fragmentation needed, or ICMPv6 Packet
+ * Too Big.  It quotes the IP header and the first tcp_quote TCP bytes of
+ * seg, a frame as the client received it, and is followed by pad bytes of
+ * Ethernet padding (0xa5) that are in the frame but not in the IP packet.
+ * Returns the frame offset of the quoted TCP header. */
+static unsigned icmp_error_quoting(struct h *h, const uint8_t *seg, unsigned tcp_quote, unsigned pad)
+{
+	unsigned l2 = SG_ETH_HLEN + (h->fl == H_V4_VLAN ? 8 : 0);
+	unsigned iphl = h->fl == H_V6 ? 40 : 20;
+	unsigned quote = iphl + tcp_quote;
+	unsigned mlen = 8 + quote;
+
+	h_build(h, 1, SG_TCP_ACK, 1, 1, 1, NULL, 0);
+	uint8_t *ip = h->frame + l2;
+	uint8_t *icmp = ip + iphl;
+	uint16_t c;
+
+	assert_true(l2 + iphl + mlen + pad <= sizeof(h->frame));
+	memcpy(icmp + 8, seg + l2, quote);
+	if (h->fl == H_V6) {
+		ip[6] = SG_IPPROTO_ICMPV6;
+		ip[4] = (uint8_t)(mlen >> 8); ip[5] = (uint8_t)mlen;
+		icmp[0] = 2; icmp[1] = 0; icmp[2] = icmp[3] = 0;
+		icmp[4] = 0; icmp[5] = 0; icmp[6] = 0x05; icmp[7] = 0x00;  /* MTU 1280 */
+		uint64_t s = sg_csum_pseudo6(ip + 8, ip + 24, SG_IPPROTO_ICMPV6, mlen);
+		c = sg_csum_finish(sg_csum_partial(icmp, mlen, s));
+	} else {
+		uint16_t tl = (uint16_t)(20 + mlen);
+		ip[9] = SG_IPPROTO_ICMP;
+		ip[2] = (uint8_t)(tl >> 8); ip[3] = (uint8_t)tl;
+		ip[10] = ip[11] = 0;
+		c = sg_csum_finish(sg_csum_partial(ip, 20, 0));
+		memcpy(ip + 10, &c, 2);
+		icmp[0] = 3; icmp[1] = 4; icmp[2] = icmp[3] = 0;
+		icmp[4] = 0; icmp[5] = 0; icmp[6] = 0x05; icmp[7] = 0x78;  /* MTU 1400 */
+		c = sg_csum_finish(sg_csum_partial(icmp, mlen, 0));
+	}
+	memcpy(icmp + 2, &c, 2);
+	memset(icmp + mlen, 0xa5, pad);
+	h->frame_len = l2 + iphl + mlen + pad;
+	return l2 + iphl + 8 + iphl;
+}
+
+/* True when the ICMP or ICMPv6 checksum of the parsed frame verifies. */
+static bool icmp_csum_ok(const struct sg_pkt *outer)
+{
+	const uint8_t *m = sg_pkt_l4(outer);
+	size_t mlen = (size_t)(outer->l3_end - outer->l4_off);
+	uint64_t s = outer->family == 6 ?
+		sg_csum_pseudo6(sg_pkt_saddr(outer), sg_pkt_daddr(outer), SG_IPPROTO_ICMPV6, (uint32_t)mlen) : 0;
+
+	return sg_csum_finish(sg_csum_partial(m, mlen, s)) == 0;
+}
+
+/* Sends h->frame from WAN out of a heap buffer of exactly its length, so
+ * a sanitizer sees any access past the frame's end. */
+static enum sg_verdict send_wan_exact(struct h *h)
+{
+	uint8_t *buf = malloc(h->frame_len);
+	enum sg_verdict v;
+
+	assert_non_null(buf);
+	memcpy(buf, h->frame, h->frame_len);
+	h->out.n = 0;
+	h->out.cap = SG_OUT_MAX;
+	for (unsigned i = 0; i < SG_OUT_MAX; i++)
+		h->out.f[i].buf = h->outbuf[i];
+	v = sg_proxy_process(h->w, SG_PORT_WAN, buf, h->frame_len, h->now, &h->out);
+	memcpy(h->frame, buf, h->frame_len);
+	free(buf);
+	return v;
+}
+
+/* The segment the client received, with the server's own SEQ and the
+ * TCP checksum a whole segment then has: what the server must find quoted. */
+static void as_the_server_sent_it(uint8_t *seg, uint32_t len, uint32_t server_seq)
+{
+	struct sg_pkt p;
+
+	assert_int_equal(sg_pkt_parse(&p, seg, len), SG_PKT_TCP);
+	sg_wr32(sg_pkt_l4(&p) + 4, server_seq);
+	sg_pkt_tcp_csum_fill(&p);
+}
+
+static void test_icmp_whole_quote_gets_server_seq_and_valid_tcp_and_icmp_checksums(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt outer, in;
+		uint8_t seg[H_FRAME_MAX];
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		h_s2c_data(&h, 101);     /* odd: the checksums pad the last byte */
+		uint32_t seglen = h.frame_len;
+		uint32_t server_seq = h.s_nxt - 101;
+		unsigned l2 = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0);
+		unsigned iphl = fl == H_V6 ? 40 : 20;
+		unsigned tcp_len = seglen - l2 - iphl;
+		memcpy(seg, h.frame, seglen);
+
+		icmp_error_quoting(&h, seg, tcp_len, 0);
+		assert_int_equal(sg_pkt_parse(&outer, h.frame, h.frame_len), SG_PKT_IP_OTHER);
+		assert_int_equal(sg_pkt_parse_icmp_quote(&outer, &in), 0);
+		/* The quote is what the client got: translated, checksum valid. */
+		assert_int_equal(in.l4_len, tcp_len);
+		assert_int_equal(in.seq, server_seq - h.s_isn + h.cookie);
+		assert_true(sg_pkt_tcp_csum_ok(&in));
+		assert_true(icmp_csum_ok(&outer));
+
+		assert_int_equal(send_wan_exact(&h), SG_VERDICT_FORWARD);
+		assert_int_equal(h_stat(&h, SG_STAT_ICMP_TRANSLATED), 1);
+		assert_int_equal(sg_pkt_parse(&outer, h.frame, h.frame_len), SG_PKT_IP_OTHER);
+		assert_int_equal(sg_pkt_parse_icmp_quote(&outer, &in), 0);
+		assert_int_equal(in.seq, server_seq);
+		assert_true(sg_pkt_tcp_csum_ok(&in));
+		assert_true(icmp_csum_ok(&outer));
+		h_fini(&h);
+	}
+}
+
+static void test_icmp_quote_of_any_length_fixes_seq_and_tcp_checksum_only_if_quoted(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt outer, in;
+		uint8_t seg[H_FRAME_MAX], want[H_FRAME_MAX];
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		h_s2c_data(&h, 40);
+		uint32_t seglen = h.frame_len;
+		uint32_t server_seq = h.s_nxt - 40;
+		unsigned l2 = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0);
+		unsigned iphl = fl == H_V6 ? 40 : 20;
+		unsigned tcp_len = seglen - l2 - iphl;
+		memcpy(seg, h.frame, seglen);
+		memcpy(want, seg, seglen);
+		as_the_server_sent_it(want, seglen, server_seq);
+		const uint8_t *want_tcp = want + l2 + iphl, *seg_tcp = seg + l2 + iphl;
+
+		/* RFC 792's 8 bytes, the checksum field cut in half, just whole,
+		 * and more; each with and without Ethernet padding behind it. */
+		const unsigned quotes[] = { 8, 12, 16, 17, 18, 19, 20, tcp_len - 1, tcp_len };
+		for (unsigned qi = 0; qi < sizeof(quotes) / sizeof(quotes[0]); qi++) {
+			for (unsigned pad = 0; pad <= 12; pad += 12) {
+				unsigned q = quotes[qi];
+				unsigned at = icmp_error_quoting(&h, seg, q, pad);
+				uint64_t before = h_stat(&h, SG_STAT_ICMP_TRANSLATED);
+
+				assert_int_equal(send_wan_exact(&h), SG_VERDICT_FORWARD);
+				assert_int_equal(h_stat(&h, SG_STAT_ICMP_TRANSLATED), before + 1);
+				assert_int_equal(sg_pkt_parse(&outer, h.frame, h.frame_len), SG_PKT_IP_OTHER);
+				assert_int_equal(sg_pkt_parse_icmp_quote(&outer, &in), 0);
+				assert_int_equal(in.l4_off, at);
+				assert_int_equal(in.l4_len, q);
+				assert_int_equal(in.seq, server_seq);
+				assert_true(icmp_csum_ok(&outer));
+				/* Ports and SEQ as the server sent them; the checksum
+				 * field as it now fits them, or untouched when cut. */
+				assert_memory_equal(h.frame + at, want_tcp, q < 16 ? q : 16);
+				if (q >= 18)
+					assert_memory_equal(h.frame + at + 16, want_tcp + 16, 2);
+				else if (q > 16)
+					assert_memory_equal(h.frame + at + 16, seg_tcp + 16, q - 16);
+				/* Everything behind the checksum field is the client's
+				 * view still (the fix is to SEQ only). */
+				if (q > 18)
+					assert_memory_equal(h.frame + at + 18, seg_tcp + 18, q - 18);
+				if (q == tcp_len)
+					assert_true(sg_pkt_tcp_csum_ok(&in));
+				for (unsigned i = 0; i < pad; i++)
+					assert_int_equal(h.frame[at + q + i], 0xa5);
+			}
+		}
+		h_fini(&h);
+	}
+}
+
 static void test_non_tcp_and_fragments_are_bridged(void **state)
 {
 	(void)state;
@@ -1043,6 +1226,8 @@ int main(void)
 		cmocka_unit_test(test_bad_frames_counted_and_handled_by_policy),
 		cmocka_unit_test(test_syn_with_bad_checksum_gets_no_cookie),
 		cmocka_unit_test(test_icmp_packet_too_big_quote_is_translated),
+		cmocka_unit_test(test_icmp_whole_quote_gets_server_seq_and_valid_tcp_and_icmp_checksums),
+		cmocka_unit_test(test_icmp_quote_of_any_length_fixes_seq_and_tcp_checksum_only_if_quoted),
 		cmocka_unit_test(test_non_tcp_and_fragments_are_bridged),
 		cmocka_unit_test(test_burst_decides_exactly_like_one_frame_at_a_time),
 	};
