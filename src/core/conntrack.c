@@ -521,8 +521,17 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
                              enum sg_ct_state state, uint32_t now_ms,
                              struct sg_conn **existing, int *err)
 {
+	return sg_ct_insert_hashed(ct, worker, k, key_hash(ct, k), state, NULL, now_ms,
+	                           existing, err);
+}
+
+struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                                    uint32_t hash, enum sg_ct_state state,
+                                    const struct sg_conn_proxy *px, uint32_t now_ms,
+                                    struct sg_conn **existing, int *err)
+{
 	struct ct_worker *w = &ct->w[worker];
-	uint32_t b = bucket_of(ct, key_hash(ct, k));
+	uint32_t b = bucket_of(ct, hash);
 	uint32_t idx, cur;
 	struct sg_conn *c;
 
@@ -548,7 +557,10 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
 	}
 	c = &ct->pool[idx];
 	c->key = *k;
-	memset(&c->px, 0, sizeof(c->px));
+	if (px)
+		c->px = *px;
+	else
+		memset(&c->px, 0, sizeof(c->px));
 	c->lock = 0;
 	c->owner = (uint8_t)worker;
 	c->state = (uint8_t)state;

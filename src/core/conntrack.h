@@ -153,6 +153,14 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
                              enum sg_ct_state state, uint32_t now_ms,
                              struct sg_conn **existing, int *err);
 
+/* The same, for a caller that has hash = sg_ct_hash(ct, k) at hand, and
+ * with the entry's proxy fields set from *px (zero when px is NULL) before
+ * any other worker can find it: no lock is needed to initialise them. */
+struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                                    uint32_t hash, enum sg_ct_state state,
+                                    const struct sg_conn_proxy *px, uint32_t now_ms,
+                                    struct sg_conn **existing, int *err);
+
 static inline enum sg_ct_state sg_ct_state_get(const struct sg_conn *c)
 {
 	return (enum sg_ct_state)__atomic_load_n(&c->state, __ATOMIC_RELAXED);

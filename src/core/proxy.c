@@ -290,6 +290,14 @@ static void nop_out(struct sg_pkt *p, struct sg_csum_edit *e, unsigned off, unsi
 		sg_pkt_tcp_edit16(p, e, off + i, 0x0101);
 }
 
+/* A flow's key and hash, computed once: by the burst's prefetch pass, or
+ * on demand. */
+struct flow_ref {
+	struct sg_flow k;
+	uint32_t h;
+	bool valid;
+};
+
 /* ---- frames synguard makes from a connection entry ---- */
 
 static void frame_towards_server(struct sg_tcp_frame *f, const struct sg_conn *c)
@@ -410,12 +418,10 @@ static enum sg_verdict wan_syn(struct sg_proxy_worker *w, struct sg_pkt *p, cons
 
 /* ---- WAN ACK that may complete a cookie handshake ---- */
 
-/* Fills a (new or replaced) entry from the verified ACK. */
-static void conn_init_proxied(struct sg_proxy_worker *w, struct sg_conn *c, const struct sg_pkt *p,
-                              const struct sg_cookie_result *ck)
+/* The proxy fields of a (new or replaced) entry, from the verified ACK. */
+static void conn_init_proxied(struct sg_proxy_worker *w, struct sg_conn_proxy *px,
+                              const struct sg_pkt *p, const struct sg_cookie_result *ck)
 {
-	struct sg_conn_proxy *px = &c->px;
-
 	memset(px, 0, sizeof(*px));
 	px->flags = PXF_PROXIED;
 	px->client_isn = p->seq - 1;
@@ -443,11 +449,13 @@ static void conn_init_proxied(struct sg_proxy_worker *w, struct sg_conn *c, cons
 
 /* A verdict when the ACK proved a cookie (CONSUME: a SYN went to the
  * server; DROP: no room in the table), or -1 when it is no cookie ACK. */
-static int wan_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
+static int wan_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct flow_ref *fr,
                            struct sg_conn *old, uint64_t now_ns, struct sg_out *out)
 {
 	struct sg_proxy *px = w->p;
+	const struct sg_flow *k = &fr->k;
 	struct sg_cookie_result ck;
+	struct sg_conn_proxy init;
 	struct sg_conn *c, *ex;
 	int err;
 
@@ -463,14 +471,16 @@ static int wan_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 	if (old) {
 		/* A closing connection on the same tuple gives way (reference §4). */
 		sg_ct_lock(old);
-		conn_init_proxied(w, old, p, &ck);
+		conn_init_proxied(w, &old->px, p, &ck);
 		sg_ct_unlock(old);
 		if (sg_ct_set_state(px->ct, w->id, old, SG_CT_SYN_SENT, w->now_ms) != 0)
 			return SG_VERDICT_DROP;
 		c = old;
 		count(w, SG_STAT_CONN_REPLACED);
 	} else {
-		c = sg_ct_insert(px->ct, w->id, k, SG_CT_SYN_SENT, w->now_ms, &ex, &err);
+		conn_init_proxied(w, &init, p, &ck);
+		c = sg_ct_insert_hashed(px->ct, w->id, k, fr->h, SG_CT_SYN_SENT, &init, w->now_ms,
+		                        &ex, &err);
 		if (!c && err == -EEXIST) {
 			/* Another worker won the race for this tuple: its SYN is on the way. */
 			return SG_VERDICT_CONSUME;
@@ -479,9 +489,6 @@ static int wan_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 			count(w, SG_STAT_DROP_TABLE_FULL);
 			return SG_VERDICT_DROP;
 		}
-		sg_ct_lock(c);
-		conn_init_proxied(w, c, p, &ck);
-		sg_ct_unlock(c);
 	}
 	sg_ct_set_expiry(px->ct, w->id, c, w->now_ms + 1000);
 	if (send_syn_to_server(w, out, c))
@@ -756,14 +763,6 @@ static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 	return SG_VERDICT_DROP;
 }
 
-/* A flow's key and hash, computed once: by the burst's prefetch pass, or
- * on demand. */
-struct flow_ref {
-	struct sg_flow k;
-	uint32_t h;
-	bool valid;
-};
-
 static void flow_ref_fill(struct sg_proxy_worker *w, struct flow_ref *f, const struct sg_pkt *p,
                           enum sg_port port)
 {
@@ -794,7 +793,7 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 		if (is_pure_syn(p))
 			return wan_syn(w, p, &fr->k, now_ns, out);
 		if ((p->tcp_flags & (SG_TCP_ACK | SG_TCP_SYN | SG_TCP_RST)) == SG_TCP_ACK) {
-			int v = wan_cookie_ack(w, p, &fr->k, s == SG_CT_FREE ? NULL : c, now_ns, out);
+			int v = wan_cookie_ack(w, p, fr, s == SG_CT_FREE ? NULL : c, now_ns, out);
 
 			if (v >= 0)
 				return (enum sg_verdict)v;
@@ -875,7 +874,8 @@ static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 		} else {
 			/* Mid-stream from LAN (e.g. after a restart): the protected side
 			 * is trusted, so track it and let the replies through. */
-			c = sg_ct_insert(px->ct, w->id, &fr->k, ns, w->now_ms, &ex, &err);
+			c = sg_ct_insert_hashed(px->ct, w->id, &fr->k, fr->h, ns, NULL, w->now_ms,
+			                        &ex, &err);
 			if (!c && !ex) {
 				count(w, SG_STAT_DROP_TABLE_FULL);
 				return SG_VERDICT_FORWARD;
