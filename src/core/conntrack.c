@@ -23,8 +23,6 @@
 _Static_assert(WHEEL_HORIZON_MS + 2 * WHEEL_GRAN_MS < WHEEL_SLOTS * WHEEL_GRAN_MS,
                "the horizon must fit in the wheel");
 
-#define MAX_LOCKS (1u << 16)
-
 /* Words of NH input: the 44-byte flow key, zero-padded to an even count. */
 #define CT_HASH_WORDS 12
 _Static_assert(SG_FLOW_BYTES == 11 * 4, "key_hash reads 11 words of key");
@@ -58,8 +56,7 @@ struct sg_ct {
 	struct sg_conn *pool;       /* [0] unused: index 0 means "none" */
 	size_t pool_bytes;
 	uint32_t *buckets;
-	uint8_t *locks;
-	uint32_t bmask, lmask;
+	uint32_t bmask;
 	unsigned bshift;            /* bucket = hash >> bshift */
 	uint32_t capacity;
 	unsigned nworkers;
@@ -183,18 +180,34 @@ static inline bool key_eq(const struct sg_flow *a, const struct sg_flow *b)
 }
 _Static_assert(sizeof(struct sg_flow) == 44, "key_eq compares 44 bytes");
 
-static inline void stripe_lock(struct sg_ct *ct, uint32_t bucket)
-{
-	uint8_t *l = &ct->locks[bucket & ct->lmask];
+/* A bucket's head word doubles as its lock (bit 31; indices stay below
+ * SG_CT_MAX_CAPACITY + 1 < 2^31): an insert must own the head's cache line
+ * anyway, and a separate lock line bounced between the cores on every new
+ * connection, which kept two workers at 1.3x one on the handshake
+ * benchmark.  Lookups mask the bit and never wait. */
+#define BUCKET_LOCK 0x80000000u
+_Static_assert(SG_CT_MAX_CAPACITY < BUCKET_LOCK, "indices must leave the lock bit free");
 
-	while (__atomic_test_and_set(l, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+/* Returns the chain head, now locked. */
+static inline uint32_t bucket_lock(struct sg_ct *ct, uint32_t bucket)
+{
+	uint32_t *h = &ct->buckets[bucket];
+
+	for (;;) {
+		uint32_t v = __atomic_fetch_or(h, BUCKET_LOCK, __ATOMIC_ACQUIRE);
+
+		if (!(v & BUCKET_LOCK))
+			return v;
+		while (__atomic_load_n(h, __ATOMIC_RELAXED) & BUCKET_LOCK)
 			sg_cpu_relax();
+	}
 }
 
-static inline void stripe_unlock(struct sg_ct *ct, uint32_t bucket)
+/* Sets the head and unlocks in one release store, which also publishes
+ * whatever was written under the lock. */
+static inline void bucket_unlock(struct sg_ct *ct, uint32_t bucket, uint32_t head)
 {
-	__atomic_clear(&ct->locks[bucket & ct->lmask], __ATOMIC_RELEASE);
+	__atomic_store_n(&ct->buckets[bucket], head, __ATOMIC_RELEASE);
 }
 
 static uint32_t pow2_at_least(uint32_t n)
@@ -239,12 +252,10 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct
 	nb = pow2_at_least(cfg->capacity);
 	ct->bmask = nb - 1;
 	ct->bshift = 32u - (unsigned)__builtin_ctz(nb);
-	ct->lmask = (nb < MAX_LOCKS ? nb : MAX_LOCKS) - 1;
 	ct->pool_bytes = (size_t)(cfg->capacity + 1) * sizeof(struct sg_conn);
 	ct->pool = map_zeroed(ct->pool_bytes);
 	ct->buckets = map_zeroed((size_t)nb * sizeof(uint32_t));
-	ct->locks = map_zeroed(ct->lmask + 1);
-	if (!ct->pool || !ct->buckets || !ct->locks) {
+	if (!ct->pool || !ct->buckets) {
 		sg_ct_destroy(ct);
 		return -ENOMEM;
 	}
@@ -280,8 +291,6 @@ void sg_ct_destroy(struct sg_ct *ct)
 		munmap(ct->pool, ct->pool_bytes);
 	if (ct->buckets)
 		munmap(ct->buckets, (size_t)(ct->bmask + 1) * sizeof(uint32_t));
-	if (ct->locks)
-		munmap(ct->locks, ct->lmask + 1);
 	free(ct);
 }
 
@@ -297,7 +306,7 @@ void sg_ct_prefetch_bucket(const struct sg_ct *ct, uint32_t hash)
 
 void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash)
 {
-	uint32_t idx = __atomic_load_n(&ct->buckets[bucket_of(ct, hash)], __ATOMIC_RELAXED);
+	uint32_t idx = __atomic_load_n(&ct->buckets[bucket_of(ct, hash)], __ATOMIC_RELAXED) & ~BUCKET_LOCK;
 
 	if (idx) {
 		__builtin_prefetch(&ct->pool[idx]);
@@ -314,7 +323,7 @@ struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
                                     const struct sg_flow *k, uint32_t hash)
 {
 	struct ct_worker *w = &ct->w[worker];
-	uint32_t idx = __atomic_load_n(&ct->buckets[bucket_of(ct, hash)], __ATOMIC_ACQUIRE);
+	uint32_t idx = __atomic_load_n(&ct->buckets[bucket_of(ct, hash)], __ATOMIC_ACQUIRE) & ~BUCKET_LOCK;
 
 	w->st.lookups++;
 	while (idx) {
@@ -385,16 +394,21 @@ static void hash_unlink(struct sg_ct *ct, struct sg_conn *c)
 {
 	uint32_t idx = (uint32_t)(c - ct->pool);
 	uint32_t b = bucket_of(ct, key_hash(ct, &c->key));
-	uint32_t *link = &ct->buckets[b];
+	uint32_t head = bucket_lock(ct, b);
 
-	stripe_lock(ct, b);
-	while (*link && *link != idx)
-		link = &ct->pool[*link].hnext;
 	/* c->hnext is left as it is: a reader standing on c still finds the
 	 * rest of the chain. */
-	if (*link == idx)
-		__atomic_store_n(link, c->hnext, __ATOMIC_RELEASE);
-	stripe_unlock(ct, b);
+	if (head == idx) {
+		head = c->hnext;
+	} else {
+		uint32_t cur = head;
+
+		while (cur && ct->pool[cur].hnext != idx)
+			cur = ct->pool[cur].hnext;
+		if (cur)
+			__atomic_store_n(&ct->pool[cur].hnext, c->hnext, __ATOMIC_RELEASE);
+	}
+	bucket_unlock(ct, b, head);
 }
 
 /* Unlinks c (already off the wheel) and parks it until every worker has
@@ -532,22 +546,22 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 {
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t b = bucket_of(ct, hash);
-	uint32_t idx, cur;
+	uint32_t idx, cur, head;
 	struct sg_conn *c;
 
 	*existing = NULL;
-	/* Allocate (and maybe evict) before taking the stripe: eviction takes
-	 * the victim's stripe, which may be this one. */
+	/* Allocate (and maybe evict) before locking the bucket: eviction locks
+	 * the victim's bucket, which may be this one. */
 	idx = entry_alloc(ct, worker);
 	if (!idx) {
 		w->st.insert_full++;
 		*err = -ENOSPC;
 		return NULL;
 	}
-	stripe_lock(ct, b);
-	for (cur = ct->buckets[b]; cur; cur = ct->pool[cur].hnext) {
+	head = bucket_lock(ct, b);
+	for (cur = head; cur; cur = ct->pool[cur].hnext) {
 		if (key_eq(&ct->pool[cur].key, k)) {
-			stripe_unlock(ct, b);
+			bucket_unlock(ct, b, head);
 			entry_release_unused(ct, w, idx);
 			w->st.insert_exists++;
 			*existing = &ct->pool[cur];
@@ -565,10 +579,9 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 	c->owner = (uint8_t)worker;
 	c->state = (uint8_t)state;
 	c->expires_ms = now_ms + ct->timeout_ms[state];
-	c->hnext = ct->buckets[b];
+	c->hnext = head;
 	/* Publishes the initialised entry to lock-free readers. */
-	__atomic_store_n(&ct->buckets[b], idx, __ATOMIC_RELEASE);
-	stripe_unlock(ct, b);
+	bucket_unlock(ct, b, idx);
 
 	wheel_start(w, now_ms);
 	wheel_file(ct, w, c, now_ms, w->cursor_ms);
