@@ -38,14 +38,15 @@ static inline void sg_flow_make(struct sg_flow *f, uint8_t family,
 	uint32_t t;
 
 	if (family == 4) {
-		uint32_t a;
-		uint64_t w;
+		/* The address in the first 4 bytes of each 8-byte word, on any
+		 * byte order (a zero-extended integer would put it in the last 4
+		 * on a big-endian host). */
+		uint64_t w = 0;
 
-		memcpy(&a, wan_addr, 4);
-		w = a;
+		memcpy(&w, wan_addr, 4);
 		memcpy(b, &w, 8);
-		memcpy(&a, lan_addr, 4);
-		w = a;
+		w = 0;
+		memcpy(&w, lan_addr, 4);
 		memcpy(b + 16, &w, 8);
 		w = 0;
 		memcpy(b + 8, &w, 8);

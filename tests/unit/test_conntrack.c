@@ -98,6 +98,32 @@ static void test_other_vlan_ports_or_family_is_another_flow(void **state)
 	sg_ct_destroy(ct);
 }
 
+/* flow.h's layout, which the cookies and the frames built from an entry
+ * read field by field: an IPv4 address in the first 4 bytes, the rest of
+ * the 16 zero, on any byte order (sg_flow_make stores it in 8-byte
+ * words, and a zero-extended integer lands in the last 4 bytes of its
+ * word on a big-endian host). */
+static void test_flow_make_puts_ipv4_addresses_in_the_first_bytes(void **state)
+{
+	(void)state;
+	static const uint8_t zero[12];
+	uint8_t wan[4] = { 198, 51, 100, 7 }, lan[4] = { 192, 0, 2, 10 };
+	struct sg_flow k;
+
+	memset(&k, 0xa5, sizeof(k));
+	sg_flow_make(&k, 4, wan, 40000, lan, 443, 100, 200);
+	assert_memory_equal(k.wan_addr, wan, 4);
+	assert_memory_equal(k.wan_addr + 4, zero, 12);
+	assert_memory_equal(k.lan_addr, lan, 4);
+	assert_memory_equal(k.lan_addr + 4, zero, 12);
+	assert_int_equal(k.wan_port, 40000);
+	assert_int_equal(k.lan_port, 443);
+	assert_int_equal(k.vid[0], 100);
+	assert_int_equal(k.vid[1], 200);
+	assert_int_equal(k.family, 4);
+	assert_memory_equal(k.pad, zero, 3);
+}
+
 static void test_duplicate_insert_returns_existing(void **state)
 {
 	(void)state;
@@ -589,6 +615,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_then_lookup_finds_the_same_entry_v4_v6),
 		cmocka_unit_test(test_other_vlan_ports_or_family_is_another_flow),
+		cmocka_unit_test(test_flow_make_puts_ipv4_addresses_in_the_first_bytes),
 		cmocka_unit_test(test_duplicate_insert_returns_existing),
 		cmocka_unit_test(test_full_table_of_established_refuses_and_never_grows),
 		cmocka_unit_test(test_full_table_evicts_closing_before_embryonic),
