@@ -423,6 +423,11 @@ static void entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
 	sg_ct_lock(c);
 	__atomic_store_n(&c->state, SG_CT_FREE, __ATOMIC_RELAXED);
 	sg_ct_unlock(c);
+	/* The unlink must be visible before the epoch is read (a worker that
+	 * saw the old epoch may still hold c; one that sees a later one cannot
+	 * find it).  x86 and ARMv8 order it through the lock above already;
+	 * C11 only promises it with a full fence. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	/* The epoch tag lives in wprev: other workers may still store into
 	 * expires_ms through an old pointer, never into wprev. */
 	c->wprev = (uint32_t)__atomic_load_n(&ct->epoch, __ATOMIC_ACQUIRE);

@@ -61,7 +61,7 @@ static inline bool sg_ct_state_embryonic(enum sg_ct_state s)
 }
 
 /* Per-connection fields of the proxy (src/core/proxy.c).  The table never
- * reads them; sg_ct_insert zeroes them. */
+ * reads them; sg_ct_insert zeroes them, sg_ct_insert_hashed may set them. */
 struct sg_conn_proxy {
 	uint32_t seq_offset;     /* cookie ISN - server ISN (the cookie ISN
 	                            itself while waiting for the server) */
