@@ -1002,25 +1002,40 @@ static void as_the_server_sent_it(uint8_t *seg, uint32_t len, uint32_t server_se
 	sg_pkt_tcp_csum_fill(&p);
 }
 
+/* A server -> client data segment as the client received it, kept aside
+ * for an ICMP error to quote. */
+struct client_seg {
+	uint8_t b[H_FRAME_MAX];
+	uint32_t len;
+	uint32_t server_seq;    /* its SEQ as the server sent it */
+	unsigned tcp_off, tcp_len;
+};
+
+static void capture_s2c_segment(struct h *h, unsigned payload, struct client_seg *s)
+{
+	h_s2c_data(h, payload);
+	s->len = h->frame_len;
+	s->server_seq = h->s_nxt - payload;
+	s->tcp_off = SG_ETH_HLEN + (h->fl == H_V4_VLAN ? 8 : 0) + (h->fl == H_V6 ? 40 : 20);
+	s->tcp_len = s->len - s->tcp_off;
+	memcpy(s->b, h->frame, s->len);
+}
+
 static void test_icmp_whole_quote_gets_server_seq_and_valid_tcp_and_icmp_checksums(void **state)
 {
 	(void)state;
 	FOR_EACH_FLAVOUR(fl) {
 		struct h h;
 		struct sg_pkt outer, in;
-		uint8_t seg[H_FRAME_MAX];
+		struct client_seg seg;
 
 		h_init(&h, fl, NULL);
 		h_proxied_open(&h);
-		h_s2c_data(&h, 101);     /* odd: the checksums pad the last byte */
-		uint32_t seglen = h.frame_len;
-		uint32_t server_seq = h.s_nxt - 101;
-		unsigned l2 = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0);
-		unsigned iphl = fl == H_V6 ? 40 : 20;
-		unsigned tcp_len = seglen - l2 - iphl;
-		memcpy(seg, h.frame, seglen);
+		capture_s2c_segment(&h, 101, &seg);   /* odd: the checksums pad the last byte */
+		uint32_t server_seq = seg.server_seq;
+		unsigned tcp_len = seg.tcp_len;
 
-		icmp_error_quoting(&h, seg, tcp_len, 0);
+		icmp_error_quoting(&h, seg.b, tcp_len, 0);
 		assert_int_equal(sg_pkt_parse(&outer, h.frame, h.frame_len), SG_PKT_IP_OTHER);
 		assert_int_equal(sg_pkt_parse_icmp_quote(&outer, &in), 0);
 		/* The quote is what the client got: translated, checksum valid. */
@@ -1046,20 +1061,17 @@ static void test_icmp_quote_of_any_length_fixes_seq_and_tcp_checksum_only_if_quo
 	FOR_EACH_FLAVOUR(fl) {
 		struct h h;
 		struct sg_pkt outer, in;
-		uint8_t seg[H_FRAME_MAX], want[H_FRAME_MAX];
+		struct client_seg seg;
+		uint8_t want[H_FRAME_MAX];
 
 		h_init(&h, fl, NULL);
 		h_proxied_open(&h);
-		h_s2c_data(&h, 40);
-		uint32_t seglen = h.frame_len;
-		uint32_t server_seq = h.s_nxt - 40;
-		unsigned l2 = SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0);
-		unsigned iphl = fl == H_V6 ? 40 : 20;
-		unsigned tcp_len = seglen - l2 - iphl;
-		memcpy(seg, h.frame, seglen);
-		memcpy(want, seg, seglen);
-		as_the_server_sent_it(want, seglen, server_seq);
-		const uint8_t *want_tcp = want + l2 + iphl, *seg_tcp = seg + l2 + iphl;
+		capture_s2c_segment(&h, 40, &seg);
+		uint32_t server_seq = seg.server_seq;
+		unsigned tcp_len = seg.tcp_len;
+		memcpy(want, seg.b, seg.len);
+		as_the_server_sent_it(want, seg.len, server_seq);
+		const uint8_t *want_tcp = want + seg.tcp_off, *seg_tcp = seg.b + seg.tcp_off;
 
 		/* RFC 792's 8 bytes, the checksum field cut in half, just whole,
 		 * and more; each with and without Ethernet padding behind it. */
@@ -1067,7 +1079,7 @@ static void test_icmp_quote_of_any_length_fixes_seq_and_tcp_checksum_only_if_quo
 		for (unsigned qi = 0; qi < sizeof(quotes) / sizeof(quotes[0]); qi++) {
 			for (unsigned pad = 0; pad <= 12; pad += 12) {
 				unsigned q = quotes[qi];
-				unsigned at = icmp_error_quoting(&h, seg, q, pad);
+				unsigned at = icmp_error_quoting(&h, seg.b, q, pad);
 				uint64_t before = h_stat(&h, SG_STAT_ICMP_TRANSLATED);
 
 				assert_int_equal(send_wan_exact(&h), SG_VERDICT_FORWARD);
