@@ -144,6 +144,7 @@ static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_flow *k)
 	uint32_t t;
 
 	/* The widths sg_flow_make stores in (see flow.h). */
+#pragma GCC unroll 5
 	for (unsigned i = 0; i < 5; i++) {
 		w = key_word(k, i);
 		h += (uint64_t)((uint32_t)w + nh[2 * i]) * (uint32_t)((w >> 32) + nh[2 * i + 1]);
@@ -172,6 +173,7 @@ static inline bool key_eq(const struct sg_flow *a, const struct sg_flow *b)
 	uint32_t at, bt;
 	uint64_t d = 0;
 
+#pragma GCC unroll 5
 	for (unsigned i = 0; i < 5; i++)
 		d |= key_word(a, i) ^ key_word(b, i);
 	memcpy(&at, (const uint8_t *)a + 40, 4);

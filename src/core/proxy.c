@@ -236,13 +236,16 @@ static inline uint16_t win_s2c(const struct sg_conn_proxy *px, uint16_t win)
 static void key_from_pkt(struct sg_flow *k, const struct sg_pkt *p, enum sg_port port)
 {
 	const uint8_t *s = sg_pkt_saddr(p), *d = sg_pkt_daddr(p);
+	uint16_t vid0 = 0, vid1 = 0;
 
+	if (__builtin_expect(p->nvlan != 0, 0)) {
+		vid0 = sg_pkt_vid(p, 0);
+		vid1 = sg_pkt_vid(p, 1);
+	}
 	if (port == SG_PORT_WAN)
-		sg_flow_make(k, p->family, s, p->sport, d, p->dport,
-		               sg_pkt_vid(p, 0), sg_pkt_vid(p, 1));
+		sg_flow_make(k, p->family, s, p->sport, d, p->dport, vid0, vid1);
 	else
-		sg_flow_make(k, p->family, d, p->dport, s, p->sport,
-		               sg_pkt_vid(p, 0), sg_pkt_vid(p, 1));
+		sg_flow_make(k, p->family, d, p->dport, s, p->sport, vid0, vid1);
 }
 
 static inline uint64_t cookie_clock(const struct sg_proxy *p, uint64_t now_ns)

@@ -88,15 +88,6 @@ uint64_t sg_csum_partial(const void *buf, size_t len, uint64_t sum)
 	return add64(sum, add64(a, b));
 }
 
-uint16_t sg_csum_fold(uint64_t sum)
-{
-	sum = (sum & 0xffffffffu) + (sum >> 32);   /* < 2^33 */
-	sum = (sum & 0xffffffffu) + (sum >> 32);   /* < 2^32 */
-	sum = (sum & 0xffffu) + (sum >> 16);       /* < 2^17 */
-	sum = (sum & 0xffffu) + (sum >> 16);       /* <= 0xffff */
-	return (uint16_t)sum;
-}
-
 uint16_t sg_csum_finish(uint64_t sum)
 {
 	return (uint16_t)~sg_csum_fold(sum);
@@ -192,43 +183,3 @@ void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val)
 	csum_set(region, off, csum, b, 4);
 }
 
-/* Adds ~old + new for the n (2 or 4) bytes at p, in the word alignment the
- * region gives them. */
-static inline void edit_bytes(struct sg_csum_edit *e, uint8_t *p, size_t off,
-                              const uint8_t *newb, size_t n)
-{
-	for (size_t i = 0; i < n; i += 2) {
-		uint16_t o = load16(p + i), v = load16(newb + i);
-
-		if (off & 1) {
-			o = bswap16(o);
-			v = bswap16(v);
-		}
-		e->sum += (uint16_t)~o;
-		e->sum += v;
-	}
-	memcpy(p, newb, n);
-}
-
-void sg_csum_edit16(struct sg_csum_edit *e, uint8_t *region, size_t off, uint16_t val)
-{
-	uint8_t b[2] = { (uint8_t)(val >> 8), (uint8_t)val };
-	edit_bytes(e, region + off, off, b, 2);
-}
-
-void sg_csum_edit32(struct sg_csum_edit *e, uint8_t *region, size_t off, uint32_t val)
-{
-	uint8_t b[4] = { (uint8_t)(val >> 24), (uint8_t)(val >> 16),
-	                 (uint8_t)(val >> 8), (uint8_t)val };
-	edit_bytes(e, region + off, off, b, 4);
-}
-
-void sg_csum_edit_apply(struct sg_csum_edit *e, uint8_t csum[2])
-{
-	if (!e->sum)
-		return;
-	uint64_t s = (uint16_t)~load16(csum);
-	s += e->sum;
-	store16(csum, (uint16_t)~sg_csum_fold(s));
-	e->sum = 0;
-}

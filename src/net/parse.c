@@ -175,11 +175,25 @@ static enum sg_pkt_class parse_tcp(struct sg_pkt *p)
  * cheaper than a call into the general loop for 20 bytes. */
 static inline bool ip4_csum_ok(const uint8_t *ip, uint32_t ihl)
 {
-	uint64_t s = 0;
-	for (uint32_t i = 0; i < ihl; i += 4) {
-		uint32_t w;
-		memcpy(&w, ip + i, sizeof(w));
-		s += w;
+	uint64_t s = 0, w;
+	uint32_t i = 0;
+
+	/* The usual 20 bytes without a loop: two 8-byte words and a 4-byte one. */
+	if (ihl == IP4_HLEN) {
+		uint32_t t;
+
+		memcpy(&w, ip, 8);
+		s = (uint32_t)w + (w >> 32);
+		memcpy(&w, ip + 8, 8);
+		s += (uint32_t)w + (w >> 32);
+		memcpy(&t, ip + 16, 4);
+		return sg_csum_fold(s + t) == 0xffff;
+	}
+	for (; i < ihl; i += 4) {
+		uint32_t t;
+
+		memcpy(&t, ip + i, sizeof(t));
+		s += t;
 	}
 	return sg_csum_fold(s) == 0xffff;
 }

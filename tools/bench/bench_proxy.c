@@ -66,14 +66,22 @@ struct burst_bufs {
 	uint32_t lens[SG_PROXY_BURST_MAX];
 };
 
-static void burst_reset(struct burst_bufs *bb, unsigned n)
+/* The buffers are the burst's for good (set up once, as a worker's TX
+ * slots are); only the counts start again. */
+static void burst_init(struct burst_bufs *bb)
 {
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < SG_PROXY_BURST_MAX; i++) {
 		bb->outs[i].n = 0;
 		bb->outs[i].cap = SG_OUT_MAX;
 		for (unsigned k = 0; k < SG_OUT_MAX; k++)
 			bb->outs[i].f[k].buf = bb->b[i][k];
 	}
+}
+
+static void burst_reset(struct burst_bufs *bb, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		bb->outs[i].n = 0;
 }
 
 static void run_burst(struct burst_bufs *bb, struct sg_proxy_worker *w, enum sg_port port, unsigned n)
@@ -118,6 +126,8 @@ static struct proxy_state *state_new(const struct bench_opts *o)
 	 * timed loop (over a millisecond, a tenth of a handshake run). */
 	memset(st->ob, 0, sizeof(*st->ob) * o->threads);
 	memset(st->bb, 0, sizeof(*st->bb) * o->threads);
+	for (unsigned t = 0; t < o->threads; t++)
+		burst_init(&st->bb[t]);
 	return st;
 }
 
