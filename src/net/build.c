@@ -113,7 +113,7 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 	if (f->payload) {
 		memcpy(tcp + 20 + olen, f->payload, f->payload_len);
 		tsum = sg_csum_partial(f->payload, f->payload_len, tsum);
-	} else {
+	} else if (f->payload_len) {
 		memset(tcp + 20 + olen, 0, f->payload_len);
 	}
 	c = sg_csum_finish(tsum);
