@@ -52,6 +52,9 @@ struct sg_proxy {
 	struct sg_secret *secret;
 	struct sg_cookie_config cookie;
 	int64_t cookie_clock_offset_ns;   /* see sg_proxy_set_cookie_clock */
+	/* Per state: an entry's expiry is pushed forward once less than this
+	 * is left (the timeout minus one second). */
+	uint32_t refresh_below_ms[SG_CT_STATE_COUNT];
 	unsigned nworkers;
 	struct sg_proxy_worker w[];
 };
@@ -130,6 +133,8 @@ int sg_proxy_create(const struct sg_proxy_config *c, unsigned nworkers, struct s
 	p->cfg.shared_key = NULL;   /* not kept: the secret module has it */
 	p->nworkers = nworkers;
 	p->cookie = c->cookie;
+	for (unsigned st = 0; st < SG_CT_STATE_COUNT; st++)
+		p->refresh_below_ms[st] = c->ct.timeout_s[st] * 1000u - 1000u;
 	rc = sg_ct_create(&c->ct, nworkers, &p->ct);
 	if (rc == 0)
 		rc = sg_secret_create(c->shared_key, c->cookie_period_s, &p->secret);
@@ -572,7 +577,7 @@ static void keep_alive(struct sg_proxy_worker *w, struct sg_conn *c)
 	/* One store a second at most: other workers share this line. */
 	uint32_t e = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
 
-	if ((int32_t)(e - w->now_ms) < (int32_t)(w->p->cfg.ct.timeout_s[sg_ct_state_get(c)] * 1000u - 1000u))
+	if ((int32_t)(e - w->now_ms) < (int32_t)w->p->refresh_below_ms[sg_ct_state_get(c)])
 		sg_ct_touch(w->p->ct, c, w->now_ms);
 }
 

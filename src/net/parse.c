@@ -286,7 +286,8 @@ enum sg_pkt_class sg_pkt_parse(struct sg_pkt *p, uint8_t *frame, uint32_t len)
 	uint32_t off = SG_ETH_HLEN;
 	uint16_t et = sg_rd16(frame + 12);
 
-	while (__builtin_expect(is_vlan_tpid(et), 0)) {
+	/* Untagged IPv4 first: most frames skip the three TPID compares. */
+	while (et != SG_ETH_P_IPV4 && __builtin_expect(is_vlan_tpid(et), 0)) {
 		if (p->nvlan == SG_VLAN_MAX)
 			return bad(p, SG_BAD_VLAN_DEPTH);
 		if (len - off < 4)
