@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 
-
 #define NIL 0xffffffffu
 
 /* Timer wheel: 256 slots of 64 ms span 16.4 s.  An entry is never filed
@@ -130,6 +129,15 @@ static inline uint64_t key_word(const struct sg_flow *k, unsigned i)
 	return w;
 }
 
+/* The key's last 4 bytes (family and padding), past its five words. */
+static inline uint32_t key_tail(const struct sg_flow *k)
+{
+	uint32_t t;
+
+	memcpy(&t, (const uint8_t *)k + 40, 4);
+	return t;
+}
+
 /* The bucket hash: NH (the inner hash of UMAC, RFC 4418 §5.2) over the
  * key's 32-bit words under a random key that never leaves the process:
  * two different flows get the same 64-bit value with a chance below 2^-32,
@@ -141,7 +149,6 @@ static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_flow *k)
 {
 	const uint32_t *nh = ct->hkey.nh;
 	uint64_t h = 0, w;
-	uint32_t t;
 
 	/* The widths sg_flow_make stores in (see flow.h). */
 #pragma GCC unroll 5
@@ -149,8 +156,7 @@ static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_flow *k)
 		w = key_word(k, i);
 		h += (uint64_t)((uint32_t)w + nh[2 * i]) * (uint32_t)((w >> 32) + nh[2 * i + 1]);
 	}
-	memcpy(&t, (const uint8_t *)k + 40, 4);
-	h += (uint64_t)(t + nh[10]) * nh[11];
+	h += (uint64_t)(key_tail(k) + nh[10]) * nh[11];
 	/* A bijection, so distinct NH values stay distinct; it spreads them
 	 * over the bucket bits, which NH alone leaves in arithmetic
 	 * progressions when one field counts up (a scan of ports). */
@@ -170,15 +176,12 @@ static inline uint32_t bucket_of(const struct sg_ct *ct, uint32_t hash)
  * local array would be read back across its stores and stall). */
 static inline bool key_eq(const struct sg_flow *a, const struct sg_flow *b)
 {
-	uint32_t at, bt;
 	uint64_t d = 0;
 
 #pragma GCC unroll 5
 	for (unsigned i = 0; i < 5; i++)
 		d |= key_word(a, i) ^ key_word(b, i);
-	memcpy(&at, (const uint8_t *)a + 40, 4);
-	memcpy(&bt, (const uint8_t *)b + 40, 4);
-	return !(d | (at ^ bt));
+	return !(d | (key_tail(a) ^ key_tail(b)));
 }
 _Static_assert(sizeof(struct sg_flow) == 44, "key_eq compares 44 bytes");
 

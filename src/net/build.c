@@ -32,18 +32,6 @@ void sg_build_from_pkt(struct sg_tcp_frame *f, const struct sg_pkt *p, int rever
 	}
 }
 
-/* Stores v big-endian at p and adds the word, as it sits in memory, to
- * *sum.  Checksums are summed from the values as they are written:
- * reading just-written header bytes back in wider loads would stall on
- * store forwarding, on every frame the proxy makes. */
-static inline void put32(uint8_t *p, uint32_t v, uint64_t *sum)
-{
-	uint32_t w = sg_be32(v);
-
-	memcpy(p, &w, 4);
-	*sum += w;
-}
-
 int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 {
 	size_t l2 = SG_ETH_HLEN + 4u * f->nvlan;
@@ -85,9 +73,9 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 		/* Addresses alone: a pseudo-header with protocol and length 0. */
 		uint64_t isum = sg_csum_pseudo4(f->saddr, f->daddr, 0, 0);
 
-		put32(ip, 0x45000000u | (uint32_t)f->tos << 16 | (uint32_t)(20 + tcplen), &isum);
-		put32(ip + 4, 0x4000u, &isum);       /* id 0: DF set, nothing to reassemble */
-		put32(ip + 8, (uint32_t)SG_BUILD_TTL << 24 | (uint32_t)SG_IPPROTO_TCP << 16, &isum);
+		sg_csum_put32(ip, 0x45000000u | (uint32_t)f->tos << 16 | (uint32_t)(20 + tcplen), &isum);
+		sg_csum_put32(ip + 4, 0x4000u, &isum);       /* id 0: DF set, nothing to reassemble */
+		sg_csum_put32(ip + 8, (uint32_t)SG_BUILD_TTL << 24 | (uint32_t)SG_IPPROTO_TCP << 16, &isum);
 		memcpy(ip + 12, f->saddr, 4);
 		memcpy(ip + 16, f->daddr, 4);
 		c = sg_csum_finish(isum);
@@ -103,11 +91,11 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 		tsum += sg_csum_pseudo6(f->saddr, f->daddr, SG_IPPROTO_TCP, (uint32_t)tcplen);
 	}
 
-	put32(tcp, (uint32_t)f->sport << 16 | f->dport, &tsum);
-	put32(tcp + 4, f->seq, &tsum);
-	put32(tcp + 8, f->ack, &tsum);
-	put32(tcp + 12, (uint32_t)((20 + olen) / 4) << 28 | (uint32_t)f->flags << 16 | f->win, &tsum);
-	put32(tcp + 16, 0, &tsum);             /* checksum below; no urgent data */
+	sg_csum_put32(tcp, (uint32_t)f->sport << 16 | f->dport, &tsum);
+	sg_csum_put32(tcp + 4, f->seq, &tsum);
+	sg_csum_put32(tcp + 8, f->ack, &tsum);
+	sg_csum_put32(tcp + 12, (uint32_t)((20 + olen) / 4) << 28 | (uint32_t)f->flags << 16 | f->win, &tsum);
+	sg_csum_put32(tcp + 16, 0, &tsum);             /* checksum below; no urgent data */
 	/* The payload starts 20 + olen (a multiple of 4) into the segment:
 	 * its words sum in the same alignment at its source. */
 	if (f->payload) {

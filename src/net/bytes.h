@@ -8,34 +8,16 @@
 #ifndef SG_NET_BYTES_H
 #define SG_NET_BYTES_H
 
+#include <endian.h>
 #include <stdint.h>
 #include <string.h>
-
-/* The value whose in-memory bytes are v in network order, and back. */
-static inline uint16_t sg_be16(uint16_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return __builtin_bswap16(v);
-#else
-	return v;
-#endif
-}
-
-static inline uint32_t sg_be32(uint32_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return __builtin_bswap32(v);
-#else
-	return v;
-#endif
-}
 
 static inline uint16_t sg_rd16(const uint8_t *p)
 {
 	uint16_t v;
 
 	memcpy(&v, p, 2);
-	return sg_be16(v);
+	return be16toh(v);
 }
 
 static inline uint32_t sg_rd32(const uint8_t *p)
@@ -43,18 +25,18 @@ static inline uint32_t sg_rd32(const uint8_t *p)
 	uint32_t v;
 
 	memcpy(&v, p, 4);
-	return sg_be32(v);
+	return be32toh(v);
 }
 
 static inline void sg_wr16(uint8_t *p, uint16_t v)
 {
-	v = sg_be16(v);
+	v = htobe16(v);
 	memcpy(p, &v, 2);
 }
 
 static inline void sg_wr32(uint8_t *p, uint32_t v)
 {
-	v = sg_be32(v);
+	v = htobe32(v);
 	memcpy(p, &v, 4);
 }
 

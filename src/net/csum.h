@@ -78,6 +78,18 @@ struct sg_csum_edit {
 	uint64_t sum;            /* one's complement sum of ~old + new words */
 };
 
+/* Stores v big-endian at p and adds the word, as it sits in memory, to
+ * the partial sum *sum.  Builders sum checksums from the values as they
+ * write them: reading just-written header bytes back in wider loads would
+ * stall on store forwarding, on every frame synguard makes. */
+static inline void sg_csum_put32(uint8_t *p, uint32_t v, uint64_t *sum)
+{
+	uint32_t w = htobe32(v);
+
+	memcpy(p, &w, 4);
+	*sum += w;
+}
+
 /* Inline: the per-packet path edits two to a dozen fields per frame, and
  * as calls they kept the sum in memory and cost ~25 instructions each. */
 
@@ -98,7 +110,7 @@ static inline uint64_t sg_csum__delta(uint64_t d, size_t off)
 static inline void sg_csum_edit16(struct sg_csum_edit *e, uint8_t *region, size_t off, uint16_t val)
 {
 	uint8_t *p = region + off;
-	uint16_t old, new = sg_be16(val);
+	uint16_t old, new = htobe16(val);
 
 	memcpy(&old, p, 2);
 	memcpy(p, &new, 2);
@@ -108,7 +120,7 @@ static inline void sg_csum_edit16(struct sg_csum_edit *e, uint8_t *region, size_
 static inline void sg_csum_edit32(struct sg_csum_edit *e, uint8_t *region, size_t off, uint32_t val)
 {
 	uint8_t *p = region + off;
-	uint32_t old, new = sg_be32(val);
+	uint32_t old, new = htobe32(val);
 
 	memcpy(&old, p, 4);
 	memcpy(p, &new, 4);

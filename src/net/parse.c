@@ -176,7 +176,6 @@ static enum sg_pkt_class parse_tcp(struct sg_pkt *p)
 static inline bool ip4_csum_ok(const uint8_t *ip, uint32_t ihl)
 {
 	uint64_t s = 0, w;
-	uint32_t i = 0;
 
 	/* The usual 20 bytes without a loop: two 8-byte words and a 4-byte one. */
 	if (ihl == IP4_HLEN) {
@@ -189,7 +188,7 @@ static inline bool ip4_csum_ok(const uint8_t *ip, uint32_t ihl)
 		memcpy(&t, ip + 16, 4);
 		return sg_csum_fold(s + t) == 0xffff;
 	}
-	for (; i < ihl; i += 4) {
+	for (uint32_t i = 0; i < ihl; i += 4) {
 		uint32_t t;
 
 		memcpy(&t, ip + i, sizeof(t));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/bytes.h"
+#include "net/csum.h"
 
 #define LEN_MSS       4
 #define LEN_WS        3
@@ -151,17 +152,6 @@ static size_t build_len(uint8_t present)
 	return n;
 }
 
-/* Stores v big-endian at p and adds the word, as it sits in memory, to
- * *sum: the checksum is summed from the values, not read back. */
-static inline uint8_t *put32(uint8_t *p, uint32_t v, uint64_t *sum)
-{
-	uint32_t w = sg_be32(v);
-
-	memcpy(p, &w, 4);
-	*sum += w;
-	return p + 4;
-}
-
 int sg_tcpopt_build_sum(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o, uint64_t *sum)
 {
 	uint8_t present = o->present;
@@ -171,17 +161,24 @@ int sg_tcpopt_build_sum(uint8_t *buf, size_t cap, const struct sg_tcp_opts *o, u
 	if (n > cap)
 		return -ENOSPC;
 
-	if (present & SG_OPT_MSS)
-		p = put32(p, (uint32_t)SYN_MSS_HDR << 16 | o->mss, sum);
-	if (present & SG_OPT_TS) {
-		p = put32(p, (present & SG_OPT_SACKPERM) ? SYN_SACKPERM_TS_HDR : TS_ALIGNED_HDR, sum);
-		p = put32(p, o->tsval, sum);
-		p = put32(p, o->tsecr, sum);
+	if (present & SG_OPT_MSS) {
+		sg_csum_put32(p, (uint32_t)SYN_MSS_HDR << 16 | o->mss, sum);
+		p += 4;
 	}
-	if (present & SG_OPT_WS)
-		p = put32(p, (uint32_t)SYN_WS_HDR << 8 | o->wscale, sum);
-	if ((present & SG_OPT_SACKPERM) && !(present & SG_OPT_TS))
-		p = put32(p, SACKPERM_ALIGNED_HDR, sum);
+	if (present & SG_OPT_TS) {
+		sg_csum_put32(p, (present & SG_OPT_SACKPERM) ? SYN_SACKPERM_TS_HDR : TS_ALIGNED_HDR, sum);
+		sg_csum_put32(p + 4, o->tsval, sum);
+		sg_csum_put32(p + 8, o->tsecr, sum);
+		p += 12;
+	}
+	if (present & SG_OPT_WS) {
+		sg_csum_put32(p, (uint32_t)SYN_WS_HDR << 8 | o->wscale, sum);
+		p += 4;
+	}
+	if ((present & SG_OPT_SACKPERM) && !(present & SG_OPT_TS)) {
+		sg_csum_put32(p, SACKPERM_ALIGNED_HDR, sum);
+		p += 4;
+	}
 	return (int)(p - buf);
 }
 
