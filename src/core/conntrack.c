@@ -62,21 +62,26 @@ struct sg_ct {
 	struct ct_hash_key hkey;
 	uint32_t timeout_ms[SG_CT_STATE_COUNT];
 	uint64_t epoch __attribute__((aligned(64)));
-	struct ct_seen seen[SG_CT_MAX_WORKERS];
+	struct ct_seen seen[SG_MAX_WORKERS];
 	struct ct_worker w[];
 };
 
 static const char *const state_names[SG_CT_STATE_COUNT] = {
-	[SG_CT_FREE] = "free",
-	[SG_CT_SYN_SENT] = "syn_sent",
-	[SG_CT_UP_SYN_SENT] = "up_syn_sent",
-	[SG_CT_UP_SYN_RECV] = "up_syn_recv",
-	[SG_CT_ESTABLISHED] = "established",
-	[SG_CT_FIN_WAIT] = "fin_wait",
-	[SG_CT_CLOSING] = "closing",
-	[SG_CT_TIME_WAIT] = "time_wait",
-	[SG_CT_CLOSED] = "closed",
+#define SG_CT_STATE_NAME(id, name) [SG_CT_##id] = name,
+	SG_CT_STATES(SG_CT_STATE_NAME)
+#undef SG_CT_STATE_NAME
 };
+
+static const char *const stat_names[SG_CT_STAT__COUNT] = {
+#define SG_CT_STAT_NAME(id, name) [SG_CT_STAT_##id] = name,
+	SG_CT_STATS_LIST(SG_CT_STAT_NAME)
+#undef SG_CT_STAT_NAME
+};
+
+const char *sg_ct_stat_name(enum sg_ct_stat s)
+{
+	return (unsigned)s < SG_CT_STAT__COUNT ? stat_names[s] : "invalid";
+}
 
 const char *sg_ct_state_name(enum sg_ct_state s)
 {
@@ -104,7 +109,7 @@ void sg_ct_config_default(struct sg_ct_config *c)
 
 const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers)
 {
-	if (nworkers < 1 || nworkers > SG_CT_MAX_WORKERS)
+	if (nworkers < 1 || nworkers > SG_MAX_WORKERS)
 		return "workers: must be 1..64";
 	if (c->capacity < SG_CT_MIN_CAPACITY || c->capacity > SG_CT_MAX_CAPACITY)
 		return "conntrack capacity: must be 16..134217728";
@@ -330,12 +335,12 @@ struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t idx = __atomic_load_n(&ct->buckets[bucket_of(ct, hash)], __ATOMIC_ACQUIRE) & ~BUCKET_LOCK;
 
-	w->st.lookups++;
+	w->st.c[SG_CT_STAT_LOOKUPS]++;
 	while (idx) {
 		struct sg_conn *c = &ct->pool[idx];
 
 		if (key_eq(&c->key, k)) {
-			w->st.hits++;
+			w->st.c[SG_CT_STAT_HITS]++;
 			return c;
 		}
 		idx = __atomic_load_n(&c->hnext, __ATOMIC_ACQUIRE);
@@ -474,7 +479,7 @@ static void reclaim(struct sg_ct *ct, unsigned worker)
 		c->wprev = NIL;
 		c->wnext = w->free_head;
 		w->free_head = w->limbo_head;
-		w->st.reclaimed++;
+		w->st.c[SG_CT_STAT_RECLAIMED]++;
 		w->limbo_head = next;
 		if (!next)
 			w->limbo_tail = 0;
@@ -510,9 +515,9 @@ static bool evict_one(struct sg_ct *ct, struct ct_worker *w)
 	if (!v)
 		return false;
 	if (sg_ct_state_closing(sg_ct_state_get(v)))
-		w->st.evict_closing++;
+		w->st.c[SG_CT_STAT_EVICT_CLOSING]++;
 	else
-		w->st.evict_embryonic++;
+		w->st.c[SG_CT_STAT_EVICT_EMBRYONIC]++;
 	wheel_remove(ct, w, v);
 	entry_free(ct, w, v);
 	return true;
@@ -564,7 +569,7 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 	 * the victim's bucket, which may be this one. */
 	idx = entry_alloc(ct, worker);
 	if (!idx) {
-		w->st.insert_full++;
+		w->st.c[SG_CT_STAT_INSERT_FULL]++;
 		*err = -ENOSPC;
 		return NULL;
 	}
@@ -573,7 +578,7 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 		if (key_eq(&ct->pool[cur].key, k)) {
 			bucket_unlock(ct, b, head);
 			entry_release_unused(ct, w, idx);
-			w->st.insert_exists++;
+			w->st.c[SG_CT_STAT_INSERT_EXISTS]++;
 			*existing = &ct->pool[cur];
 			*err = -EEXIST;
 			return NULL;
@@ -596,7 +601,7 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 	wheel_start(w, now_ms);
 	wheel_file(ct, w, c, now_ms, w->cursor_ms);
 	w->used++;
-	w->st.inserts++;
+	w->st.c[SG_CT_STAT_INSERTS]++;
 	*err = 0;
 	return c;
 }
@@ -670,7 +675,7 @@ unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
 			c->wprev = NIL;
 			c->wnext = 0;
 			if (before(now_ms, __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED))) {
-				w->st.refiled++;
+				w->st.c[SG_CT_STAT_REFILED]++;
 				wheel_file(ct, w, c, now_ms, next_ms);
 			} else {
 				enum sg_ct_state st = sg_ct_state_get(c);

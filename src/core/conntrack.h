@@ -23,8 +23,8 @@
 #include <stdint.h>
 
 #include "core/flow.h"
+#include "sg_limits.h"
 
-#define SG_CT_MAX_WORKERS      64
 #define SG_CT_DEFAULT_CAPACITY (1u << 20)
 #define SG_CT_MIN_CAPACITY     16
 #define SG_CT_MAX_CAPACITY     (1u << 27)
@@ -35,16 +35,21 @@
 /* States.  Downlink = opened from WAN (proxied); uplink = opened from LAN
  * (tracked).  Closing states may be evicted first and replaced by a new
  * connection on the same tuple. */
+#define SG_CT_STATES(X)                                                        \
+	X(FREE,        "free")        /* not in use (never seen by lookups) */ \
+	X(SYN_SENT,    "syn_sent")    /* downlink: cookie verified, SYN sent */ \
+	X(UP_SYN_SENT, "up_syn_sent") /* uplink: LAN host sent a SYN */       \
+	X(UP_SYN_RECV, "up_syn_recv") /* uplink: the WAN host answered */     \
+	X(ESTABLISHED, "established")                                          \
+	X(FIN_WAIT,    "fin_wait")    /* one side sent FIN */                 \
+	X(CLOSING,     "closing")     /* both sides sent FIN */               \
+	X(TIME_WAIT,   "time_wait")   /* FINs acknowledged */                 \
+	X(CLOSED,      "closed")      /* after an accepted RST */
+
 enum sg_ct_state {
-	SG_CT_FREE = 0,      /* not in use (never seen by lookups) */
-	SG_CT_SYN_SENT,      /* downlink: cookie verified, SYN sent to server */
-	SG_CT_UP_SYN_SENT,   /* uplink: LAN host sent a SYN */
-	SG_CT_UP_SYN_RECV,   /* uplink: the WAN host answered SYN-ACK */
-	SG_CT_ESTABLISHED,
-	SG_CT_FIN_WAIT,      /* one side sent FIN */
-	SG_CT_CLOSING,       /* both sides sent FIN */
-	SG_CT_TIME_WAIT,     /* FINs acknowledged */
-	SG_CT_CLOSED,        /* after an accepted RST */
+#define SG_CT_STATE_ENUM(id, name) SG_CT_##id,
+	SG_CT_STATES(SG_CT_STATE_ENUM)
+#undef SG_CT_STATE_ENUM
 	SG_CT_STATE_COUNT
 };
 
@@ -115,15 +120,31 @@ void sg_ct_config_default(struct sg_ct_config *c);
 /* NULL if valid, else a message naming the bad field and its range. */
 const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers);
 
-/* Per-worker counters, written only by their worker. */
-struct sg_ct_stats {
-	uint64_t lookups, hits;
-	uint64_t inserts, insert_exists, insert_full;
-	uint64_t evict_closing, evict_embryonic;
-	uint64_t expired[SG_CT_STATE_COUNT];
-	uint64_t refiled;            /* wheel visits that found a later expiry */
-	uint64_t reclaimed;          /* entries back in the free pool */
+/* Per-worker counters, written only by their worker; names once, here. */
+#define SG_CT_STATS_LIST(X)                                                    \
+	X(LOOKUPS,         "lookups")                                          \
+	X(HITS,            "hits")                                             \
+	X(INSERTS,         "inserts")                                          \
+	X(INSERT_EXISTS,   "insert_exists")                                    \
+	X(INSERT_FULL,     "insert_full")                                      \
+	X(EVICT_CLOSING,   "evict_closing")                                    \
+	X(EVICT_EMBRYONIC, "evict_embryonic")                                  \
+	X(REFILED,         "refiled")     /* wheel visits: a later expiry */   \
+	X(RECLAIMED,       "reclaimed")   /* entries back in the free pool */
+
+enum sg_ct_stat {
+#define SG_CT_STAT_ENUM(id, name) SG_CT_STAT_##id,
+	SG_CT_STATS_LIST(SG_CT_STAT_ENUM)
+#undef SG_CT_STAT_ENUM
+	SG_CT_STAT__COUNT
 };
+
+struct sg_ct_stats {
+	uint64_t c[SG_CT_STAT__COUNT];
+	uint64_t expired[SG_CT_STATE_COUNT];   /* by the state they expired in */
+};
+
+const char *sg_ct_stat_name(enum sg_ct_stat s);
 
 struct sg_ct;
 

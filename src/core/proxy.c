@@ -184,6 +184,16 @@ void sg_proxy_worker_offline(struct sg_proxy_worker *w)
 	sg_ct_offline(w->p->ct, w->id);
 }
 
+void sg_out_init(struct sg_out *out, uint8_t *bufs, unsigned nbufs)
+{
+	out->n = 0;
+	out->cap = nbufs < SG_OUT_MAX ? nbufs : SG_OUT_MAX;
+	for (unsigned i = 0; i < out->cap; i++) {
+		out->f[i].buf = bufs + (size_t)i * SG_OUT_FRAME_MAX;
+		out->f[i].len = 0;
+	}
+}
+
 /* ---- small helpers ---- */
 
 static inline void count(struct sg_proxy_worker *w, enum sg_stat s)

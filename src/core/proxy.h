@@ -66,6 +66,10 @@ struct sg_out {
 	struct sg_out_frame f[SG_OUT_MAX];
 };
 
+/* Empties out and points its slots at consecutive SG_OUT_FRAME_MAX-byte
+ * buffers starting at bufs, as many as nbufs gives (at most SG_OUT_MAX). */
+void sg_out_init(struct sg_out *out, uint8_t *bufs, unsigned nbufs);
+
 enum sg_policy {
 	SG_POLICY_DROP = 0,
 	SG_POLICY_FORWARD,

@@ -36,7 +36,7 @@ struct opt {
 	{ p, T_UINT_LIST, lo, hi, OFF(f), sizeof(((struct sg_config *)0)->f[0]), NULL, OFF(cnt), W(cnt), n, 0 }
 
 static const struct opt opts[] = {
-	UINT("threads", threads, 1, 64),
+	UINT("threads", threads, 1, SG_MAX_WORKERS),
 	ENUM("io", io, "auto|afxdp|afpacket"),
 	LIST("cpus", cpus, 0, 4095, ncpus, SG_CONFIG_MAX_CPUS),
 	BOOL("bridge_only", bridge_only),

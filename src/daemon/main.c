@@ -234,10 +234,10 @@ static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 		const struct sg_ct_stats *c = sg_proxy_ct_stats(w);
 
 		sg_stats_add(&ps, sg_proxy_stats(w));
-		cs.inserts += c->inserts;
-		cs.insert_full += c->insert_full;
-		cs.evict_closing += c->evict_closing;
-		cs.evict_embryonic += c->evict_embryonic;
+		cs.c[SG_CT_STAT_INSERTS] += c->c[SG_CT_STAT_INSERTS];
+		cs.c[SG_CT_STAT_INSERT_FULL] += c->c[SG_CT_STAT_INSERT_FULL];
+		cs.c[SG_CT_STAT_EVICT_CLOSING] += c->c[SG_CT_STAT_EVICT_CLOSING];
+		cs.c[SG_CT_STAT_EVICT_EMBRYONIC] += c->c[SG_CT_STAT_EVICT_EMBRYONIC];
 	}
 	for (unsigned i = 0; i < SG_STAT__COUNT; i++)
 		sg_snapshot_add(s, sg_stat_name((enum sg_stat)i), ps.c[i]);
@@ -247,10 +247,10 @@ static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 	}
 	sg_snapshot_add(s, "conntrack_entries", sg_ct_count(sg_proxy_table(d->proxy)));
 	sg_snapshot_add(s, "conntrack_capacity", sg_ct_capacity(sg_proxy_table(d->proxy)));
-	sg_snapshot_add(s, "conntrack_inserts", cs.inserts);
-	sg_snapshot_add(s, "conntrack_full", cs.insert_full);
-	sg_snapshot_add(s, "conntrack_evict_closing", cs.evict_closing);
-	sg_snapshot_add(s, "conntrack_evict_embryonic", cs.evict_embryonic);
+	sg_snapshot_add(s, "conntrack_inserts", cs.c[SG_CT_STAT_INSERTS]);
+	sg_snapshot_add(s, "conntrack_full", cs.c[SG_CT_STAT_INSERT_FULL]);
+	sg_snapshot_add(s, "conntrack_evict_closing", cs.c[SG_CT_STAT_EVICT_CLOSING]);
+	sg_snapshot_add(s, "conntrack_evict_embryonic", cs.c[SG_CT_STAT_EVICT_EMBRYONIC]);
 }
 
 /* SIGHUP: re-read the file; the log level changes at once, any other
@@ -314,7 +314,7 @@ static int start(struct daemon *d, const struct cli *cli)
 	struct sg_io_opts o;
 	struct sg_io_err ioerr;
 	struct sg_worker_config wc;
-	struct sg_proxy_worker *pw[SG_WORKER_MAX];
+	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
 	char err[512];
 	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
 

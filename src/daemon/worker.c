@@ -292,9 +292,9 @@ int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg
 		return -EINVAL;
 	}
 	unsigned n = sg_io_nqueues(cfg->io);
-	if (n < 1 || n > SG_WORKER_MAX) {
+	if (n < 1 || n > SG_MAX_WORKERS) {
 		snprintf(errbuf, errlen, "workers: %u queues, 1..%u supported", n,
-		         SG_WORKER_MAX);
+		         SG_MAX_WORKERS);
 		return -EINVAL;
 	}
 	struct sg_workers *ws = calloc(1, sizeof(*ws));

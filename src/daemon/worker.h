@@ -31,8 +31,6 @@
 #include "core/proxy.h"
 #include "io/io.h"
 
-#define SG_WORKER_MAX SG_IO_MAX_QUEUES
-
 /* Same signatures as sg_proxy_process / sg_proxy_tick (core/proxy.h). */
 typedef enum sg_verdict (*sg_worker_process_fn)(struct sg_proxy_worker *w,
                                                 enum sg_port port,

@@ -152,9 +152,9 @@ static bool pow2(unsigned v)
 
 static int check_opts(const struct sg_io_opts *o, struct sg_io_err *err)
 {
-	if (o->nqueues < 1 || o->nqueues > SG_IO_MAX_QUEUES)
+	if (o->nqueues < 1 || o->nqueues > SG_MAX_WORKERS)
 		return sg_io_fail(err, NULL, EINVAL, "queue count %u not in 1..%u",
-		                  o->nqueues, SG_IO_MAX_QUEUES);
+		                  o->nqueues, SG_MAX_WORKERS);
 	if (!pow2(o->rx_ring) || !pow2(o->tx_ring) || o->rx_ring < 64 ||
 	    o->tx_ring < 64 || o->rx_ring > 65536 || o->tx_ring > 65536)
 		return sg_io_fail(err, NULL, EINVAL,

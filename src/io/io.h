@@ -36,8 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sg_limits.h"
+
 #define SG_IO_PORTS        2      /* lan, wan: same numbering as enum sg_port */
-#define SG_IO_MAX_QUEUES   64
 #define SG_IO_BATCH_MAX    256    /* largest burst any call handles */
 
 #define SG_IO_DEFAULT_RING   2048 /* descriptors per RX/TX ring */
@@ -63,7 +64,7 @@ typedef void (*sg_io_log_fn)(void *ctx, int level, const char *msg);
 
 struct sg_io_opts {
 	enum sg_io_kind kind;
-	unsigned nqueues;            /* 1..SG_IO_MAX_QUEUES; pcap: 1 */
+	unsigned nqueues;            /* 1..SG_MAX_WORKERS (a worker per queue); pcap: 1 */
 	enum sg_io_xdp_mode xdp_mode;
 	bool zerocopy;               /* AF_XDP: try zero-copy before copy mode */
 	unsigned rx_ring;            /* descriptors, power of two */

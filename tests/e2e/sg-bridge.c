@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sg-bridge: %s: %s\n", ifn[p], sg_io_describe(io, p));
 
 	struct sg_proxy *proxy = NULL;
-	struct sg_proxy_worker *pw[SG_WORKER_MAX];
+	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
 	if (proxy_mode) {
 		struct sg_proxy_config pc;
 		sg_proxy_config_default(&pc);

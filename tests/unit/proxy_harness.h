@@ -111,19 +111,13 @@ static inline void h_build(struct h *h, int from_client, uint8_t flags, uint32_t
 
 static inline enum sg_verdict h_send(struct h *h, enum sg_port port)
 {
-	h->out.n = 0;
-	h->out.cap = SG_OUT_MAX;
-	for (unsigned i = 0; i < SG_OUT_MAX; i++)
-		h->out.f[i].buf = h->outbuf[i];
+	sg_out_init(&h->out, h->outbuf[0], SG_OUT_MAX);
 	return sg_proxy_process(h->w, port, h->frame, h->frame_len, h->now, &h->out);
 }
 
 static inline int h_tick(struct h *h)
 {
-	h->out.n = 0;
-	h->out.cap = SG_OUT_MAX;
-	for (unsigned i = 0; i < SG_OUT_MAX; i++)
-		h->out.f[i].buf = h->outbuf[i];
+	sg_out_init(&h->out, h->outbuf[0], SG_OUT_MAX);
 	return sg_proxy_tick(h->w, h->now, &h->out);
 }
 

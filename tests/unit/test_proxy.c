@@ -981,10 +981,7 @@ static enum sg_verdict send_wan_exact(struct h *h)
 
 	assert_non_null(buf);
 	memcpy(buf, h->frame, h->frame_len);
-	h->out.n = 0;
-	h->out.cap = SG_OUT_MAX;
-	for (unsigned i = 0; i < SG_OUT_MAX; i++)
-		h->out.f[i].buf = h->outbuf[i];
+	sg_out_init(&h->out, h->outbuf[0], SG_OUT_MAX);
 	v = sg_proxy_process(h->w, SG_PORT_WAN, buf, h->frame_len, h->now, &h->out);
 	memcpy(h->frame, buf, h->frame_len);
 	free(buf);

@@ -8,13 +8,13 @@
 #include <time.h>
 
 #include "bench.h"
+#include "sg_limits.h"
 
 static const struct bench_scenario *const scenarios[] = {
 	&bench_cookie_make, &bench_cookie_check, &bench_ct_lookup,
 	&bench_syn, &bench_established, &bench_handshake,
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
-#define MAX_THREADS 64
 #define MAX_RUNS 99
 
 uint64_t bench_now_ns(void)
@@ -55,8 +55,8 @@ static double measure(const struct bench_scenario *sc, const struct bench_opts *
 	double rates[MAX_RUNS];
 
 	for (unsigned r = 0; r < o->runs; r++) {
-		struct thread_arg args[MAX_THREADS];
-		pthread_t th[MAX_THREADS];
+		struct thread_arg args[SG_MAX_WORKERS];
+		pthread_t th[SG_MAX_WORKERS];
 		pthread_barrier_t start;
 		void *state = sc->setup(o);
 		double total = 0;
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc - 1 || o.threads < 1 || o.threads > MAX_THREADS ||
+	if (optind != argc - 1 || o.threads < 1 || o.threads > SG_MAX_WORKERS ||
 	    o.runs < 1 || o.runs > MAX_RUNS || o.flows < 16) {
 		usage(stderr);
 		return 2;

@@ -22,10 +22,7 @@ struct out_bufs {
 
 static void out_reset(struct out_bufs *o)
 {
-	o->out.n = 0;
-	o->out.cap = SG_OUT_MAX;
-	for (unsigned i = 0; i < SG_OUT_MAX; i++)
-		o->out.f[i].buf = o->b[i];
+	sg_out_init(&o->out, o->b[0], SG_OUT_MAX);
 }
 
 /* Client t.i talks to one server; addresses differ per flow. */
@@ -70,12 +67,8 @@ struct burst_bufs {
  * slots are); only the counts start again. */
 static void burst_init(struct burst_bufs *bb)
 {
-	for (unsigned i = 0; i < SG_PROXY_BURST_MAX; i++) {
-		bb->outs[i].n = 0;
-		bb->outs[i].cap = SG_OUT_MAX;
-		for (unsigned k = 0; k < SG_OUT_MAX; k++)
-			bb->outs[i].f[k].buf = bb->b[i][k];
-	}
+	for (unsigned i = 0; i < SG_PROXY_BURST_MAX; i++)
+		sg_out_init(&bb->outs[i], bb->b[i][0], SG_OUT_MAX);
 }
 
 static void burst_reset(struct burst_bufs *bb, unsigned n)
