@@ -1,70 +1,17 @@
 /* Connection table: preallocated pool, keyed hash, per-worker timer wheels,
  * quiescent-state reclamation.  The scheme is described in
- * docs/architecture.md ("Connection table and concurrency"). */
+ * docs/design.md ("The connection table and concurrency"). */
 #include "core/conntrack.h"
+#include "core/ct_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
-
-#define NIL 0xffffffffu
-
-/* Timer wheel: 256 slots of 64 ms span 16.4 s.  An entry is never filed
- * more than HORIZON ahead: a far expiry is reached through checkpoints, so
- * an expiry that another worker moved earlier is noticed within HORIZON
- * without that worker touching the owner's wheel. */
-#define WHEEL_SLOTS      256u
-#define WHEEL_GRAN_SHIFT 6u
-#define WHEEL_GRAN_MS    (1u << WHEEL_GRAN_SHIFT)
-#define WHEEL_HORIZON_MS 8000u
-_Static_assert(WHEEL_HORIZON_MS + 2 * WHEEL_GRAN_MS < WHEEL_SLOTS * WHEEL_GRAN_MS,
-               "the horizon must fit in the wheel");
 
 /* Words of NH input: the 44-byte flow key, zero-padded to an even count. */
-#define CT_HASH_WORDS 12
 _Static_assert(SG_FLOW_BYTES == 11 * 4, "key_hash reads 11 words of key");
-
-struct ct_hash_key {
-	uint32_t nh[CT_HASH_WORDS];
-	uint64_t mult;              /* odd */
-};
-
-struct ct_worker {
-	/* Written only by this worker. */
-	uint32_t lo, hi;            /* its pool slice [lo, hi) */
-	uint32_t free_head;         /* free list, linked by wnext */
-	uint32_t limbo_head, limbo_tail;   /* freed, waiting for quiescence;
-	                                      linked by wnext, epoch tag in wprev */
-	uint32_t hand;              /* eviction sweep position */
-	uint32_t used;              /* entries linked in the hash */
-	uint32_t cursor_ms;         /* start of the next wheel slot to run */
-	uint8_t  wheel_started;
-	uint8_t  freed_since_qs;
-	uint32_t wheel[WHEEL_SLOTS];
-	struct sg_ct_stats st;
-} __attribute__((aligned(64)));
-
-/* The epoch each worker saw at its last quiescent point; own cache line. */
-struct ct_seen {
-	uint64_t epoch;
-} __attribute__((aligned(64)));
-
-struct sg_ct {
-	struct sg_conn *pool;       /* [0] unused: index 0 means "none" */
-	size_t pool_bytes;
-	uint32_t *buckets;
-	uint32_t bmask;
-	unsigned bshift;            /* bucket = hash >> bshift */
-	uint32_t capacity;
-	unsigned nworkers;
-	struct ct_hash_key hkey;
-	uint32_t timeout_ms[SG_CT_STATE_COUNT];
-	uint64_t epoch __attribute__((aligned(64)));
-	struct ct_seen seen[SG_MAX_WORKERS];
-	struct ct_worker w[];
-};
 
 static const char *const state_names[SG_CT_STATE_COUNT] = {
 #define SG_CT_STATE_NAME(id, name) [SG_CT_##id] = name,
@@ -90,7 +37,8 @@ const char *sg_ct_state_name(enum sg_ct_state s)
 
 void sg_ct_config_default(struct sg_ct_config *c)
 {
-	/* reference.md §4, the predecessor's defaults. */
+	/* Long enough for a slow server and for idle interactive sessions;
+	 * short for what is over (RST, TIME_WAIT). */
 	memset(c, 0, sizeof(*c));
 	c->capacity = SG_CT_DEFAULT_CAPACITY;
 	c->timeout_s[SG_CT_SYN_SENT] = 240;
@@ -103,27 +51,18 @@ void sg_ct_config_default(struct sg_ct_config *c)
 	c->timeout_s[SG_CT_CLOSED] = 45;
 }
 
-/* Timeouts are kept in ms in 32 bits with wrap-safe comparisons, so one
- * must stay well below 2^31 ms. */
-#define MAX_TIMEOUT_S (7u * 86400u)
-
-const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers)
+int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct sg_cfg_fault *why)
 {
 	if (nworkers < 1 || nworkers > SG_MAX_WORKERS)
-		return "workers: must be 1..64";
+		return sg_cfg_fail(why, SG_CFG_RANGE, SG_CFG_WORKERS);
 	if (c->capacity < SG_CT_MIN_CAPACITY || c->capacity > SG_CT_MAX_CAPACITY)
-		return "conntrack capacity: must be 16..134217728";
+		return sg_cfg_fail(why, SG_CFG_RANGE, offsetof(struct sg_ct_config, capacity));
 	if (c->capacity / nworkers < SG_CT_MIN_CAPACITY / 2)
-		return "conntrack capacity: too small for the number of workers (8 per worker at least)";
+		return sg_cfg_fail(why, SG_CFG_PER_WORKER, offsetof(struct sg_ct_config, capacity));
 	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++)
-		if (c->timeout_s[s] < 1 || c->timeout_s[s] > MAX_TIMEOUT_S)
-			return "conntrack timeout: every state's timeout must be 1..604800 s";
-	return NULL;
-}
-
-static inline bool before(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) < 0;
+		if (c->timeout_s[s] < SG_CT_MIN_TIMEOUT_S || c->timeout_s[s] > SG_CT_MAX_TIMEOUT_S)
+			return sg_cfg_fail(why, SG_CFG_RANGE, offsetof(struct sg_ct_config, timeout_s[s]));
+	return 0;
 }
 
 static inline uint64_t key_word(const struct sg_flow *k, unsigned i)
@@ -236,16 +175,19 @@ static void *map_zeroed(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct **out)
+_Static_assert(sizeof(struct ct_hash_key) == SG_CT_HASH_KEY_BYTES, "the caller draws the whole key");
+
+int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
+                 const uint8_t hash_key[SG_CT_HASH_KEY_BYTES], struct sg_ct **out)
 {
 	struct sg_ct *ct;
 	struct ct_hash_key hkey;
+	struct sg_cfg_fault why;
 	uint32_t nb, slice;
 
-	if (sg_ct_config_check(cfg, nworkers))
+	if (sg_ct_config_check(cfg, nworkers, &why))
 		return -EINVAL;
-	if (getrandom(&hkey, sizeof(hkey), 0) != sizeof(hkey))
-		return -errno;
+	memcpy(&hkey, hash_key, sizeof(hkey));
 	hkey.mult |= 1;
 
 	ct = aligned_alloc(64, (sizeof(*ct) + nworkers * sizeof(struct ct_worker) + 63) & ~(size_t)63);
@@ -255,8 +197,10 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct
 	ct->capacity = cfg->capacity;
 	ct->nworkers = nworkers;
 	ct->hkey = hkey;
-	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++)
+	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++) {
 		ct->timeout_ms[s] = cfg->timeout_s[s] * 1000u;
+		ct->refresh_below_ms[s] = ct->timeout_ms[s] >= 1000u ? ct->timeout_ms[s] - 1000u : 0;
+	}
 
 	/* A chain averages under one entry at full load. */
 	nb = pow2_at_least(cfg->capacity);
@@ -324,13 +268,8 @@ void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash)
 	}
 }
 
-struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k)
-{
-	return sg_ct_lookup_hashed(ct, worker, k, key_hash(ct, k));
-}
-
-struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
-                                    const struct sg_flow *k, uint32_t hash)
+struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                             uint32_t hash)
 {
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t idx = __atomic_load_n(&ct->buckets[bucket_of(ct, hash)], __ATOMIC_ACQUIRE) & ~BUCKET_LOCK;
@@ -346,56 +285,6 @@ struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
 		idx = __atomic_load_n(&c->hnext, __ATOMIC_ACQUIRE);
 	}
 	return NULL;
-}
-
-/* ---- timer wheel (owner only) ---- */
-
-static inline uint32_t slot_of(uint32_t t)
-{
-	return (t >> WHEEL_GRAN_SHIFT) & (WHEEL_SLOTS - 1);
-}
-
-static void wheel_start(struct ct_worker *w, uint32_t now_ms)
-{
-	if (!w->wheel_started) {
-		w->cursor_ms = now_ms & ~(WHEEL_GRAN_MS - 1);
-		w->wheel_started = 1;
-	}
-}
-
-/* Files c at its expiry, or at a checkpoint HORIZON ahead, never in a slot
- * the wheel has already run (min_ms). */
-static void wheel_file(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c,
-                       uint32_t now_ms, uint32_t min_ms)
-{
-	uint32_t t = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
-	uint32_t s;
-
-	if (before(now_ms + WHEEL_HORIZON_MS, t))
-		t = now_ms + WHEEL_HORIZON_MS;
-	if (before(t, min_ms))
-		t = min_ms;
-	s = slot_of(t);
-	c->wslot = (uint8_t)s;
-	c->wprev = 0;
-	c->wnext = w->wheel[s];
-	if (c->wnext)
-		ct->pool[c->wnext].wprev = (uint32_t)(c - ct->pool);
-	w->wheel[s] = (uint32_t)(c - ct->pool);
-}
-
-static void wheel_remove(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
-{
-	if (c->wprev == NIL)
-		return;
-	if (c->wprev)
-		ct->pool[c->wprev].wnext = c->wnext;
-	else
-		w->wheel[c->wslot] = c->wnext;
-	if (c->wnext)
-		ct->pool[c->wnext].wprev = c->wprev;
-	c->wprev = NIL;
-	c->wnext = 0;
 }
 
 /* ---- freeing and reuse ---- */
@@ -421,9 +310,7 @@ static void hash_unlink(struct sg_ct *ct, struct sg_conn *c)
 	bucket_unlock(ct, b, head);
 }
 
-/* Unlinks c (already off the wheel) and parks it until every worker has
- * passed a quiescent point. */
-static void entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
+void ct_entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
 {
 	uint32_t idx = (uint32_t)(c - ct->pool);
 
@@ -518,8 +405,8 @@ static bool evict_one(struct sg_ct *ct, struct ct_worker *w)
 		w->st.c[SG_CT_STAT_EVICT_CLOSING]++;
 	else
 		w->st.c[SG_CT_STAT_EVICT_EMBRYONIC]++;
-	wheel_remove(ct, w, v);
-	entry_free(ct, w, v);
+	ct_wheel_remove(ct, w, v);
+	ct_entry_free(ct, w, v);
 	return true;
 }
 
@@ -547,17 +434,8 @@ static void entry_release_unused(struct sg_ct *ct, struct ct_worker *w, uint32_t
 }
 
 struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
-                             enum sg_ct_state state, uint32_t now_ms,
-                             struct sg_conn **existing, int *err)
-{
-	return sg_ct_insert_hashed(ct, worker, k, key_hash(ct, k), state, NULL, now_ms,
-	                           existing, err);
-}
-
-struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
-                                    uint32_t hash, enum sg_ct_state state,
-                                    const struct sg_conn_proxy *px, uint32_t now_ms,
-                                    struct sg_conn **existing, int *err)
+                             uint32_t hash, enum sg_ct_state state, const void *payload,
+                             uint32_t now_ms, struct sg_conn **existing, int *err)
 {
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t b = bucket_of(ct, hash);
@@ -586,10 +464,10 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 	}
 	c = &ct->pool[idx];
 	c->key = *k;
-	if (px)
-		c->px = *px;
+	if (payload)
+		memcpy(c->payload, payload, sizeof(c->payload));
 	else
-		memset(&c->px, 0, sizeof(c->px));
+		memset(c->payload, 0, sizeof(c->payload));
 	c->lock = 0;
 	c->owner = (uint8_t)worker;
 	c->state = (uint8_t)state;
@@ -598,26 +476,12 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 	/* Publishes the initialised entry to lock-free readers. */
 	bucket_unlock(ct, b, idx);
 
-	wheel_start(w, now_ms);
-	wheel_file(ct, w, c, now_ms, w->cursor_ms);
+	ct_wheel_start(w, now_ms);
+	ct_wheel_file(ct, w, c, now_ms, w->cursor_ms);
 	w->used++;
 	w->st.c[SG_CT_STAT_INSERTS]++;
 	*err = 0;
 	return c;
-}
-
-void sg_ct_set_expiry(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint32_t when_ms)
-{
-	uint32_t old = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
-	struct ct_worker *w = &ct->w[worker];
-
-	__atomic_store_n(&c->expires_ms, when_ms, __ATOMIC_RELAXED);
-	/* Only the owner may move the entry on its wheel; an entry off the
-	 * wheel (inside an expiry callback) is filed by sg_ct_expire. */
-	if (c->owner == worker && c->wprev != NIL && before(when_ms, old)) {
-		wheel_remove(ct, w, c);
-		wheel_file(ct, w, c, when_ms, w->cursor_ms);
-	}
 }
 
 int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
@@ -632,67 +496,6 @@ int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	sg_ct_set_expiry(ct, worker, c, now_ms + ct->timeout_ms[s]);
 	return 0;
-}
-
-void sg_ct_touch(struct sg_ct *ct, struct sg_conn *c, uint32_t now_ms)
-{
-	enum sg_ct_state s = sg_ct_state_get(c);
-
-	__atomic_store_n(&c->expires_ms, now_ms + ct->timeout_ms[s], __ATOMIC_RELAXED);
-}
-
-unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
-                      sg_ct_expire_fn fn, void *arg, unsigned budget)
-{
-	struct ct_worker *w = &ct->w[worker];
-	unsigned handled = 0;
-
-	wheel_start(w, now_ms);
-	/* A slot runs once its whole 64 ms have passed, so nothing in it can
-	 * fire before its expiry. */
-	while (!before(now_ms, w->cursor_ms + WHEEL_GRAN_MS - 1)) {
-		uint32_t s = slot_of(w->cursor_ms);
-		uint32_t next_ms = w->cursor_ms + WHEEL_GRAN_MS;
-		uint32_t idx = w->wheel[s];
-
-		w->wheel[s] = 0;
-		while (idx) {
-			struct sg_conn *c = &ct->pool[idx];
-			uint32_t nidx = c->wnext;
-
-			if (handled == budget) {
-				/* Put the rest back; this slot runs again next call. */
-				while (idx) {
-					struct sg_conn *r = &ct->pool[idx];
-					uint32_t rn = r->wnext;
-
-					r->wprev = NIL;
-					wheel_file(ct, w, r, w->cursor_ms, w->cursor_ms);
-					idx = rn;
-				}
-				return handled;
-			}
-			c->wprev = NIL;
-			c->wnext = 0;
-			if (before(now_ms, __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED))) {
-				w->st.c[SG_CT_STAT_REFILED]++;
-				wheel_file(ct, w, c, now_ms, next_ms);
-			} else {
-				enum sg_ct_state st = sg_ct_state_get(c);
-
-				handled++;
-				if (fn && fn(arg, c, now_ms) == SG_CT_EXPIRE_KEEP) {
-					wheel_file(ct, w, c, now_ms, next_ms);
-				} else {
-					w->st.expired[st]++;
-					entry_free(ct, w, c);
-				}
-			}
-			idx = nidx;
-		}
-		w->cursor_ms = next_ms;
-	}
-	return handled;
 }
 
 void sg_ct_quiescent(struct sg_ct *ct, unsigned worker)

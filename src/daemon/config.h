@@ -34,10 +34,21 @@ void sg_config_default(struct sg_config *c);
  * with a message "path:line: option: what is wrong" in err. */
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen);
 
-/* Fills the core's config, reading the key file if one is set: 0 or -1
- * with a message.  key must outlive the proxy's creation. */
+/* Checks *c as the core will (sg_proxy_config_check) and says what is
+ * wrong in the words of the option table: 0, or -1 with "option: ...". */
+int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
+
+/* What the daemon hands the core besides options: randomness it drew and
+ * the key file's master.  Must outlive sg_proxy_create. */
+struct sg_config_secrets {
+	uint8_t seed[SG_PROXY_SEED_BYTES];
+	uint8_t key[SG_SECRET_MASTER_BYTES];
+};
+
+/* Fills the core's config: draws its seed and reads the key file if one
+ * is set.  0, or -1 with a message. */
 int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
-                       uint8_t key[SG_SECRET_MASTER_BYTES], char *err, size_t errlen);
+                       struct sg_config_secrets *sec, char *err, size_t errlen);
 
 /* Writes every option with its effective value, in config syntax. */
 void sg_config_print(const struct sg_config *c, FILE *f);

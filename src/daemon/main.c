@@ -326,16 +326,17 @@ static int start(struct daemon *d, const struct cli *cli)
 		}
 	}
 	if (!d->cfg.bridge_only) {
-		uint8_t key[SG_SECRET_MASTER_BYTES];
+		struct sg_config_secrets sec;
 		struct sg_proxy_config pc;
 		int rc;
 
-		if (sg_config_to_proxy(&d->cfg, &pc, key, err, sizeof(err))) {
+		if (sg_config_to_proxy(&d->cfg, &pc, &sec, err, sizeof(err))) {
 			sg_log(LOG_ERR, "%s", err);
 			return EXIT_CONFIG;
 		}
 		d->shared_key = pc.shared_key != NULL;
 		rc = sg_proxy_create(&pc, d->cfg.threads, &d->proxy);
+		explicit_bzero(&sec, sizeof(sec));
 		if (rc) {
 			sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
 			       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
@@ -451,8 +452,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "synguard: --cpus %s: expected a list like 0,2-3\n", cli.cpus);
 		return EXIT_USAGE;
 	}
-	if (sg_ct_config_check(&d.cfg.proxy.ct, d.cfg.threads)) {
-		fprintf(stderr, "synguard: %s\n", sg_ct_config_check(&d.cfg.proxy.ct, d.cfg.threads));
+	if (sg_config_check(&d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
 		return EXIT_CONFIG;
 	}
 	sg_log_open((enum sg_log_target)d.cfg.log_target,

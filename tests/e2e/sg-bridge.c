@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,7 +148,12 @@ int main(int argc, char **argv)
 	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
 	if (proxy_mode) {
 		struct sg_proxy_config pc;
+		uint8_t seed[SG_PROXY_SEED_BYTES];
+
 		sg_proxy_config_default(&pc);
+		if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			abort();
+		pc.seed = seed;
 		rc = sg_proxy_create(&pc, sg_io_nqueues(io), &proxy);
 		if (rc) {
 			fprintf(stderr, "sg-bridge: creating the proxy: %s\n", strerror(-rc));

@@ -164,7 +164,7 @@ static void test_key_file_is_loaded_into_the_proxy_config(void **state)
 	(void)state;
 	struct sg_config c;
 	struct sg_proxy_config pc;
-	uint8_t key[SG_SECRET_MASTER_BYTES];
+	struct sg_config_secrets sec;
 	char err[256], kp[64] = "/tmp/sg_test_key_XXXXXX";
 	int fd = mkstemp(kp);
 
@@ -172,14 +172,15 @@ static void test_key_file_is_loaded_into_the_proxy_config(void **state)
 	assert_int_equal(write(fd, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 65), 65);
 	close(fd);
 	sg_config_default(&c);
-	assert_int_equal(sg_config_to_proxy(&c, &pc, key, err, sizeof(err)), 0);
+	assert_int_equal(sg_config_to_proxy(&c, &pc, &sec, err, sizeof(err)), 0);
 	assert_null(pc.shared_key);
 	snprintf(c.key_file, sizeof(c.key_file), "%s", kp);
-	assert_int_equal(sg_config_to_proxy(&c, &pc, key, err, sizeof(err)), 0);
-	assert_ptr_equal(pc.shared_key, key);
-	assert_int_equal(key[31], 0x1f);
+	assert_int_equal(sg_config_to_proxy(&c, &pc, &sec, err, sizeof(err)), 0);
+	assert_ptr_equal(pc.shared_key, sec.key);
+	assert_ptr_equal(pc.seed, sec.seed);
+	assert_int_equal(sec.key[31], 0x1f);
 	unlink(kp);
-	assert_int_equal(sg_config_to_proxy(&c, &pc, key, err, sizeof(err)), -1);
+	assert_int_equal(sg_config_to_proxy(&c, &pc, &sec, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, kp));
 }
 

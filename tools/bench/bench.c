@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "bench.h"
@@ -23,6 +24,14 @@ uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void bench_random(void *buf, size_t len)
+{
+	if (getrandom(buf, len, 0) != (ssize_t)len) {
+		perror("synguard-bench: getrandom");
+		exit(1);
+	}
 }
 
 struct thread_arg {
