@@ -159,15 +159,6 @@ static inline void bucket_unlock(struct sg_ct *ct, uint32_t bucket, uint32_t hea
 	__atomic_store_n(&ct->buckets[bucket], head, __ATOMIC_RELEASE);
 }
 
-static uint32_t pow2_at_least(uint32_t n)
-{
-	uint32_t p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
 static void *map_zeroed(size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
@@ -184,6 +175,7 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
 	struct ct_hash_key hkey;
 	struct sg_cfg_fault why;
 	uint32_t nb, slice;
+	unsigned bits;
 
 	if (sg_ct_config_check(cfg, nworkers, &why))
 		return -EINVAL;
@@ -203,9 +195,11 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
 	}
 
 	/* A chain averages under one entry at full load. */
-	nb = pow2_at_least(cfg->capacity);
+	/* 2^bits >= capacity (at least SG_CT_MIN_CAPACITY, so bits >= 4). */
+	bits = 32u - (unsigned)__builtin_clz(cfg->capacity - 1);
+	nb = 1u << bits;
 	ct->bmask = nb - 1;
-	ct->bshift = 32u - (unsigned)__builtin_ctz(nb);
+	ct->bshift = 32u - bits;
 	ct->pool_bytes = (size_t)(cfg->capacity + 1) * sizeof(struct sg_conn);
 	ct->pool = map_zeroed(ct->pool_bytes);
 	ct->buckets = map_zeroed((size_t)nb * sizeof(uint32_t));
