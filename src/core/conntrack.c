@@ -86,9 +86,9 @@ static inline uint32_t key_tail(const struct sg_flow *k)
  * key's 32-bit words under a random key that never leaves the process:
  * two different flows get the same 64-bit value with a chance below 2^-32,
  * so no source can aim at one chain.  A keyed mix then spreads the values
- * over the bucket bits.  That is all the table needs from its hash; SipHash
- * gave the same at four times the cost, 18 % of the time of `established`.
- * The SYN cookies, which must resist forgery, keep SipHash. */
+ * over the bucket bits.  That is all the table needs from its hash, at a
+ * fraction of SipHash's cost on every packet; the SYN cookies, which must
+ * resist forgery, keep SipHash. */
 static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_flow *k)
 {
 	const uint32_t *nh = ct->hkey.nh;
@@ -131,9 +131,9 @@ _Static_assert(sizeof(struct sg_flow) == 44, "key_eq compares 44 bytes");
 
 /* A bucket's head word doubles as its lock (bit 31; indices stay below
  * SG_CT_MAX_CAPACITY + 1 < 2^31): an insert must own the head's cache line
- * anyway, and a separate lock line bounced between the cores on every new
- * connection, which kept two workers at 1.3x one on the handshake
- * benchmark.  Lookups mask the bit and never wait. */
+ * anyway, and a separate lock line would bounce between the cores on every
+ * new connection and keep the handshake from scaling with workers.
+ * Lookups mask the bit and never wait. */
 #define BUCKET_LOCK 0x80000000u
 _Static_assert(SG_CT_MAX_CAPACITY < BUCKET_LOCK, "indices must leave the lock bit free");
 

@@ -78,7 +78,7 @@ static inline void sg_csum_put32(uint8_t *p, uint32_t v, uint64_t *sum)
 }
 
 /* Inline: the per-packet path edits two to a dozen fields per frame, and
- * as calls they kept the sum in memory and cost ~25 instructions each. */
+ * as calls they kept the sum in memory instead of a register. */
 
 /* ~old + new of a field, in memory order; at an odd offset every byte sits
  * in the other half of its 16-bit word, and the folded contribution is

@@ -1,4 +1,4 @@
-/* Proxy core scenarios: the predecessor's twenty and the ones it missed.
+/* Proxy core scenarios: every path of the state machine.
  * Each runs for IPv4, IPv6 and VLAN-tagged IPv4 (proxy_harness.h). */
 #include "proxy_harness.h"
 
