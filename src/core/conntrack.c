@@ -2,7 +2,8 @@
  * quiescent-state reclamation.  The scheme is described in
  * docs/design.md ("The connection table and concurrency"). */
 #include "core/conntrack.h"
-#include "core/ct_internal.h"
+#include "core/ct_hash.h"
+#include "core/qsbr.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -10,8 +11,53 @@
 #include <string.h>
 #include <sys/mman.h>
 
-/* Words of NH input: the 44-byte flow key, zero-padded to an even count. */
-_Static_assert(SG_FLOW_BYTES == 11 * 4, "key_hash reads 11 words of key");
+#define NIL 0xffffffffu
+
+/* Timer wheel: 256 slots of 64 ms span 16.4 s.  An entry is never filed
+ * more than HORIZON ahead: a far expiry is reached through checkpoints, so
+ * an expiry that another worker moved earlier is noticed within HORIZON
+ * without that worker touching the owner's wheel. */
+#define WHEEL_SLOTS      256u
+#define WHEEL_GRAN_SHIFT 6u
+#define WHEEL_GRAN_MS    (1u << WHEEL_GRAN_SHIFT)
+#define WHEEL_HORIZON_MS 8000u
+_Static_assert(WHEEL_HORIZON_MS + 2 * WHEEL_GRAN_MS < WHEEL_SLOTS * WHEEL_GRAN_MS,
+               "the horizon must fit in the wheel");
+
+struct ct_worker {
+	/* Written only by this worker. */
+	uint32_t lo, hi;            /* its pool slice [lo, hi) */
+	uint32_t free_head;         /* free list, linked by wnext */
+	uint32_t limbo_head, limbo_tail;   /* freed, waiting for quiescence;
+	                                      linked by wnext, epoch tag in wprev */
+	uint32_t hand;              /* eviction sweep position */
+	uint32_t used;              /* entries linked in the hash */
+	uint32_t cursor_ms;         /* start of the next wheel slot to run */
+	uint8_t  wheel_started;
+	uint32_t wheel[WHEEL_SLOTS];
+	struct sg_ct_stats st;
+} __attribute__((aligned(64)));
+
+struct sg_ct {
+	struct sg_conn *pool;       /* [0] unused: index 0 means "none" */
+	size_t pool_bytes;
+	uint32_t *buckets;
+	uint32_t bmask;
+	unsigned bshift;            /* bucket = hash >> bshift */
+	uint32_t capacity;
+	unsigned nworkers;
+	struct ct_hash_key hkey;
+	uint32_t timeout_ms[SG_CT_STATE_COUNT];
+	/* sg_ct_touch re-arms an entry once less than this is left. */
+	uint32_t refresh_below_ms[SG_CT_STATE_COUNT];
+	struct sg_qsbr qsbr;        /* when a freed entry may be reused */
+	struct ct_worker w[];
+};
+
+static inline bool before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
 
 static const char *const state_names[SG_CT_STATE_COUNT] = {
 #define SG_CT_STATE_NAME(id, name) [SG_CT_##id] = name,
@@ -65,69 +111,10 @@ int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct s
 	return 0;
 }
 
-static inline uint64_t key_word(const struct sg_flow *k, unsigned i)
-{
-	uint64_t w;
-
-	memcpy(&w, (const uint8_t *)k + 8 * i, 8);
-	return w;
-}
-
-/* The key's last 4 bytes (family and padding), past its five words. */
-static inline uint32_t key_tail(const struct sg_flow *k)
-{
-	uint32_t t;
-
-	memcpy(&t, (const uint8_t *)k + 40, 4);
-	return t;
-}
-
-/* The bucket hash: NH (the inner hash of UMAC, RFC 4418 §5.2) over the
- * key's 32-bit words under a random key that never leaves the process:
- * two different flows get the same 64-bit value with a chance below 2^-32,
- * so no source can aim at one chain.  A keyed mix then spreads the values
- * over the bucket bits.  That is all the table needs from its hash, at a
- * fraction of SipHash's cost on every packet; the SYN cookies, which must
- * resist forgery, keep SipHash. */
-static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_flow *k)
-{
-	const uint32_t *nh = ct->hkey.nh;
-	uint64_t h = 0, w;
-
-	/* The widths sg_flow_make stores in (see flow.h). */
-#pragma GCC unroll 5
-	for (unsigned i = 0; i < 5; i++) {
-		w = key_word(k, i);
-		h += (uint64_t)((uint32_t)w + nh[2 * i]) * (uint32_t)((w >> 32) + nh[2 * i + 1]);
-	}
-	h += (uint64_t)(key_tail(k) + nh[10]) * nh[11];
-	/* A bijection, so distinct NH values stay distinct; it spreads them
-	 * over the bucket bits, which NH alone leaves in arithmetic
-	 * progressions when one field counts up (a scan of ports). */
-	h ^= h >> 32;
-	h *= ct->hkey.mult;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(h ^ (h >> 32));
-}
-
 static inline uint32_t bucket_of(const struct sg_ct *ct, uint32_t hash)
 {
 	return hash >> ct->bshift;
 }
-
-/* Word by word, in the widths sg_flow_make stores (a block copy into a
- * local array would be read back across its stores and stall). */
-static inline bool key_eq(const struct sg_flow *a, const struct sg_flow *b)
-{
-	uint64_t d = 0;
-
-#pragma GCC unroll 5
-	for (unsigned i = 0; i < 5; i++)
-		d |= key_word(a, i) ^ key_word(b, i);
-	return !(d | (key_tail(a) ^ key_tail(b)));
-}
-_Static_assert(sizeof(struct sg_flow) == 44, "key_eq compares 44 bytes");
 
 /* A bucket's head word doubles as its lock (bit 31; indices stay below
  * SG_CT_MAX_CAPACITY + 1 < 2^31): an insert must own the head's cache line
@@ -188,6 +175,7 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
 	memset(ct, 0, sizeof(*ct) + nworkers * sizeof(struct ct_worker));
 	ct->capacity = cfg->capacity;
 	ct->nworkers = nworkers;
+	sg_qsbr_init(&ct->qsbr, nworkers);
 	ct->hkey = hkey;
 	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++) {
 		ct->timeout_ms[s] = cfg->timeout_s[s] * 1000u;
@@ -244,7 +232,7 @@ void sg_ct_destroy(struct sg_ct *ct)
 
 uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_flow *k)
 {
-	return key_hash(ct, k);
+	return sg_ct_key_hash(&ct->hkey, k);
 }
 
 void sg_ct_prefetch_bucket(const struct sg_ct *ct, uint32_t hash)
@@ -272,7 +260,7 @@ struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_
 	while (idx) {
 		struct sg_conn *c = &ct->pool[idx];
 
-		if (key_eq(&c->key, k)) {
+		if (sg_ct_key_eq(&c->key, k)) {
 			w->st.c[SG_CT_STAT_HITS]++;
 			return c;
 		}
@@ -281,12 +269,62 @@ struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_
 	return NULL;
 }
 
+/* ---- timer wheel (owner only) ---- */
+
+static inline uint32_t slot_of(uint32_t t)
+{
+	return (t >> WHEEL_GRAN_SHIFT) & (WHEEL_SLOTS - 1);
+}
+
+static void wheel_start(struct ct_worker *w, uint32_t now_ms)
+{
+	if (!w->wheel_started) {
+		w->cursor_ms = now_ms & ~(WHEEL_GRAN_MS - 1);
+		w->wheel_started = 1;
+	}
+}
+
+/* Files c at its expiry, or at a checkpoint HORIZON ahead, never in a slot
+ * the wheel has already run (min_ms). */
+static void wheel_file(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c,
+                   uint32_t now_ms, uint32_t min_ms)
+{
+	uint32_t t = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
+	uint32_t s;
+
+	if (before(now_ms + WHEEL_HORIZON_MS, t))
+		t = now_ms + WHEEL_HORIZON_MS;
+	if (before(t, min_ms))
+		t = min_ms;
+	s = slot_of(t);
+	c->wslot = (uint8_t)s;
+	c->wprev = 0;
+	c->wnext = w->wheel[s];
+	if (c->wnext)
+		ct->pool[c->wnext].wprev = (uint32_t)(c - ct->pool);
+	w->wheel[s] = (uint32_t)(c - ct->pool);
+}
+
+static void wheel_remove(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
+{
+	if (c->wprev == NIL)
+		return;
+	if (c->wprev)
+		ct->pool[c->wprev].wnext = c->wnext;
+	else
+		w->wheel[c->wslot] = c->wnext;
+	if (c->wnext)
+		ct->pool[c->wnext].wprev = c->wprev;
+	c->wprev = NIL;
+	c->wnext = 0;
+}
+
 /* ---- freeing and reuse ---- */
 
 static void hash_unlink(struct sg_ct *ct, struct sg_conn *c)
 {
 	uint32_t idx = (uint32_t)(c - ct->pool);
-	uint32_t b = bucket_of(ct, key_hash(ct, &c->key));
+	uint32_t b = bucket_of(ct, sg_ct_key_hash(&ct->hkey, &c->key));
 	uint32_t head = bucket_lock(ct, b);
 
 	/* c->hnext is left as it is: a reader standing on c still finds the
@@ -304,7 +342,9 @@ static void hash_unlink(struct sg_ct *ct, struct sg_conn *c)
 	bucket_unlock(ct, b, head);
 }
 
-void ct_entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
+/* Unlinks c (already off the wheel) and parks it until every worker has
+ * passed a quiescent point. */
+static void entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
 {
 	uint32_t idx = (uint32_t)(c - ct->pool);
 
@@ -314,48 +354,33 @@ void ct_entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
 	sg_ct_lock(c);
 	__atomic_store_n(&c->state, SG_CT_FREE, __ATOMIC_RELAXED);
 	sg_ct_unlock(c);
-	/* The unlink must be visible before the epoch is read (a worker that
-	 * saw the old epoch may still hold c; one that sees a later one cannot
-	 * find it).  x86 and ARMv8 order it through the lock above already;
-	 * C11 only promises it with a full fence. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	/* The epoch tag lives in wprev: other workers may still store into
+	/* The tag lives in wprev: other workers may still store into
 	 * expires_ms through an old pointer, never into wprev. */
-	c->wprev = (uint32_t)__atomic_load_n(&ct->epoch, __ATOMIC_ACQUIRE);
+	c->wprev = sg_qsbr_retire(&ct->qsbr, (unsigned)(w - ct->w));
 	c->wnext = 0;
 	if (w->limbo_tail)
 		ct->pool[w->limbo_tail].wnext = idx;
 	else
 		w->limbo_head = idx;
 	w->limbo_tail = idx;
-	w->freed_since_qs = 1;
 	w->used--;
 }
 
-/* Entries freed at epoch t are safe once every other worker has seen an
- * epoch after t.  The freeing worker itself is exempt: it holds no entry
- * pointers between frames (sg_ct_insert's contract). */
+/* Moves the entries of the worker's limbo that no other worker can still
+ * hold (qsbr.h) to its free list. */
 static void reclaim(struct sg_ct *ct, unsigned worker)
 {
 	struct ct_worker *w = &ct->w[worker];
-	uint64_t min = UINT64_MAX;
+	uint64_t horizon;
 
 	if (!w->limbo_head)
 		return;
-	for (unsigned i = 0; i < ct->nworkers; i++) {
-		uint64_t e;
-
-		if (i == worker)
-			continue;
-		e = __atomic_load_n(&ct->seen[i].epoch, __ATOMIC_ACQUIRE);
-		if (e < min)
-			min = e;
-	}
+	horizon = sg_qsbr_horizon(&ct->qsbr, worker);
 	while (w->limbo_head) {
 		struct sg_conn *c = &ct->pool[w->limbo_head];
 		uint32_t next = c->wnext;
 
-		if (min != UINT64_MAX && !before(c->wprev, (uint32_t)min))
+		if (!sg_qsbr_reusable(horizon, c->wprev))
 			break;
 		c->wprev = NIL;
 		c->wnext = w->free_head;
@@ -399,8 +424,8 @@ static bool evict_one(struct sg_ct *ct, struct ct_worker *w)
 		w->st.c[SG_CT_STAT_EVICT_CLOSING]++;
 	else
 		w->st.c[SG_CT_STAT_EVICT_EMBRYONIC]++;
-	ct_wheel_remove(ct, w, v);
-	ct_entry_free(ct, w, v);
+	wheel_remove(ct, w, v);
+	entry_free(ct, w, v);
 	return true;
 }
 
@@ -447,7 +472,7 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
 	}
 	head = bucket_lock(ct, b);
 	for (cur = head; cur; cur = ct->pool[cur].hnext) {
-		if (key_eq(&ct->pool[cur].key, k)) {
+		if (sg_ct_key_eq(&ct->pool[cur].key, k)) {
 			bucket_unlock(ct, b, head);
 			entry_release_unused(ct, w, idx);
 			w->st.c[SG_CT_STAT_INSERT_EXISTS]++;
@@ -470,12 +495,90 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
 	/* Publishes the initialised entry to lock-free readers. */
 	bucket_unlock(ct, b, idx);
 
-	ct_wheel_start(w, now_ms);
-	ct_wheel_file(ct, w, c, now_ms, w->cursor_ms);
+	wheel_start(w, now_ms);
+	wheel_file(ct, w, c, now_ms, w->cursor_ms);
 	w->used++;
 	w->st.c[SG_CT_STAT_INSERTS]++;
 	*err = 0;
 	return c;
+}
+
+void sg_ct_set_expiry(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint32_t when_ms)
+{
+	uint32_t old = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
+	struct ct_worker *w = &ct->w[worker];
+
+	__atomic_store_n(&c->expires_ms, when_ms, __ATOMIC_RELAXED);
+	/* Only the owner may move the entry on its wheel; an entry off the
+	 * wheel (inside an expiry callback) is filed by sg_ct_expire. */
+	if (c->owner == worker && c->wprev != NIL && before(when_ms, old)) {
+		wheel_remove(ct, w, c);
+		wheel_file(ct, w, c, when_ms, w->cursor_ms);
+	}
+}
+
+void sg_ct_touch(struct sg_ct *ct, struct sg_conn *c, uint32_t now_ms)
+{
+	enum sg_ct_state s = sg_ct_state_get(c);
+	uint32_t e = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
+
+	/* One store a second at most: other workers share this line. */
+	if ((int32_t)(e - now_ms) < (int32_t)ct->refresh_below_ms[s])
+		__atomic_store_n(&c->expires_ms, now_ms + ct->timeout_ms[s], __ATOMIC_RELAXED);
+}
+
+unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
+                      sg_ct_expire_fn fn, void *arg, unsigned budget)
+{
+	struct ct_worker *w = &ct->w[worker];
+	unsigned handled = 0;
+
+	wheel_start(w, now_ms);
+	/* A slot runs once its whole 64 ms have passed, so nothing in it can
+	 * fire before its expiry. */
+	while (!before(now_ms, w->cursor_ms + WHEEL_GRAN_MS - 1)) {
+		uint32_t s = slot_of(w->cursor_ms);
+		uint32_t next_ms = w->cursor_ms + WHEEL_GRAN_MS;
+		uint32_t idx = w->wheel[s];
+
+		w->wheel[s] = 0;
+		while (idx) {
+			struct sg_conn *c = &ct->pool[idx];
+			uint32_t nidx = c->wnext;
+
+			if (handled == budget) {
+				/* Put the rest back; this slot runs again next call. */
+				while (idx) {
+					struct sg_conn *r = &ct->pool[idx];
+					uint32_t rn = r->wnext;
+
+					r->wprev = NIL;
+					wheel_file(ct, w, r, w->cursor_ms, w->cursor_ms);
+					idx = rn;
+				}
+				return handled;
+			}
+			c->wprev = NIL;
+			c->wnext = 0;
+			if (before(now_ms, __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED))) {
+				w->st.c[SG_CT_STAT_REFILED]++;
+				wheel_file(ct, w, c, now_ms, next_ms);
+			} else {
+				enum sg_ct_state st = sg_ct_state_get(c);
+
+				handled++;
+				if (fn && fn(arg, c, now_ms) == SG_CT_EXPIRE_KEEP) {
+					wheel_file(ct, w, c, now_ms, next_ms);
+				} else {
+					w->st.expired[st]++;
+					entry_free(ct, w, c);
+				}
+			}
+			idx = nidx;
+		}
+		w->cursor_ms = next_ms;
+	}
+	return handled;
 }
 
 int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
@@ -494,23 +597,13 @@ int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 
 void sg_ct_quiescent(struct sg_ct *ct, unsigned worker)
 {
-	struct ct_worker *w = &ct->w[worker];
-
-	/* Entries this worker freed were tagged with the epoch before this
-	 * increment; seeing the new epoch proves a worker passed a point after
-	 * they were unlinked. */
-	if (w->freed_since_qs) {
-		__atomic_fetch_add(&ct->epoch, 1, __ATOMIC_ACQ_REL);
-		w->freed_since_qs = 0;
-	}
-	__atomic_store_n(&ct->seen[worker].epoch,
-	                 __atomic_load_n(&ct->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	sg_qsbr_quiescent(&ct->qsbr, worker);
 	reclaim(ct, worker);
 }
 
 void sg_ct_offline(struct sg_ct *ct, unsigned worker)
 {
-	__atomic_store_n(&ct->seen[worker].epoch, UINT64_MAX, __ATOMIC_RELEASE);
+	sg_qsbr_offline(&ct->qsbr, worker);
 }
 
 const struct sg_ct_stats *sg_ct_stats(const struct sg_ct *ct, unsigned worker)
