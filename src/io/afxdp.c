@@ -62,6 +62,9 @@ struct xport {                  /* one (port, queue) */
 	struct xsk_ring_prod tx;
 	struct xsk_ring_prod fill;
 	struct xsk_ring_cons comp;
+	/* Ring sizes as configured: libxdp's ring structs are read only
+	 * through its functions. */
+	uint32_t tx_size, fill_size, comp_size;
 	uint32_t tx_outstanding;    /* submitted, not yet completed */
 	uint32_t fill_target;
 };
@@ -205,10 +208,9 @@ static void xq_close(struct xq *x)
 	x->free = NULL;
 }
 
-static void refill(struct sg_io *io, struct xq *x, struct xport *xp)
+static void refill(struct xq *x, struct xport *xp)
 {
-	(void)io;
-	uint32_t have = xp->fill.size - xsk_prod_nb_free(&xp->fill, xp->fill.size);
+	uint32_t have = xp->fill_size - xsk_prod_nb_free(&xp->fill, xp->fill_size);
 	if (have >= xp->fill_target || !x->nfree)
 		return;
 	uint32_t want = xp->fill_target - have;
@@ -224,7 +226,7 @@ static void refill(struct sg_io *io, struct xq *x, struct xport *xp)
 static void reclaim(struct sg_io *io, struct xq *x, struct xport *xp)
 {
 	uint32_t idx;
-	uint32_t n = xsk_ring_cons__peek(&xp->comp, xp->comp.size, &idx);
+	uint32_t n = xsk_ring_cons__peek(&xp->comp, xp->comp_size, &idx);
 	for (uint32_t i = 0; i < n; i++)
 		free_push(x, chunk(io, *xsk_ring_cons__comp_addr(&xp->comp, idx + i)));
 	xsk_ring_cons__release(&xp->comp, n);
@@ -294,11 +296,14 @@ static int xq_open(struct sg_io *io, struct xq *x, unsigned q,
 			return sg_io_fail(err, io->ifname[p], rc,
 			                  "AF_XDP socket (%s), queue %u", m->name, q);
 		}
+		xp->tx_size = o->tx_ring;
+		xp->fill_size = fill_size;
+		xp->comp_size = o->tx_ring;
 		xp->fill_target = o->rx_ring;
 		xp->tx_outstanding = 0;
 	}
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
-		refill(io, x, &x->port[p]);
+		refill(x, &x->port[p]);
 	return 0;
 }
 
@@ -512,6 +517,12 @@ static int afx_rx(struct sg_io *io, unsigned port, unsigned q,
 	return (int)n;
 }
 
+/* Submitted descriptors the kernel has not taken from the TX ring yet. */
+static bool tx_waiting(struct xport *xp)
+{
+	return xsk_prod_nb_free(&xp->tx, xp->tx_size) < xp->tx_size;
+}
+
 static void kick_tx(struct xport *xp)
 {
 	/* Copy mode sends at most 32 descriptors per sendto (EAGAIN: more
@@ -524,10 +535,35 @@ static void kick_tx(struct xport *xp)
 			return;
 		if (errno != EAGAIN && errno != EBUSY)
 			return;
-		if (__atomic_load_n(xp->tx.consumer, __ATOMIC_ACQUIRE) ==
-		    xp->tx.cached_prod)
+		if (!tx_waiting(xp))
 			return;
 	}
+}
+
+/* Whether f can go on a TX ring.  A frame of the caller's needs a free
+ * chunk to be copied into: *chunks counts those left.  Called twice per
+ * frame, to count and to fill, with the same answers both times. */
+static bool tx_fits(const struct sg_io *io, const struct sg_io_frame *f,
+                    uint32_t *chunks)
+{
+	uint32_t fs = io->opts.frame_size;
+	if (f->origin != SG_IO_ORIGIN_CALLER)
+		return f->len <= fs - (f->priv & (fs - 1));
+	if (!*chunks || f->len > fs)
+		return false;
+	(*chunks)--;
+	return true;
+}
+
+/* The umem address f goes out from: its own chunk, or a free one it is
+ * copied into. */
+static uint64_t tx_addr(struct xq *x, const struct sg_io_frame *f)
+{
+	if (f->origin != SG_IO_ORIGIN_CALLER)
+		return f->priv;
+	uint64_t addr = x->free[--x->nfree];
+	memcpy(xsk_umem__get_data(x->area, addr), f->data, f->len);
+	return addr;
 }
 
 static int afx_tx(struct sg_io *io, unsigned port, unsigned q,
@@ -539,39 +575,31 @@ static int afx_tx(struct sg_io *io, unsigned port, unsigned q,
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 
 	reclaim(io, x, xp);
+	/* Count what will be written, then reserve exactly that many. */
 	uint32_t room = xsk_prod_nb_free(&xp->tx, n);
-	uint32_t want = n < room ? n : room;
+	uint32_t chunks = x->nfree, take = 0;
+	for (unsigned i = 0; i < n && take < room; i++)
+		take += tx_fits(io, &f[i], &chunks);
 	uint32_t idx = 0;
-	if (want)
-		want = xsk_ring_prod__reserve(&xp->tx, want, &idx);
+	if (take && xsk_ring_prod__reserve(&xp->tx, take, &idx) != take)
+		take = 0;           /* not after nb_free said there is room */
+
 	uint32_t used = 0;
+	chunks = x->nfree;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t addr;
-		if (f[i].origin != SG_IO_ORIGIN_CALLER) {
-			addr = f[i].priv;
-			if (used >= want || f[i].len > io->opts.frame_size -
-			    (addr & (io->opts.frame_size - 1))) {
-				free_push(x, chunk(io, addr));
-				st->tx_drops++;
-				continue;
-			}
-		} else {
-			if (used >= want || !x->nfree || f[i].len > io->opts.frame_size) {
-				st->tx_drops++;
-				continue;
-			}
-			addr = x->free[--x->nfree];
-			memcpy(xsk_umem__get_data(x->area, addr), f[i].data, f[i].len);
+		if (used == take || !tx_fits(io, &f[i], &chunks)) {
+			if (f[i].origin != SG_IO_ORIGIN_CALLER)
+				free_push(x, chunk(io, f[i].priv));
+			st->tx_drops++;
+			continue;
 		}
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&xp->tx, idx + used);
-		d->addr = addr;
+		d->addr = tx_addr(x, &f[i]);
 		d->len = f[i].len;
 		d->options = 0;
 		st->tx_bytes += f[i].len;
 		used++;
 	}
-	if (used < want)   /* hand back the slots we reserved but did not fill */
-		xp->tx.cached_prod -= want - used;
 	if (used) {
 		xsk_ring_prod__submit(&xp->tx, used);
 		xp->tx_outstanding += used;
@@ -602,12 +630,11 @@ static void afx_flush(struct sg_io *io, unsigned q)
 		/* Kick only for descriptors the kernel has not taken yet (the
 		 * last sendto stopped at its budget); sent-but-not-completed
 		 * ones need no syscall. */
-		if (xp->tx_outstanding &&
-		    __atomic_load_n(xp->tx.consumer, __ATOMIC_ACQUIRE) != xp->tx.cached_prod)
+		if (xp->tx_outstanding && tx_waiting(xp))
 			kick_tx(xp);
 	}
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
-		refill(io, x, &x->port[p]);
+		refill(x, &x->port[p]);
 }
 
 static void afx_wait(struct sg_io *io, unsigned q, int timeout_ms)
