@@ -370,6 +370,111 @@ static bool zc_bound(struct xport *xp)
 	return opt.flags & XDP_OPTIONS_ZEROCOPY;
 }
 
+/* What AF_XDP cannot serve on port p is refused before anything is set
+ * up.  May raise the umem chunk to a page for a large MTU. */
+static int check_port(struct sg_io *io, struct afx *a, unsigned p,
+                      struct sg_io_err *err)
+{
+	const char *ifn = io->ifname[p];
+	a->ifindex[p] = (int)if_nametoindex(ifn);
+	if (!a->ifindex[p])
+		return sg_io_fail(err, ifn, ENODEV, "AF_XDP open");
+
+	unsigned have = rx_queues(ifn);
+	if (have && have < io->nq)
+		return sg_io_fail(err, ifn, EINVAL, "AF_XDP needs %u queues, the "
+		                  "interface has %u (raise them with `ethtool -L %s "
+		                  "combined %u`, or fewer threads)", io->nq, have, ifn,
+		                  io->nq);
+
+	/* One chunk holds one frame (no multi-buffer): the largest frame the
+	 * MTU allows, with two tags, after the kernel's XDP headroom. */
+	unsigned mtu = if_mtu(ifn);
+	unsigned need = mtu + ETH_FRAME_OVERHEAD + XDP_HEADROOM;
+	if (need > MAX_CHUNK)
+		return sg_io_fail(err, ifn, EMSGSIZE, "MTU %u is too large for "
+		                  "AF_XDP without multi-buffer (at most %u); use --io "
+		                  "afpacket or a smaller MTU", mtu,
+		                  MAX_CHUNK - ETH_FRAME_OVERHEAD - XDP_HEADROOM);
+	if (need > io->opts.frame_size) {
+		sg_io_log(io, LOG_INFO, "%s: MTU %u needs %u-byte umem chunks", ifn,
+		          mtu, MAX_CHUNK);
+		io->opts.frame_size = MAX_CHUNK;
+	}
+	return 0;
+}
+
+/* Best first; the first that binds every queue of both ports is used. */
+static const struct mode all_modes[] = {
+	{ XDP_FLAGS_DRV_MODE, XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, "native, zero-copy" },
+	{ XDP_FLAGS_DRV_MODE, XDP_COPY | XDP_USE_NEED_WAKEUP,     "native, copy" },
+	{ XDP_FLAGS_SKB_MODE, XDP_COPY | XDP_USE_NEED_WAKEUP,     "skb, copy" },
+};
+#define NMODES (sizeof(all_modes) / sizeof(all_modes[0]))
+
+/* The modes the options allow, best first. */
+static unsigned choose_modes(const struct sg_io_opts *o, struct mode modes[NMODES])
+{
+	unsigned nm = 0;
+	for (unsigned i = 0; i < NMODES; i++) {
+		bool drv = all_modes[i].xdp_flags == XDP_FLAGS_DRV_MODE;
+		bool zc = all_modes[i].bind_flags & XDP_ZEROCOPY;
+		if (zc && !o->zerocopy)
+			continue;
+		if (o->xdp_mode == SG_IO_XDP_DRV && !drv)
+			continue;
+		if (o->xdp_mode == SG_IO_XDP_SKB && drv)
+			continue;
+		modes[nm++] = all_modes[i];
+	}
+	return nm;
+}
+
+/* Opens every queue in the first of modes[] that binds them all.  On
+ * failure err tells the best mode's reason, unless that mode merely was
+ * unsupported. */
+static int try_modes(struct sg_io *io, struct afx *a, const struct mode *modes,
+                     unsigned nm, const struct mode **used, struct sg_io_err *err)
+{
+	struct sg_io_err first = { .err = 0 };
+	for (unsigned i = 0; i < nm; i++) {
+		struct sg_io_err e = { .err = 0 };
+		int rc = 0;
+		for (unsigned q = 0; q < io->nq && !rc; q++)
+			rc = xq_open(io, &a->q[q], q, &modes[i], i > 0, &e);
+		if (!rc) {
+			*used = &modes[i];
+			return 0;
+		}
+		if (!first.err || (first.err == EOPNOTSUPP && e.err != EOPNOTSUPP))
+			first = e;
+		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name, e.msg);
+		for (unsigned q = 0; q < io->nq; q++)
+			xq_close(&a->q[q]);
+		/* A busy device or missing rights will not improve in another mode. */
+		if (rc == -EBUSY || rc == -EPERM || rc == -ENODEV)
+			break;
+	}
+	if (!first.err)
+		sg_io_fail(&first, io->ifname[0], EOPNOTSUPP, "AF_XDP: no mode left to try");
+	if (err)
+		*err = first;
+	return -first.err;
+}
+
+static void describe(struct sg_io *io, struct afx *a, const struct mode *used)
+{
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		bool zc = zc_bound(&a->q[0].port[p]);
+		snprintf(io->desc[p], sizeof(io->desc[p]),
+		         "afxdp %s mode, %s, %u queue%s, shared umem per queue, %s",
+		         used->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "skb",
+		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "",
+		         dispatcher_used(a->ifindex[p]) ? "libxdp dispatcher" :
+		         "single program (no libxdp dispatcher)");
+	}
+}
+
 static int afx_open(struct sg_io *io, struct sg_io_err *err)
 {
 	struct afx *a = calloc(1, sizeof(*a));
@@ -382,39 +487,10 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 		return sg_io_fail(err, NULL, ENOMEM, "afxdp state");
 	}
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		a->ifindex[p] = (int)if_nametoindex(io->ifname[p]);
-		if (!a->ifindex[p]) {
+		int rc = check_port(io, a, p, err);
+		if (rc) {
 			afx_close(io);
-			return sg_io_fail(err, io->ifname[p], ENODEV, "AF_XDP open");
-		}
-	}
-
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		unsigned have = rx_queues(io->ifname[p]);
-		if (have && have < io->nq) {
-			afx_close(io);
-			return sg_io_fail(err, io->ifname[p], EINVAL, "AF_XDP needs %u "
-			                  "queues, the interface has %u (raise them with "
-			                  "`ethtool -L %s combined %u`, or fewer threads)",
-			                  io->nq, have, io->ifname[p], io->nq);
-		}
-	}
-
-	/* One chunk holds one frame (no multi-buffer): the largest frame the
-	 * MTU allows, with two tags, after the kernel's XDP headroom. */
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		unsigned need = if_mtu(io->ifname[p]) + ETH_FRAME_OVERHEAD + XDP_HEADROOM;
-		if (need > io->opts.frame_size && need <= MAX_CHUNK) {
-			sg_io_log(io, LOG_INFO, "%s: MTU %u needs %u-byte umem chunks",
-			          io->ifname[p], if_mtu(io->ifname[p]), MAX_CHUNK);
-			io->opts.frame_size = MAX_CHUNK;
-		} else if (need > MAX_CHUNK) {
-			afx_close(io);
-			return sg_io_fail(err, io->ifname[p], EMSGSIZE, "MTU %u is too "
-			                  "large for AF_XDP without multi-buffer (at most "
-			                  "%u); use --io afpacket or a smaller MTU",
-			                  if_mtu(io->ifname[p]),
-			                  MAX_CHUNK - ETH_FRAME_OVERHEAD - XDP_HEADROOM);
+			return rc;
 		}
 	}
 
@@ -423,69 +499,18 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 	libbpf_set_print(bpf_print);
 	ensure_bpffs(io);
 	raise_memlock(io);
-
-	const uint16_t wake = XDP_USE_NEED_WAKEUP;
-	const struct mode all[] = {
-		{ XDP_FLAGS_DRV_MODE, XDP_ZEROCOPY | wake, "native, zero-copy" },
-		{ XDP_FLAGS_DRV_MODE, XDP_COPY | wake,     "native, copy" },
-		{ XDP_FLAGS_SKB_MODE, XDP_COPY | wake,     "skb, copy" },
-	};
-	struct mode modes[3];
-	unsigned nm = 0;
-	for (unsigned i = 0; i < 3; i++) {
-		bool drv = all[i].xdp_flags == XDP_FLAGS_DRV_MODE;
-		bool zc = all[i].bind_flags & XDP_ZEROCOPY;
-		if (zc && !io->opts.zerocopy)
-			continue;
-		if (io->opts.xdp_mode == SG_IO_XDP_DRV && !drv)
-			continue;
-		if (io->opts.xdp_mode == SG_IO_XDP_SKB && drv)
-			continue;
-		modes[nm++] = all[i];
-	}
-
-	int rc = -EOPNOTSUPP;
+	struct mode modes[NMODES];
+	unsigned nm = choose_modes(&io->opts, modes);
 	const struct mode *used = NULL;
-	/* Report the best mode's failure, unless it merely was unsupported. */
-	struct sg_io_err first = { .err = 0 };
-	for (unsigned i = 0; i < nm && !used; i++) {
-		struct sg_io_err e = { .err = 0 };
-		rc = 0;
-		for (unsigned q = 0; q < io->nq && !rc; q++)
-			rc = xq_open(io, &a->q[q], q, &modes[i], i > 0, &e);
-		if (!rc) {
-			used = &modes[i];
-			break;
-		}
-		if (!first.err || (first.err == EOPNOTSUPP && e.err != EOPNOTSUPP))
-			first = e;
-		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name, e.msg);
-		for (unsigned q = 0; q < io->nq; q++)
-			xq_close(&a->q[q]);
-		/* A busy device or missing rights will not improve in another mode. */
-		if (rc == -EBUSY || rc == -EPERM || rc == -ENODEV)
-			break;
-	}
+	int rc = try_modes(io, a, modes, nm, &used, err);
 	print_io = NULL;
-	if (!used) {
+	if (rc) {
 		afx_close(io);
-		if (!first.err)
-			sg_io_fail(&first, io->ifname[0], EOPNOTSUPP, "AF_XDP: no mode left to try");
-		if (err)
-			*err = first;
-		return -first.err;
+		return rc;
 	}
 	a->xdp_flags = used->xdp_flags;
 	a->opened = true;
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		bool zc = zc_bound(&a->q[0].port[p]);
-		snprintf(io->desc[p], sizeof(io->desc[p]),
-		         "afxdp %s mode, %s, %u queue%s, shared umem per queue, %s",
-		         used->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "skb",
-		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "",
-		         dispatcher_used(a->ifindex[p]) ? "libxdp dispatcher" :
-		         "single program (no libxdp dispatcher)");
-	}
+	describe(io, a, used);
 	return 0;
 }
 
