@@ -293,14 +293,14 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 		uint8_t *d = (uint8_t *)h + h->tp_mac;
 		uint32_t len = h->tp_snaplen;
 		if (h->tp_snaplen < h->tp_len || len < ETH_HLEN) {
-			st->rx_bad++;
+			st->c[SG_IO_STAT_RX_BAD]++;
 			continue;
 		}
 		if (h->tp_status & TP_STATUS_VLAN_VALID) {
 			/* The header and sockaddr_ll end well before tp_mac, so the
 			 * 4 bytes in front of the frame are ours to use. */
 			if (h->tp_mac < sizeof(*h) + VLAN_HLEN) {
-				st->rx_bad++;
+				st->c[SG_IO_STAT_RX_BAD]++;
 				continue;
 			}
 			uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) &&
@@ -315,10 +315,10 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[n].len = len;
 		f[n].origin = 1 + port;
 		f[n].priv = 0;
-		st->rx_bytes += len;
+		st->c[SG_IO_STAT_RX_BYTES] += len;
 		n++;
 	}
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	return (int)n;
 }
 
@@ -341,7 +341,7 @@ static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
 		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 		if ((status & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ||
 		    f[i].len > p->tx_frame - TX_DATA_OFF) {
-			st->tx_drops++;
+			st->c[SG_IO_STAT_TX_DROPS]++;
 			continue;
 		}
 		memcpy((uint8_t *)h + TX_DATA_OFF, f[i].data, f[i].len);
@@ -350,11 +350,11 @@ static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
 		h->tp_next_offset = 0;
 		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 		p->tx_head = (p->tx_head + 1) % p->tx_nfr;
-		st->tx_bytes += f[i].len;
+		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
 		sent++;
 	}
 	if (sent) {
-		st->tx_frames += (uint64_t)sent;
+		st->c[SG_IO_STAT_TX_FRAMES] += (uint64_t)sent;
 		kick(p);
 	}
 	return sent;
@@ -394,7 +394,7 @@ static void afp_kstats(struct sg_io *io, unsigned port, unsigned q,
 	pthread_mutex_lock(&p->kst_lock);
 	if (getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &l) == 0)
 		p->kdrops += ks.tp_drops;
-	st->rx_kernel_drops += p->kdrops;
+	st->c[SG_IO_STAT_RX_KERNEL_DROPS] += p->kdrops;
 	pthread_mutex_unlock(&p->kst_lock);
 }
 

@@ -535,10 +535,10 @@ static int afx_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[i].len = d->len;
 		f[i].origin = 1 + port;
 		f[i].priv = d->addr;
-		st->rx_bytes += d->len;
+		st->c[SG_IO_STAT_RX_BYTES] += d->len;
 	}
 	xsk_ring_cons__release(&xp->rx, n);
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	return (int)n;
 }
 
@@ -615,20 +615,20 @@ static int afx_tx(struct sg_io *io, unsigned port, unsigned q,
 		if (used == take || !tx_fits(io, &f[i], &chunks)) {
 			if (f[i].origin != SG_IO_ORIGIN_CALLER)
 				free_push(x, chunk(io, f[i].priv));
-			st->tx_drops++;
+			st->c[SG_IO_STAT_TX_DROPS]++;
 			continue;
 		}
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&xp->tx, idx + used);
 		d->addr = tx_addr(x, &f[i]);
 		d->len = f[i].len;
 		d->options = 0;
-		st->tx_bytes += f[i].len;
+		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
 		used++;
 	}
 	if (used) {
 		xsk_ring_prod__submit(&xp->tx, used);
 		xp->tx_outstanding += used;
-		st->tx_frames += used;
+		st->c[SG_IO_STAT_TX_FRAMES] += used;
 		kick_tx(xp);
 	}
 	return (int)used;
@@ -682,7 +682,7 @@ static void afx_kstats(struct sg_io *io, unsigned port, unsigned q,
 	socklen_t l = sizeof(xs);
 	if (getsockopt(xsk_socket__fd(a->q[q].port[port].xsk), SOL_XDP,
 	               XDP_STATISTICS, &xs, &l) == 0)
-		st->rx_kernel_drops += xs.rx_dropped + xs.rx_ring_full;
+		st->c[SG_IO_STAT_RX_KERNEL_DROPS] += xs.rx_dropped + xs.rx_ring_full;
 }
 
 const struct sg_io_ops sg_io_afxdp_ops = {

@@ -296,16 +296,22 @@ void sg_io_stats(struct sg_io *io, unsigned port, unsigned q,
 	memset(st, 0, sizeof(*st));
 	if (port >= SG_IO_PORTS || q >= io->nq)
 		return;
-	/* Read field by field: the worker may be adding to them right now;
-	 * each 64-bit load is whole on the platforms we run on. */
-	const volatile struct sg_io_stats *s = &io->st[port][q];
-	st->rx_frames = s->rx_frames;
-	st->rx_bytes = s->rx_bytes;
-	st->tx_frames = s->tx_frames;
-	st->tx_bytes = s->tx_bytes;
-	st->rx_kernel_drops = s->rx_kernel_drops;
-	st->rx_bad = s->rx_bad;
-	st->tx_drops = s->tx_drops;
+	/* Read counter by counter: the worker may be adding to them right
+	 * now; each 64-bit load is whole on the platforms we run on. */
+	const volatile uint64_t *c = io->st[port][q].c;
+	for (unsigned i = 0; i < SG_IO_STAT__COUNT; i++)
+		st->c[i] = c[i];
 	if (io->ops->kstats)
 		io->ops->kstats(io, port, q, st);
+}
+
+static const char *const stat_names[SG_IO_STAT__COUNT] = {
+#define SG_IO_STAT_NAME(id, name) [SG_IO_STAT_##id] = name,
+	SG_IO_STATS_LIST(SG_IO_STAT_NAME)
+#undef SG_IO_STAT_NAME
+};
+
+const char *sg_io_stat_name(enum sg_io_stat s)
+{
+	return (unsigned)s < SG_IO_STAT__COUNT ? stat_names[s] : "invalid";
 }

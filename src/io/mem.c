@@ -124,9 +124,9 @@ static int mem_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[i].len = r->len[(tail + i) & r->mask];
 		f[i].origin = 1 + port;
 		f[i].priv = tail + i;
-		st->rx_bytes += f[i].len;
+		st->c[SG_IO_STAT_RX_BYTES] += f[i].len;
 	}
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	r->pending = n;
 	return (int)n;
 }
@@ -142,16 +142,16 @@ static int mem_tx(struct sg_io *io, unsigned port, unsigned q,
 	int sent = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (f[i].len > r->slot_size || head - tail > r->mask) {
-			st->tx_drops++;
+			st->c[SG_IO_STAT_TX_DROPS]++;
 			continue;
 		}
 		memcpy(slot(r, head), f[i].data, f[i].len);
 		r->len[head & r->mask] = f[i].len;
 		head++;
 		sent++;
-		st->tx_bytes += f[i].len;
+		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
 	}
-	st->tx_frames += (uint64_t)sent;
+	st->c[SG_IO_STAT_TX_FRAMES] += (uint64_t)sent;
 	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
 	return sent;
 }

@@ -129,7 +129,7 @@ static void load(struct sg_io *io, struct pc *c, unsigned p)
 		}
 		if (h->caplen < h->len || h->caplen > PCAP_SLOT) {
 			/* Cut by the capture's snap length: not the wire frame. */
-			io->st[p][0].rx_bad++;
+			io->st[p][0].c[SG_IO_STAT_RX_BAD]++;
 			continue;
 		}
 		memcpy(pp->la, d, h->caplen);
@@ -170,10 +170,10 @@ static int pc_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[n].priv = 0;
 		c->now = pp->la_ts;
 		pp->have_la = false;
-		st->rx_bytes += f[n].len;
+		st->c[SG_IO_STAT_RX_BYTES] += f[n].len;
 		n++;
 	}
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	if (!n && pp->eof && !pp->have_la)
 		return -ENODATA;
 	return (int)n;
@@ -190,9 +190,9 @@ static int pc_tx(struct sg_io *io, unsigned port, unsigned q,
 			                         .len = f[i].len };
 			pcap_dump((u_char *)c->out, &h, f[i].data);
 		}
-		st->tx_bytes += f[i].len;
+		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
 	}
-	st->tx_frames += n;
+	st->c[SG_IO_STAT_TX_FRAMES] += n;
 	return (int)n;
 }
 

@@ -191,8 +191,8 @@ int main(int argc, char **argv)
 		for (unsigned q = 0; q < sg_io_nqueues(io); q++) {
 			struct sg_io_stats is;
 			sg_io_stats(io, p, q, &is);
-			kdrops += is.rx_kernel_drops;
-			txdrops += is.tx_drops;
+			kdrops += is.c[SG_IO_STAT_RX_KERNEL_DROPS];
+			txdrops += is.c[SG_IO_STAT_TX_DROPS];
 		}
 	}
 	printf("rx_lan=%llu rx_wan=%llu tx_lan=%llu tx_wan=%llu forwarded=%llu "
