@@ -23,7 +23,6 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,16 +371,10 @@ static void afp_flush(struct sg_io *io, unsigned q)
 	(void)io; (void)q;
 }
 
-static void afp_wait(struct sg_io *io, unsigned q, int timeout_ms)
+static int afp_fd(struct sg_io *io, unsigned port, unsigned q)
 {
 	struct afp *a = io->priv;
-	struct pollfd pfd[SG_IO_PORTS];
-	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
-		pfd[port].fd = a->pq[port][q].fd;
-		pfd[port].events = POLLIN;
-		pfd[port].revents = 0;
-	}
-	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
+	return a->pq[port][q].fd;
 }
 
 static void afp_kstats(struct sg_io *io, unsigned port, unsigned q,
@@ -406,6 +399,6 @@ const struct sg_io_ops sg_io_afpacket_ops = {
 	.tx = afp_tx,
 	.release = afp_release,
 	.flush = afp_flush,
-	.wait = afp_wait,
+	.fd = afp_fd,
 	.kstats = afp_kstats,
 };

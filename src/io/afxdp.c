@@ -25,7 +25,6 @@
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -662,26 +661,18 @@ static void afx_flush(struct sg_io *io, unsigned q)
 		refill(x, &x->port[p]);
 }
 
-static void afx_wait(struct sg_io *io, unsigned q, int timeout_ms)
+static int afx_fd(struct sg_io *io, unsigned port, unsigned q)
 {
 	struct afx *a = io->priv;
-	struct pollfd pfd[SG_IO_PORTS];
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		pfd[p].fd = xsk_socket__fd(a->q[q].port[p].xsk);
-		pfd[p].events = POLLIN;
-		pfd[p].revents = 0;
-	}
-	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
+	return xsk_socket__fd(a->q[q].port[port].xsk);
 }
 
 static void afx_kstats(struct sg_io *io, unsigned port, unsigned q,
                        struct sg_io_stats *st)
 {
-	struct afx *a = io->priv;
 	struct xdp_statistics xs = {0};
 	socklen_t l = sizeof(xs);
-	if (getsockopt(xsk_socket__fd(a->q[q].port[port].xsk), SOL_XDP,
-	               XDP_STATISTICS, &xs, &l) == 0)
+	if (getsockopt(afx_fd(io, port, q), SOL_XDP, XDP_STATISTICS, &xs, &l) == 0)
 		st->c[SG_IO_STAT_RX_KERNEL_DROPS] += xs.rx_dropped + xs.rx_ring_full;
 }
 
@@ -693,6 +684,6 @@ const struct sg_io_ops sg_io_afxdp_ops = {
 	.tx = afx_tx,
 	.release = afx_release,
 	.flush = afx_flush,
-	.wait = afx_wait,
+	.fd = afx_fd,
 	.kstats = afx_kstats,
 };

@@ -15,6 +15,10 @@ struct sg_io_ops {
 	void (*release)(struct sg_io *io, unsigned port, unsigned q,
 	                struct sg_io_frame *f, unsigned n);
 	void (*flush)(struct sg_io *io, unsigned q);
+	/* sg_io_wait: a backend with descriptors gives fd, polled readable
+	 * when (port, q) has frames, and sg_io_wait polls both ports'; one
+	 * without gives wait. */
+	int  (*fd)(struct sg_io *io, unsigned port, unsigned q);
 	void (*wait)(struct sg_io *io, unsigned q, int timeout_ms);
 	/* Adds what the kernel counts (drops) to st; st already holds ours. */
 	void (*kstats)(struct sg_io *io, unsigned port, unsigned q,

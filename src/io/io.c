@@ -1,6 +1,7 @@
 /* The io.h interface: option checks, backend dispatch, AUTO fallback,
  * error messages operators can act on. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,7 +288,17 @@ void sg_io_flush(struct sg_io *io, unsigned q)
 
 void sg_io_wait(struct sg_io *io, unsigned q, int timeout_ms)
 {
-	io->ops->wait(io, q, timeout_ms);
+	if (!io->ops->fd) {
+		io->ops->wait(io, q, timeout_ms);
+		return;
+	}
+	struct pollfd pfd[SG_IO_PORTS];
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		pfd[p].fd = io->ops->fd(io, p, q);
+		pfd[p].events = POLLIN;
+		pfd[p].revents = 0;
+	}
+	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
 }
 
 void sg_io_stats(struct sg_io *io, unsigned port, unsigned q,
