@@ -359,18 +359,6 @@ static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
 	return sent;
 }
 
-static void afp_release(struct sg_io *io, unsigned port, unsigned q,
-                        struct sg_io_frame *f, unsigned n)
-{
-	/* Blocks go back whole, at the next rx burst. */
-	(void)io; (void)port; (void)q; (void)f; (void)n;
-}
-
-static void afp_flush(struct sg_io *io, unsigned q)
-{
-	(void)io; (void)q;
-}
-
 static int afp_fd(struct sg_io *io, unsigned port, unsigned q)
 {
 	struct afp *a = io->priv;
@@ -397,8 +385,7 @@ const struct sg_io_ops sg_io_afpacket_ops = {
 	.close = afp_close,
 	.rx = afp_rx,
 	.tx = afp_tx,
-	.release = afp_release,
-	.flush = afp_flush,
+	/* no release: blocks go back whole, at the next rx burst */
 	.fd = afp_fd,
 	.kstats = afp_kstats,
 };

@@ -4,6 +4,8 @@
 
 #include "io/io.h"
 
+/* A backend with nothing to do for release, flush, wait or kstats leaves
+ * it NULL. */
 struct sg_io_ops {
 	const char *name;
 	int  (*open)(struct sg_io *io, struct sg_io_err *err);
@@ -17,7 +19,7 @@ struct sg_io_ops {
 	void (*flush)(struct sg_io *io, unsigned q);
 	/* sg_io_wait: a backend with descriptors gives fd, polled readable
 	 * when (port, q) has frames, and sg_io_wait polls both ports'; one
-	 * without gives wait. */
+	 * without may give wait. */
 	int  (*fd)(struct sg_io *io, unsigned port, unsigned q);
 	void (*wait)(struct sg_io *io, unsigned q, int timeout_ms);
 	/* Adds what the kernel counts (drops) to st; st already holds ours. */

@@ -278,18 +278,21 @@ int sg_io_tx_burst(struct sg_io *io, unsigned port, unsigned q,
 void sg_io_release(struct sg_io *io, unsigned port, unsigned q,
                    struct sg_io_frame *f, unsigned n)
 {
-	io->ops->release(io, port, q, f, n);
+	if (io->ops->release)
+		io->ops->release(io, port, q, f, n);
 }
 
 void sg_io_flush(struct sg_io *io, unsigned q)
 {
-	io->ops->flush(io, q);
+	if (io->ops->flush)
+		io->ops->flush(io, q);
 }
 
 void sg_io_wait(struct sg_io *io, unsigned q, int timeout_ms)
 {
 	if (!io->ops->fd) {
-		io->ops->wait(io, q, timeout_ms);
+		if (io->ops->wait)
+			io->ops->wait(io, q, timeout_ms);
 		return;
 	}
 	struct pollfd pfd[SG_IO_PORTS];

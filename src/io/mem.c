@@ -156,18 +156,6 @@ static int mem_tx(struct sg_io *io, unsigned port, unsigned q,
 	return sent;
 }
 
-static void mem_release(struct sg_io *io, unsigned port, unsigned q,
-                        struct sg_io_frame *f, unsigned n)
-{
-	/* Slots are retired all at once at the next rx burst. */
-	(void)io; (void)port; (void)q; (void)f; (void)n;
-}
-
-static void mem_flush(struct sg_io *io, unsigned q)
-{
-	(void)io; (void)q;
-}
-
 static bool mem_ready(struct sg_io *io, unsigned q)
 {
 	struct mem *m = io->priv;
@@ -192,8 +180,7 @@ const struct sg_io_ops sg_io_mem_ops = {
 	.close = mem_close,
 	.rx = mem_rx,
 	.tx = mem_tx,
-	.release = mem_release,
-	.flush = mem_flush,
+	/* no release: slots are retired all at once at the next rx burst */
 	.wait = mem_wait,
 };
 

@@ -196,30 +196,12 @@ static int pc_tx(struct sg_io *io, unsigned port, unsigned q,
 	return (int)n;
 }
 
-static void pc_release(struct sg_io *io, unsigned port, unsigned q,
-                       struct sg_io_frame *f, unsigned n)
-{
-	(void)io; (void)port; (void)q; (void)f; (void)n;
-}
-
-static void pc_flush(struct sg_io *io, unsigned q)
-{
-	(void)io; (void)q;
-}
-
-static void pc_wait(struct sg_io *io, unsigned q, int timeout_ms)
-{
-	/* A file is always ready (or at its end). */
-	(void)io; (void)q; (void)timeout_ms;
-}
-
 const struct sg_io_ops sg_io_pcap_ops = {
 	.name = "pcap",
 	.open = pc_open,
 	.close = pc_close,
 	.rx = pc_rx,
 	.tx = pc_tx,
-	.release = pc_release,
-	.flush = pc_flush,
-	.wait = pc_wait,
+	/* no release: frames are copies in slots the next burst reuses;
+	 * no wait: a file is always ready (or at its end) */
 };
