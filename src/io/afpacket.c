@@ -77,14 +77,6 @@ static void pq_close(struct pq *p)
 	p->map = NULL;
 }
 
-static uint32_t pow2_at_least(uint32_t v)
-{
-	uint32_t r = 1;
-	while (r < v)
-		r <<= 1;
-	return r;
-}
-
 static int if_mtu(const char *ifname, int fd)
 {
 	struct ifreq ifr = {0};
@@ -124,7 +116,7 @@ static int pq_open(struct sg_io *io, struct pq *p, unsigned port, unsigned q,
 
 	/* Room for the largest frame the MTU allows plus two tags. */
 	int mtu = if_mtu(ifn, p->fd);
-	p->tx_frame = pow2_at_least(TX_DATA_OFF + mtu + ETH_HLEN + 2 * VLAN_HLEN);
+	p->tx_frame = sg_io_pow2_ceil(TX_DATA_OFF + mtu + ETH_HLEN + 2 * VLAN_HLEN);
 	if (p->tx_frame < io->opts.frame_size)
 		p->tx_frame = io->opts.frame_size;
 	struct tpacket_req3 tq = {0};

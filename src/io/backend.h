@@ -50,6 +50,17 @@ int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
 void sg_io_log(const struct sg_io *io, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The smallest power of two >= v (1 for 0); 0 when there is none in 32
+ * bits.  v is one exactly when v == sg_io_pow2_ceil(v). */
+static inline uint32_t sg_io_pow2_ceil(uint32_t v)
+{
+	if (v <= 1)
+		return 1;
+	if (v > 1u << 31)
+		return 0;
+	return 1u << (32 - __builtin_clz(v - 1));
+}
+
 static inline struct sg_io_stats *sg_io_st(struct sg_io *io, unsigned port,
                                            unsigned q)
 {

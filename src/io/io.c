@@ -148,7 +148,7 @@ static const struct sg_io_ops *ops_for(enum sg_io_kind k)
 
 static bool pow2(unsigned v)
 {
-	return v && !(v & (v - 1));
+	return v == sg_io_pow2_ceil(v);
 }
 
 static int check_opts(const struct sg_io_opts *o, struct sg_io_err *err)
