@@ -224,6 +224,12 @@ fail:
 	return rc;
 }
 
+static inline struct pq *pq_of(struct sg_io *io, unsigned port, unsigned q)
+{
+	struct afp *a = io->priv;
+	return &a->pq[port][q];
+}
+
 static inline struct tpacket_block_desc *blk_desc(struct pq *p, unsigned b)
 {
 	return (struct tpacket_block_desc *)(p->rx + (size_t)b * RX_BLOCK);
@@ -242,8 +248,7 @@ static void return_blocks(struct pq *p)
 static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned max)
 {
-	struct afp *a = io->priv;
-	struct pq *p = &a->pq[port][q];
+	struct pq *p = pq_of(io, port, q);
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 	unsigned n = 0;
 
@@ -322,8 +327,7 @@ static void kick(struct pq *p)
 static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
-	struct afp *a = io->priv;
-	struct pq *p = &a->pq[port][q];
+	struct pq *p = pq_of(io, port, q);
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 	int sent = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -353,15 +357,13 @@ static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
 
 static int afp_fd(struct sg_io *io, unsigned port, unsigned q)
 {
-	struct afp *a = io->priv;
-	return a->pq[port][q].fd;
+	return pq_of(io, port, q)->fd;
 }
 
 static void afp_kstats(struct sg_io *io, unsigned port, unsigned q,
                        struct sg_io_stats *st)
 {
-	struct afp *a = io->priv;
-	struct pq *p = &a->pq[port][q];
+	struct pq *p = pq_of(io, port, q);
 	struct tpacket_stats_v3 ks = {0};
 	socklen_t l = sizeof(ks);
 	pthread_mutex_lock(&p->kst_lock);

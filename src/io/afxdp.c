@@ -513,11 +513,16 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 	return 0;
 }
 
+static inline struct xq *xq_of(struct sg_io *io, unsigned q)
+{
+	struct afx *a = io->priv;
+	return &a->q[q];
+}
+
 static int afx_rx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned max)
 {
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	struct xport *xp = &x->port[port];
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 	uint32_t idx;
@@ -593,8 +598,7 @@ static uint64_t tx_addr(struct xq *x, const struct sg_io_frame *f)
 static int afx_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	struct xport *xp = &x->port[port];
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 
@@ -637,8 +641,7 @@ static void afx_release(struct sg_io *io, unsigned port, unsigned q,
                         struct sg_io_frame *f, unsigned n)
 {
 	(void)port;
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	for (unsigned i = 0; i < n; i++)
 		if (f[i].origin != SG_IO_ORIGIN_CALLER)
 			free_push(x, chunk(io, f[i].priv));
@@ -646,8 +649,7 @@ static void afx_release(struct sg_io *io, unsigned port, unsigned q,
 
 static void afx_flush(struct sg_io *io, unsigned q)
 {
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		struct xport *xp = &x->port[p];
 		reclaim(io, x, xp);
@@ -663,8 +665,7 @@ static void afx_flush(struct sg_io *io, unsigned q)
 
 static int afx_fd(struct sg_io *io, unsigned port, unsigned q)
 {
-	struct afx *a = io->priv;
-	return xsk_socket__fd(a->q[q].port[port].xsk);
+	return xsk_socket__fd(xq_of(io, q)->port[port].xsk);
 }
 
 static void afx_kstats(struct sg_io *io, unsigned port, unsigned q,
