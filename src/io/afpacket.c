@@ -324,35 +324,34 @@ static void kick(struct pq *p)
 	(void)sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 }
 
+/* Copies f into the next TX frame and marks it for sending, unless that
+ * frame is still the kernel's or f does not fit. */
+static bool afp_put(void *ctx, const struct sg_io_frame *f)
+{
+	struct pq *p = ctx;
+	struct tpacket3_hdr *h = (struct tpacket3_hdr *)
+		(p->tx + (size_t)p->tx_head * p->tx_frame);
+	uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+	if ((status & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ||
+	    f->len > p->tx_frame - TX_DATA_OFF)
+		return false;
+	memcpy((uint8_t *)h + TX_DATA_OFF, f->data, f->len);
+	h->tp_len = f->len;
+	h->tp_snaplen = f->len;
+	h->tp_next_offset = 0;
+	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+	p->tx_head = (p->tx_head + 1) % p->tx_nfr;
+	return true;
+}
+
 static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
 	struct pq *p = pq_of(io, port, q);
-	struct sg_io_stats *st = sg_io_st(io, port, q);
-	int sent = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct tpacket3_hdr *h = (struct tpacket3_hdr *)
-			(p->tx + (size_t)p->tx_head * p->tx_frame);
-		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
-		if ((status & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ||
-		    f[i].len > p->tx_frame - TX_DATA_OFF) {
-			st->c[SG_IO_STAT_TX_DROPS]++;
-			continue;
-		}
-		memcpy((uint8_t *)h + TX_DATA_OFF, f[i].data, f[i].len);
-		h->tp_len = f[i].len;
-		h->tp_snaplen = f[i].len;
-		h->tp_next_offset = 0;
-		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-		p->tx_head = (p->tx_head + 1) % p->tx_nfr;
-		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
-		sent++;
-	}
-	if (sent) {
-		st->c[SG_IO_STAT_TX_FRAMES] += (uint64_t)sent;
+	unsigned sent = sg_io_tx_each(sg_io_st(io, port, q), f, n, afp_put, p);
+	if (sent)
 		kick(p);
-	}
-	return sent;
+	return (int)sent;
 }
 
 static int afp_fd(struct sg_io *io, unsigned port, unsigned q)

@@ -61,6 +61,27 @@ static inline uint32_t sg_io_pow2_ceil(uint32_t v)
 	return 1u << (32 - __builtin_clz(v - 1));
 }
 
+/* The TX loop of a backend that copies every frame out: put takes one
+ * frame, or refuses it (no room, too long) and it is counted as a drop.
+ * Returns how many were taken.  Inline, so put is called directly. */
+static inline unsigned sg_io_tx_each(struct sg_io_stats *st,
+                                     const struct sg_io_frame *f, unsigned n,
+                                     bool (*put)(void *ctx, const struct sg_io_frame *f),
+                                     void *ctx)
+{
+	unsigned sent = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!put(ctx, &f[i])) {
+			st->c[SG_IO_STAT_TX_DROPS]++;
+			continue;
+		}
+		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
+		sent++;
+	}
+	st->c[SG_IO_STAT_TX_FRAMES] += sent;
+	return sent;
+}
+
 static inline struct sg_io_stats *sg_io_st(struct sg_io *io, unsigned port,
                                            unsigned q)
 {

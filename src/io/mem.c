@@ -131,29 +131,32 @@ static int mem_rx(struct sg_io *io, unsigned port, unsigned q,
 	return (int)n;
 }
 
+struct mem_tx {                 /* a tx burst in progress */
+	struct ring *r;
+	uint32_t head, tail;
+};
+
+static bool mem_put(void *ctx, const struct sg_io_frame *f)
+{
+	struct mem_tx *t = ctx;
+	struct ring *r = t->r;
+	if (f->len > r->slot_size || t->head - t->tail > r->mask)
+		return false;
+	memcpy(slot(r, t->head), f->data, f->len);
+	r->len[t->head & r->mask] = f->len;
+	t->head++;
+	return true;
+}
+
 static int mem_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
 	struct mem *m = io->priv;
 	struct ring *r = &m->q[port][q].tx;
-	struct sg_io_stats *st = sg_io_st(io, port, q);
-	uint32_t head = r->head;
-	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-	int sent = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (f[i].len > r->slot_size || head - tail > r->mask) {
-			st->c[SG_IO_STAT_TX_DROPS]++;
-			continue;
-		}
-		memcpy(slot(r, head), f[i].data, f[i].len);
-		r->len[head & r->mask] = f[i].len;
-		head++;
-		sent++;
-		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
-	}
-	st->c[SG_IO_STAT_TX_FRAMES] += (uint64_t)sent;
-	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
-	return sent;
+	struct mem_tx t = { r, r->head, __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) };
+	unsigned sent = sg_io_tx_each(sg_io_st(io, port, q), f, n, mem_put, &t);
+	__atomic_store_n(&r->head, t.head, __ATOMIC_RELEASE);
+	return (int)sent;
 }
 
 static bool mem_ready(struct sg_io *io, unsigned q)

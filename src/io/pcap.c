@@ -179,21 +179,20 @@ static int pc_rx(struct sg_io *io, unsigned port, unsigned q,
 	return (int)n;
 }
 
+static bool pc_put(void *ctx, const struct sg_io_frame *f)
+{
+	struct pc *c = ctx;
+	if (c->out) {
+		struct pcap_pkthdr h = { .ts = c->now, .caplen = f->len, .len = f->len };
+		pcap_dump((u_char *)c->out, &h, f->data);
+	}
+	return true;
+}
+
 static int pc_tx(struct sg_io *io, unsigned port, unsigned q,
                  struct sg_io_frame *f, unsigned n)
 {
-	struct pc *c = io->priv;
-	struct sg_io_stats *st = sg_io_st(io, port, q);
-	for (unsigned i = 0; i < n; i++) {
-		if (c->out) {
-			struct pcap_pkthdr h = { .ts = c->now, .caplen = f[i].len,
-			                         .len = f[i].len };
-			pcap_dump((u_char *)c->out, &h, f[i].data);
-		}
-		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
-	}
-	st->c[SG_IO_STAT_TX_FRAMES] += n;
-	return (int)n;
+	return (int)sg_io_tx_each(sg_io_st(io, port, q), f, n, pc_put, io->priv);
 }
 
 const struct sg_io_ops sg_io_pcap_ops = {
