@@ -9,7 +9,8 @@
  *   TX (TPACKET_V3 frames, fixed size tx_frame):
  *     | tpacket3_hdr (48) | frame ... |
  *   We fill frames, mark them TP_STATUS_SEND_REQUEST and kick the kernel
- *   with one sendto() per burst.
+ *   with one sendto() per burst, and again at flush for as long as any
+ *   wait (the kernel leaves them when the driver refuses one).
  *
  * Queues: the sockets of a port join one PACKET_FANOUT_HASH group, so a
  * flow stays on one queue.  PACKET_IGNORE_OUTGOING keeps our own
@@ -318,23 +319,55 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 	return (int)n;
 }
 
+static inline uint32_t tx_status(const struct pq *p, unsigned i)
+{
+	const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)
+		(p->tx + (size_t)i * p->tx_frame);
+	return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+}
+
+static inline bool tx_busy(const struct pq *p, unsigned i)
+{
+	return tx_status(p, i) & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING);
+}
+
+/* Frames marked for sending that the kernel has not taken yet.  It takes
+ * them in ring order, so if any waits, the last one marked does. */
+static bool tx_waiting(const struct pq *p)
+{
+	return tx_status(p, (p->tx_head + p->tx_nfr - 1) % p->tx_nfr) &
+	       TP_STATUS_SEND_REQUEST;
+}
+
 static void kick(struct pq *p)
 {
-	/* EAGAIN/ENOBUFS: the frames stay SEND_REQUEST and go with the next kick. */
+	/* When the driver refuses a frame (ENOBUFS: link down, queue full)
+	 * the kernel stops at it and leaves it and the rest SEND_REQUEST;
+	 * they go with the next sendto, and nothing but us makes one. */
 	(void)sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 }
 
-/* Copies f into the next TX frame and marks it for sending, unless that
- * frame is still the kernel's or f does not fit. */
+struct afp_tx {                 /* a tx burst in progress */
+	struct pq *p;
+	bool kicked;
+};
+
+/* Copies f into the next TX frame and marks it for sending, unless f does
+ * not fit or that frame is still the kernel's even after a kick. */
 static bool afp_put(void *ctx, const struct sg_io_frame *f)
 {
-	struct pq *p = ctx;
+	struct afp_tx *t = ctx;
+	struct pq *p = t->p;
+	if (f->len > p->tx_frame - TX_DATA_OFF)
+		return false;
+	if (tx_busy(p, p->tx_head) && !t->kicked) {
+		kick(p);
+		t->kicked = true;
+	}
+	if (tx_busy(p, p->tx_head))
+		return false;
 	struct tpacket3_hdr *h = (struct tpacket3_hdr *)
 		(p->tx + (size_t)p->tx_head * p->tx_frame);
-	uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
-	if ((status & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ||
-	    f->len > p->tx_frame - TX_DATA_OFF)
-		return false;
 	memcpy((uint8_t *)h + TX_DATA_OFF, f->data, f->len);
 	h->tp_len = f->len;
 	h->tp_snaplen = f->len;
@@ -347,11 +380,22 @@ static bool afp_put(void *ctx, const struct sg_io_frame *f)
 static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
-	struct pq *p = pq_of(io, port, q);
-	unsigned sent = sg_io_tx_each(sg_io_st(io, port, q), f, n, afp_put, p);
+	struct afp_tx t = { pq_of(io, port, q), false };
+	unsigned sent = sg_io_tx_each(sg_io_st(io, port, q), f, n, afp_put, &t);
 	if (sent)
-		kick(p);
+		kick(t.p);
 	return (int)sent;
+}
+
+/* Whatever still waits in a TX ring (a kick refused, a full ring) is
+ * retried here, whether or not anything new was queued. */
+static void afp_flush(struct sg_io *io, unsigned q)
+{
+	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
+		struct pq *p = pq_of(io, port, q);
+		if (tx_waiting(p))
+			kick(p);
+	}
 }
 
 static int afp_fd(struct sg_io *io, unsigned port, unsigned q)
@@ -379,6 +423,7 @@ const struct sg_io_ops sg_io_afpacket_ops = {
 	.rx = afp_rx,
 	.tx = afp_tx,
 	/* no release: blocks go back whole, at the next rx burst */
+	.flush = afp_flush,
 	.fd = afp_fd,
 	.kstats = afp_kstats,
 };

@@ -6,8 +6,8 @@
  *
  *   sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] [--threads N]
  *             [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic]
- *             [--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH]
- *             [--proxy]
+ *             [--cpus LIST] [--batch N] [--tx-ring N] [--seconds S]
+ *             [--ready-file PATH] [--proxy]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
  * counters on stdout and restores the interfaces.
@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, 0, 'r' },
 		{ "cpus", required_argument, 0, 'c' },
 		{ "batch", required_argument, 0, 'B' },
+		{ "tx-ring", required_argument, 0, 'T' },
 		{ "proxy", no_argument, 0, 'P' },
 		{ 0, 0, 0, 0 },
 	};
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
 		case 's': seconds = atol(optarg); break;
 		case 'r': ready = optarg; break;
 		case 'B': o.batch = (unsigned)atoi(optarg); break;
+		case 'T': o.tx_ring = (unsigned)atoi(optarg); break;
 		case 'P': proxy_mode = true; break;
 		case 'c': {
 			char *save = NULL, *tok;
