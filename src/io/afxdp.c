@@ -15,6 +15,10 @@
  * worker's hands, a TX ring, a completion ring, the free stack.  All of it
  * is touched by worker q alone, so no locks.
  *
+ * A receive queue without a socket would have its frames passed to the
+ * host stack by libxdp's program, unseen by us: each port must have
+ * exactly nqueues receive queues (check_port refuses otherwise).
+ *
  * Modes are tried best first; the first that binds both ports wins and is
  * used for every queue: native + zero-copy, native + copy, skb + copy.
  * libxdp attaches its default redirect program (through its dispatcher
@@ -379,12 +383,21 @@ static int check_port(struct sg_io *io, struct afx *a, unsigned p,
 	if (!a->ifindex[p])
 		return sg_io_fail(err, ifn, ENODEV, "AF_XDP open");
 
+	/* Socket i serves receive queue i; a queue without one is a silent
+	 * hole in the bridge. */
 	unsigned have = rx_queues(ifn);
 	if (have && have < io->nq)
-		return sg_io_fail(err, ifn, EINVAL, "AF_XDP needs %u queues, the "
-		                  "interface has %u (raise them with `ethtool -L %s "
-		                  "combined %u`, or fewer threads)", io->nq, have, ifn,
-		                  io->nq);
+		return sg_io_fail(err, ifn, EINVAL, "AF_XDP: %u receive queue%s for "
+		                  "%u threads, one per queue; fix: `ethtool -L %s "
+		                  "combined %u` or --threads %u", have,
+		                  have > 1 ? "s" : "", io->nq, ifn, io->nq, have);
+	if (have > io->nq)
+		return sg_io_fail(err, ifn, EINVAL, "AF_XDP: %u receive queues for "
+		                  "%u thread%s: frames on queue %u%s would bypass us "
+		                  "to the host stack; fix: `ethtool -L %s combined %u` "
+		                  "or --threads %u", have, io->nq, io->nq > 1 ? "s" : "",
+		                  io->nq, have - io->nq > 1 ? " and up" : "", ifn,
+		                  io->nq, have);
 
 	/* One chunk holds one frame (no multi-buffer): the largest frame the
 	 * MTU allows, with two tags, after the kernel's XDP headroom. */

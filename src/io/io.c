@@ -104,7 +104,7 @@ int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
 	if (e < 0)
 		e = -e;
 	if (err) {
-		char what[160];
+		char what[224];
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(what, sizeof(what), fmt, ap);
@@ -127,7 +127,7 @@ void sg_io_log(const struct sg_io *io, int level, const char *fmt, ...)
 {
 	if (!io->opts.log)
 		return;
-	char msg[256];
+	char msg[512];     /* room for a whole struct sg_io_err message and more */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

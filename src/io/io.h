@@ -64,7 +64,8 @@ typedef void (*sg_io_log_fn)(void *ctx, int level, const char *msg);
 
 struct sg_io_opts {
 	enum sg_io_kind kind;
-	unsigned nqueues;            /* 1..SG_MAX_WORKERS (a worker per queue); pcap: 1 */
+	unsigned nqueues;            /* 1..SG_MAX_WORKERS (a worker per queue); pcap: 1;
+	                              * afxdp: each interface's receive queue count */
 	enum sg_io_xdp_mode xdp_mode;
 	bool zerocopy;               /* AF_XDP: try zero-copy before copy mode */
 	unsigned rx_ring;            /* descriptors, power of two */
