@@ -6,8 +6,8 @@
  *
  *   sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] [--threads N]
  *             [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic]
- *             [--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH]
- *             [--proxy]
+ *             [--cpus LIST] [--batch N] [--tx-ring N] [--seconds S]
+ *             [--ready-file PATH] [--proxy]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
  * counters on stdout and restores the interfaces.
@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, 0, 'r' },
 		{ "cpus", required_argument, 0, 'c' },
 		{ "batch", required_argument, 0, 'B' },
+		{ "tx-ring", required_argument, 0, 'T' },
 		{ "proxy", no_argument, 0, 'P' },
 		{ 0, 0, 0, 0 },
 	};
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
 		case 's': seconds = atol(optarg); break;
 		case 'r': ready = optarg; break;
 		case 'B': o.batch = (unsigned)atoi(optarg); break;
+		case 'T': o.tx_ring = (unsigned)atoi(optarg); break;
 		case 'P': proxy_mode = true; break;
 		case 'c': {
 			char *save = NULL, *tok;
@@ -197,8 +199,8 @@ int main(int argc, char **argv)
 		for (unsigned q = 0; q < sg_io_nqueues(io); q++) {
 			struct sg_io_stats is;
 			sg_io_stats(io, p, q, &is);
-			kdrops += is.rx_kernel_drops;
-			txdrops += is.tx_drops;
+			kdrops += is.c[SG_IO_STAT_RX_KERNEL_DROPS];
+			txdrops += is.c[SG_IO_STAT_TX_DROPS];
 		}
 	}
 	printf("rx_lan=%llu rx_wan=%llu tx_lan=%llu tx_wan=%llu forwarded=%llu "
