@@ -49,6 +49,42 @@ void sg_emit_to_server(struct sg_tcp_frame *f, const struct sg_conn *c)
 	f->dport = c->key.lan_port;
 }
 
+void sg_emit_challenge_ack(struct sg_proxy_worker *w, struct sg_out *out, const struct sg_conn *c,
+                           const struct sg_pkt *p, enum sg_dir from)
+{
+	const struct sg_conn_rec *r = sg_conn_rec_c(c);
+	enum sg_dir to = from == SG_DIR_WAN ? SG_DIR_LAN : SG_DIR_WAN;
+	uint8_t need = SG_SEEN_END_WAN | SG_SEEN_END_LAN |
+	               (to == SG_DIR_WAN ? SG_SEEN_WIN_WAN : SG_SEEN_WIN_LAN);
+	bool proxied = r->flags & SG_CONN_PROXIED;
+	unsigned shift;
+	uint32_t room;
+	struct sg_tcp_frame f;
+
+	if ((r->seen & need) != need)
+		return;
+	sg_build_from_pkt(&f, p, 1);
+	f.flags = SG_TCP_ACK;
+	f.ack = r->max_end[from];
+	f.seq = r->max_end[to];
+	/* In the sender's sequence space, and its window in the scale the
+	 * sender expects from its peer. */
+	if (proxied && to == SG_DIR_LAN) {
+		f.seq += r->seq_offset;
+		shift = sg_conn_shift_to_client(r);
+	} else if (proxied) {
+		shift = sg_conn_server_scaling(r) ? r->client_ws : 0;
+	} else {
+		shift = sg_conn_shift(r, to);
+	}
+	room = r->redge[to] - f.ack;
+	if ((int32_t)room < 0)
+		room = 0;
+	f.win = room >> shift > 0xffff ? 0xffff : (uint16_t)(room >> shift);
+	if (sg_emit(w, out, from == SG_DIR_WAN ? SG_PORT_WAN : SG_PORT_LAN, &f))
+		sg_count(w, SG_STAT_RST_CHALLENGED);
+}
+
 void sg_emit_to_client(struct sg_tcp_frame *f, const struct sg_conn *c)
 {
 	const struct sg_conn_rec *r = sg_conn_rec_c(c);

@@ -23,4 +23,11 @@ bool sg_emit(struct sg_proxy_worker *w, struct sg_out *out, enum sg_port port,
 void sg_emit_to_server(struct sg_tcp_frame *f, const struct sg_conn *c);
 void sg_emit_to_client(struct sg_tcp_frame *f, const struct sg_conn *c);
 
+/* The ACK the receiver of RST p would send p's sender, `from`: a challenge
+ * ACK (RFC 5961 §3.2) with the receiver's next SEQ, the sequence the
+ * sender must reset with, and the receiver's window.  Counted.  Nothing
+ * when the record does not know those numbers yet. */
+void sg_emit_challenge_ack(struct sg_proxy_worker *w, struct sg_out *out, const struct sg_conn *c,
+                           const struct sg_pkt *p, enum sg_dir from);
+
 #endif

@@ -88,11 +88,12 @@ static bool send_syn_to_server(struct sg_proxy_worker *w, struct sg_out *out,
 
 /* The record of a connection the verified ACK p opens. */
 static void rec_from_cookie_ack(const struct sg_proxy_worker *w, struct sg_conn_rec *r,
-                                const struct sg_pkt *p, const struct sg_cookie_result *ck)
+                                const struct sg_pkt *p, uint32_t isn,
+                                const struct sg_cookie_result *ck)
 {
 	memset(r, 0, sizeof(*r));
 	r->flags = SG_CONN_PROXIED;
-	r->client_isn = p->seq - 1;
+	r->client_isn = isn;
 	r->seq_offset = p->ack - 1;                 /* the cookie ISN, for now */
 	r->client_win = p->win;
 	r->mss = ck->mss;
@@ -105,7 +106,7 @@ static void rec_from_cookie_ack(const struct sg_proxy_worker *w, struct sg_conn_
 		r->client_tsval = p->opt.tsval;
 		r->ts_offset = p->opt.tsecr;           /* the TS cookie, for now */
 	}
-	r->max_end[SG_DIR_WAN] = p->seq;
+	sg_conn_anchor(r, SG_DIR_WAN, isn);
 	memcpy(r->wan_mac, p->data + 6, 6);
 	memcpy(r->lan_mac, p->data, 6);
 	r->nvlan = p->nvlan;
@@ -124,16 +125,27 @@ int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct s
 	struct sg_conn *c;
 	int rc;
 
-	if (sg_cookie_check(&px->cfg.cookie, px->secret, &w->keys, &fr->k, p->seq - 1, p->ack - 1,
-	                    (p->opt.present & SG_OPT_TS) ? &p->opt.tsecr : NULL,
-	                    sg_cookie_clock(px, now_ns), &ck) != 0)
-		return -1;
+	const uint32_t *tsecr = (p->opt.present & SG_OPT_TS) ? &p->opt.tsecr : NULL;
+	uint32_t isn = p->seq - 1;
+	uint64_t clock = sg_cookie_clock(px, now_ns);
+
+	if (sg_cookie_check(&px->cfg.cookie, px->secret, &w->keys, &fr->k, isn, p->ack - 1, tsecr,
+	                    clock, &ck) != 0) {
+		/* A window probe carries the ISN itself.  The second reading
+		 * halves the forgery margin of empty segments only. */
+		if (p->payload_len != 0 ||
+		    sg_cookie_check(&px->cfg.cookie, px->secret, &w->keys, &fr->k, p->seq, p->ack - 1,
+		                    tsecr, clock, &ck) != 0)
+			return -1;
+		isn = p->seq;
+		sg_count(w, SG_STAT_COOKIE_PROBE);
+	}
 	if (!sg_pkt_tcp_csum_ok(p)) {
 		sg_count(w, SG_STAT_DROP_BAD_CSUM);
 		return SG_VERDICT_DROP;
 	}
 	sg_count(w, SG_STAT_COOKIE_OK);
-	rec_from_cookie_ack(w, &init, p, &ck);
+	rec_from_cookie_ack(w, &init, p, isn, &ck);
 	rc = sg_conn_open_proxied(px->ct, w->id, &fr->k, fr->h, old, &init, w->now_ms, &c);
 	if (rc == -EEXIST)
 		return SG_VERDICT_CONSUME;   /* another worker won the race: its SYN is on the way */
@@ -154,6 +166,7 @@ enum sg_verdict sg_hs_client_waits(struct sg_proxy_worker *w, struct sg_conn *c,
 {
 	const struct sg_conn_rec *r = sg_conn_rec_c(c);
 	enum sg_stat why;
+	bool challenge;
 
 	/* The client repeats its ACK: our SYN or the server's answer got
 	 * lost; ask the server again now rather than at the next timer. */
@@ -165,7 +178,7 @@ enum sg_verdict sg_hs_client_waits(struct sg_proxy_worker *w, struct sg_conn *c,
 	}
 	if (p->tcp_flags & SG_TCP_RST) {
 		if (sg_conn_close_rules(w->p->ct, w->id, c, p, SG_DIR_WAN, w->p->cfg.rst_slack,
-		                        w->now_ms, &why))
+		                        w->now_ms, &why, &challenge))
 			return SG_VERDICT_FORWARD;
 		sg_count(w, why);
 		return SG_VERDICT_DROP;
@@ -225,6 +238,7 @@ static enum sg_verdict server_synack(struct sg_proxy_worker *w, struct sg_conn *
 	struct sg_conn_server srv = {
 		.isn = p->seq,
 		.tsval = p->opt.tsval,
+		.win = p->win,
 		.ws = (p->opt.present & SG_OPT_WS) ?
 		      (p->opt.wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : p->opt.wscale) : SG_WS_NONE,
 		.sack = (p->opt.present & SG_OPT_SACKPERM) != 0,
@@ -268,6 +282,22 @@ enum sg_verdict sg_hs_server_answers(struct sg_proxy_worker *w, struct sg_conn *
 	if (p->tcp_flags & SG_TCP_RST)
 		return server_refused(w, c, p);
 	sg_count(w, SG_STAT_DROP_SYNACK_BAD);
+	return SG_VERDICT_DROP;
+}
+
+enum sg_verdict sg_hs_orphan_synack(struct sg_proxy_worker *w, const struct sg_pkt *p,
+                                    struct sg_out *out)
+{
+	struct sg_tcp_frame f;
+
+	sg_count(w, SG_STAT_DROP_SYNACK_ORPHAN);
+	if (!sg_pkt_tcp_csum_ok(p))
+		return SG_VERDICT_DROP;
+	/* RFC 9293 §3.10.7.3: <SEQ=SEG.ACK><CTL=RST> for an ACK of nothing sent. */
+	sg_build_from_pkt(&f, p, 1);
+	f.seq = p->ack;
+	f.flags = SG_TCP_RST;
+	sg_emit(w, out, SG_PORT_LAN, &f);
 	return SG_VERDICT_DROP;
 }
 

@@ -18,7 +18,10 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 
 /* WAN, no live connection (or `old`, a closing one): an ACK.  A verdict
  * when it proved a cookie (CONSUME: a SYN went to the server; DROP: bad
- * checksum or no room in the table), or -1 when it is no cookie ACK. */
+ * checksum or no room in the table), or -1 when it is no cookie ACK.
+ * Any segment a client sends after the cookie SYN-ACK proves it: its ACK,
+ * data, a FIN, and a window probe (SEQ = ISN, no data), which is all a
+ * Linux client sends when its ACK was lost and the window stays shut. */
 int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow_ref *fr,
                      struct sg_conn *old, uint64_t now_ns, struct sg_out *out);
 
@@ -29,6 +32,12 @@ enum sg_verdict sg_hs_client_waits(struct sg_proxy_worker *w, struct sg_conn *c,
 /* LAN, while the server has not answered (SYN_SENT): its SYN-ACK or RST. */
 enum sg_verdict sg_hs_server_answers(struct sg_proxy_worker *w, struct sg_conn *c,
                                      struct sg_pkt *p, struct sg_out *out);
+
+/* LAN, no connection: a SYN-ACK answers a SYN synguard no longer knows
+ * (its entry was evicted, or it never sent it): the server gets a RST so
+ * its half-open connection goes, and nothing is picked up. */
+enum sg_verdict sg_hs_orphan_synack(struct sg_proxy_worker *w, const struct sg_pkt *p,
+                                    struct sg_out *out);
 
 /* LAN, established: the server repeats its SYN-ACK (our ACK was lost). */
 enum sg_verdict sg_hs_server_repeats(struct sg_proxy_worker *w, struct sg_conn *c,

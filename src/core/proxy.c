@@ -138,6 +138,13 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 	c = sg_ct_lookup(w->p->ct, w->id, &fr->k, fr->h);
 	s = sg_conn_state(c);
 
+	if (__builtin_expect(p->first_frag, 0) &&
+	    (s == SG_CT_FREE || sg_ct_state_closing(s) || s == SG_CT_SYN_SENT)) {
+		/* Its checksum cannot be verified nor its payload seen: a
+		 * fragment opens nothing, whatever policy.unknown says. */
+		sg_count(w, SG_STAT_DROP_FRAGMENT);
+		return SG_VERDICT_DROP;
+	}
 	if (s == SG_CT_FREE || sg_ct_state_closing(s)) {
 		if (sg_is_pure_syn(p))
 			return sg_hs_syn(w, p, &fr->k, now_ns, out);
@@ -151,7 +158,7 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 			return unknown_from_wan(w);
 	}
 	if (!(sg_conn_rec(c)->flags & SG_CONN_PROXIED))
-		return sg_track_segment(w, c, p, SG_PORT_WAN);
+		return sg_track_segment(w, c, p, SG_PORT_WAN, out);
 	if (s == SG_CT_SYN_SENT)
 		return sg_hs_client_waits(w, c, p, out);
 	if (sg_is_pure_syn(p)) {
@@ -161,7 +168,7 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 		sg_count(w, SG_STAT_SYN_FORWARDED);
 		return SG_VERDICT_FORWARD;
 	}
-	return sg_splice_c2s(w, c, p);
+	return sg_splice_c2s(w, c, p, out);
 }
 
 static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, struct sg_flow_ref *fr,
@@ -174,17 +181,22 @@ static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 	c = sg_ct_lookup(w->p->ct, w->id, &fr->k, fr->h);
 	s = sg_conn_state(c);
 
-	if (s == SG_CT_FREE)
+	if (s == SG_CT_FREE) {
+		if (sg_is_synack(p))
+			return sg_hs_orphan_synack(w, p, out);
+		if (__builtin_expect(p->first_frag, 0))
+			return SG_VERDICT_FORWARD;   /* trusted side, but nothing to track by */
 		return sg_track_open(w, p, fr, NULL);
+	}
 	if (sg_ct_state_closing(s) && sg_is_pure_syn(p))
 		return sg_track_open(w, p, fr, c);
 	if (!(sg_conn_rec(c)->flags & SG_CONN_PROXIED))
-		return sg_track_segment(w, c, p, SG_PORT_LAN);
+		return sg_track_segment(w, c, p, SG_PORT_LAN, out);
 	if (s == SG_CT_SYN_SENT)
 		return sg_hs_server_answers(w, c, p, out);
 	if (sg_is_synack(p))
 		return sg_hs_server_repeats(w, c, p, out);
-	return sg_splice_s2c(w, c, p);
+	return sg_splice_s2c(w, c, p, out);
 }
 
 /* ---- every frame ---- */
@@ -209,11 +221,6 @@ static enum sg_verdict process_parsed(struct sg_proxy_worker *w, enum sg_port po
 	switch (cls) {
 	case SG_PKT_TCP:
 		sg_count(w, SG_STAT_RX_TCP);
-		if (p->first_frag) {
-			/* The payload is elsewhere: nothing to splice safely. */
-			v = port == SG_PORT_WAN ? unknown_from_wan(w) : SG_VERDICT_FORWARD;
-			break;
-		}
 		v = port == SG_PORT_WAN ? from_wan(w, p, fr, now_ns, out) : from_lan(w, p, fr, out);
 		break;
 	case SG_PKT_IP_OTHER:

@@ -3,6 +3,7 @@
 #include "core/splice.h"
 
 #include "core/conn.h"
+#include "core/emit.h"
 #include "net/bytes.h"
 #include "net/csum.h"
 #include "net/tcpopt.h"
@@ -21,20 +22,25 @@ static void rewrite_window(struct sg_pkt *p, struct sg_csum_edit *e, uint16_t wi
 		sg_pkt_tcp_edit16(p, e, 14, win);
 }
 
-/* The FIN/RST rules and the sequence anchor every passing segment goes
+/* The FIN/RST rules and the sequence tracking every passing segment goes
  * through; false (counted) when it must be dropped.  Inlined into both
  * directions: as a call it cost the established path 18 instructions a
  * packet. */
 static inline __attribute__((always_inline))
-bool pass(struct sg_proxy_worker *w, struct sg_conn *c, const struct sg_pkt *p, enum sg_dir dir)
+bool pass(struct sg_proxy_worker *w, struct sg_conn *c, const struct sg_pkt *p, enum sg_dir dir,
+          struct sg_out *out)
 {
 	enum sg_stat why;
+	bool challenge;
 
-	if (!sg_conn_close_rules(w->p->ct, w->id, c, p, dir, w->p->cfg.rst_slack, w->now_ms, &why)) {
+	if (!sg_conn_close_rules(w->p->ct, w->id, c, p, dir, w->p->cfg.rst_slack, w->now_ms, &why,
+	                         &challenge)) {
 		sg_count(w, why);
+		if (challenge)
+			sg_emit_challenge_ack(w, out, c, p, dir);
 		return false;
 	}
-	sg_conn_track_end(c, dir, p);
+	sg_conn_observe(c, dir, p);
 	return true;
 }
 
@@ -57,7 +63,8 @@ static void c2s_sack(struct sg_proxy_worker *w, const struct sg_conn_rec *r, str
 }
 
 /* All rewrites of a segment share one checksum update. */
-enum sg_verdict sg_splice_c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p)
+enum sg_verdict sg_splice_c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p,
+                              struct sg_out *out)
 {
 	const struct sg_conn_rec *r = sg_conn_rec(c);
 	struct sg_csum_edit e = { 0 };
@@ -67,8 +74,11 @@ enum sg_verdict sg_splice_c2s(struct sg_proxy_worker *w, struct sg_conn *c, stru
 		/* First, so the closing rules compare in the server's space. */
 		p->ack -= r->seq_offset;
 		sg_pkt_tcp_edit32(p, &e, 8, p->ack);
+		/* The rules verify a FIN's or RST's checksum: keep it whole. */
+		if (__builtin_expect(p->tcp_flags & (SG_TCP_FIN | SG_TCP_RST), 0))
+			sg_pkt_tcp_edit_apply(p, &e);
 	}
-	if (!pass(w, c, p, SG_DIR_WAN)) {
+	if (!pass(w, c, p, SG_DIR_WAN, out)) {
 		sg_pkt_tcp_edit_apply(p, &e);
 		return SG_VERDICT_DROP;
 	}
@@ -88,12 +98,13 @@ enum sg_verdict sg_splice_c2s(struct sg_proxy_worker *w, struct sg_conn *c, stru
 	return SG_VERDICT_FORWARD;
 }
 
-enum sg_verdict sg_splice_s2c(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p)
+enum sg_verdict sg_splice_s2c(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p,
+                              struct sg_out *out)
 {
 	const struct sg_conn_rec *r = sg_conn_rec(c);
 	struct sg_csum_edit e = { 0 };
 
-	if (!pass(w, c, p, SG_DIR_LAN))
+	if (!pass(w, c, p, SG_DIR_LAN, out))
 		return SG_VERDICT_DROP;
 	sg_pkt_tcp_edit32(p, &e, 4, p->seq + r->seq_offset);
 	if ((p->opt.present & SG_OPT_TS) && (r->flags & SG_CONN_CLIENT_TS))

@@ -8,9 +8,11 @@
 
 #include "core/context.h"
 
-/* Client -> server, and server -> client. */
-enum sg_verdict sg_splice_c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p);
-enum sg_verdict sg_splice_s2c(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p);
+/* Client -> server, and server -> client; out takes a challenge ACK. */
+enum sg_verdict sg_splice_c2s(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p,
+                              struct sg_out *out);
+enum sg_verdict sg_splice_s2c(struct sg_proxy_worker *w, struct sg_conn *c, struct sg_pkt *p,
+                              struct sg_out *out);
 
 /* An ICMP or ICMPv6 error received on port (always forwarded): when it
  * travels to the client and quotes a server->client segment of a proxied

@@ -12,8 +12,9 @@
 enum sg_verdict sg_track_open(struct sg_proxy_worker *w, struct sg_pkt *p,
                               const struct sg_flow_ref *fr, struct sg_conn *old);
 
-/* A segment of a tracked connection, sent by the host on `port`'s side. */
+/* A segment of a tracked connection, sent by the host on `port`'s side;
+ * out takes a challenge ACK. */
 enum sg_verdict sg_track_segment(struct sg_proxy_worker *w, struct sg_conn *c,
-                                 struct sg_pkt *p, enum sg_port port);
+                                 struct sg_pkt *p, enum sg_port port, struct sg_out *out);
 
 #endif
