@@ -18,6 +18,11 @@ void sg_proxy_config_default(struct sg_proxy_config *c)
 	c->uplink_mss_clamp = 0;
 	c->rst_slack = 16;
 	c->cookie_period_s = SG_SECRET_DEFAULT_PERIOD_S;
+	/* A host behind which more than 1/50 of the table's connections live
+	 * is a NAT an operator knows about, or an attack. */
+	c->source_share = 2;
+	c->source_prefix4 = 32;
+	c->source_prefix6 = 64;
 	sg_cookie_config_default(&c->cookie);
 }
 
@@ -45,6 +50,12 @@ int sg_proxy_config_check(const struct sg_proxy_config *c, unsigned nworkers,
 		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(uplink_mss_clamp));
 	if (c->cookie_period_s < SG_SECRET_MIN_PERIOD_S || c->cookie_period_s > SG_SECRET_MAX_PERIOD_S)
 		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(cookie_period_s));
+	if (c->source_share < 1 || c->source_share > SG_SOURCE_SHARE_MAX)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(source_share));
+	if (c->source_prefix4 > 32)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(source_prefix4));
+	if (c->source_prefix6 > 128)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(source_prefix6));
 	if (sg_cookie_config_check(&c->cookie, why)) {
 		why->off += FIELD(cookie);
 		return -1;

@@ -16,6 +16,7 @@
  * accept (net/tcpopt.h) to what a 64 KiB IP packet leaves room for. */
 #define SG_SYNACK_MSS4_MAX 65495
 #define SG_SYNACK_MSS6_MAX 65475
+#define SG_SOURCE_SHARE_MAX 100
 
 /* SYNs to a server: the first, then re-sends after 1, 2, 4 and 8 s; the
  * client gets a RST when the server has not answered 16 s after the last. */
@@ -42,6 +43,11 @@ struct sg_proxy_config {
 	                                expected one (RFC 5961 §3 spirit) */
 	uint32_t cookie_period_s;    /* secret rotation period; cookies live
 	                                one to two periods */
+	uint8_t  source_share;       /* percent of each worker's share of the
+	                                table one source may hold (quota.h);
+	                                100: no quota */
+	uint8_t  source_prefix4;     /* a source: these bits of its address */
+	uint8_t  source_prefix6;
 	struct sg_cookie_config cookie;
 	/* Not options: what the caller hands in at sg_proxy_create. */
 	const uint8_t *seed;         /* SG_PROXY_SEED_BYTES of randomness the

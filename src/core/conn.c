@@ -12,8 +12,14 @@ int sg_conn_open_proxied(struct sg_ct *ct, unsigned worker, const struct sg_flow
 	int err;
 
 	if (old) {
+		struct sg_conn_rec *r = sg_conn_rec(old);
+		uint8_t counted;
+
+		/* Quota accounting follows the entry, which keeps its tuple. */
 		sg_ct_lock(old);
+		counted = r->seen & SG_SEEN_COUNTED;
 		memcpy(old->payload, init, sizeof(*init));
+		r->seen = (uint8_t)((r->seen & ~SG_SEEN_COUNTED) | counted);
 		sg_ct_unlock(old);
 		*out = old;
 		return sg_ct_set_state(ct, worker, old, SG_CT_SYN_SENT, now_ms);
@@ -31,8 +37,13 @@ struct sg_conn *sg_conn_open_tracked(struct sg_ct *ct, unsigned worker, const st
 	int err;
 
 	if (old) {
+		struct sg_conn_rec *r = sg_conn_rec(old);
+		uint8_t counted;
+
 		sg_ct_lock(old);
+		counted = r->seen & SG_SEEN_COUNTED;
 		memcpy(old->payload, init, sizeof(*init));
+		r->seen = (uint8_t)((r->seen & ~SG_SEEN_COUNTED) | counted);
 		sg_ct_unlock(old);
 		sg_ct_set_state(ct, worker, old, state, now_ms);
 		return old;

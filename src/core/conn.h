@@ -51,6 +51,7 @@
 #define SG_SEEN_WIN_WAN   0x04   /* redge[WAN] holds a real value */
 #define SG_SEEN_WIN_LAN   0x08
 #define SG_SEEN_NO_SCALE  0x10   /* picked up mid-stream: window scales unknown */
+#define SG_SEEN_COUNTED   0x20   /* counted against its source's quota */
 
 /* A direction, as an index of max_end / redge: who sent the segment. */
 enum sg_dir {

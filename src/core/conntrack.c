@@ -50,6 +50,9 @@ struct sg_ct {
 	uint32_t timeout_ms[SG_CT_STATE_COUNT];
 	/* sg_ct_touch re-arms an entry once less than this is left. */
 	uint32_t refresh_below_ms[SG_CT_STATE_COUNT];
+	uint32_t evict_idle_ms;     /* 0: open entries are never evicted */
+	sg_ct_release_fn release;   /* the user's, for every entry freed */
+	void *release_arg;
 	struct sg_qsbr qsbr;        /* when a freed entry may be reused */
 	struct ct_worker w[];
 };
@@ -95,6 +98,7 @@ void sg_ct_config_default(struct sg_ct_config *c)
 	c->timeout_s[SG_CT_CLOSING] = 240;
 	c->timeout_s[SG_CT_TIME_WAIT] = 120;
 	c->timeout_s[SG_CT_CLOSED] = 45;
+	c->evict_idle_s = 600;
 }
 
 int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct sg_cfg_fault *why)
@@ -108,6 +112,8 @@ int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct s
 	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++)
 		if (c->timeout_s[s] < SG_CT_MIN_TIMEOUT_S || c->timeout_s[s] > SG_CT_MAX_TIMEOUT_S)
 			return sg_cfg_fail(why, SG_CFG_RANGE, offsetof(struct sg_ct_config, timeout_s[s]));
+	if (c->evict_idle_s > SG_CT_MAX_TIMEOUT_S)
+		return sg_cfg_fail(why, SG_CFG_RANGE, offsetof(struct sg_ct_config, evict_idle_s));
 	return 0;
 }
 
@@ -181,6 +187,7 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
 		ct->timeout_ms[s] = cfg->timeout_s[s] * 1000u;
 		ct->refresh_below_ms[s] = ct->timeout_ms[s] >= 1000u ? ct->timeout_ms[s] - 1000u : 0;
 	}
+	ct->evict_idle_ms = cfg->evict_idle_s * 1000u;
 
 	/* A chain averages under one entry at full load. */
 	/* 2^bits >= capacity (at least SG_CT_MIN_CAPACITY, so bits >= 4). */
@@ -348,6 +355,8 @@ static void entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
 {
 	uint32_t idx = (uint32_t)(c - ct->pool);
 
+	if (ct->release)
+		ct->release(ct->release_arg, c, c->owner);
 	hash_unlink(ct, c);
 	/* Under the entry lock, so a worker still holding c sees FREE before
 	 * it changes anything (sg_ct_set_state refuses a FREE entry). */
@@ -394,9 +403,23 @@ static void reclaim(struct sg_ct *ct, unsigned worker)
 
 /* Closing entries first; else the embryonic entry that expires soonest
  * (they share one timeout, so that is the oldest).  Bounded sweep. */
-static struct sg_conn *pick_victim(struct sg_ct *ct, struct ct_worker *w)
+/* How long an open entry has seen no segment: its state's timeout less
+ * what is left of it (sg_ct_touch re-arms within a second). */
+static uint32_t idle_ms(const struct sg_ct *ct, const struct sg_conn *c, enum sg_ct_state s,
+                        uint32_t now_ms)
 {
-	struct sg_conn *best = NULL;
+	int32_t left = (int32_t)(__atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED) - now_ms);
+
+	return left <= 0 ? ct->timeout_ms[s] : ct->timeout_ms[s] - (uint32_t)left;
+}
+
+/* Closing entries first; else the embryonic entry that expires soonest
+ * (they share one timeout, so that is the oldest); else the open entry
+ * idle longest, if idle past evict_idle_ms.  Bounded sweep. */
+static struct sg_conn *pick_victim(struct sg_ct *ct, struct ct_worker *w, uint32_t now_ms)
+{
+	struct sg_conn *best = NULL, *idle = NULL;
+	uint32_t idle_best = ct->evict_idle_ms;
 
 	for (unsigned n = 0; n < SG_CT_EVICT_SCAN && n < w->hi - w->lo; n++) {
 		struct sg_conn *c = &ct->pool[w->hand];
@@ -410,33 +433,45 @@ static struct sg_conn *pick_victim(struct sg_ct *ct, struct ct_worker *w)
 		    (!best || before(__atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED),
 		                     __atomic_load_n(&best->expires_ms, __ATOMIC_RELAXED))))
 			best = c;
+		if (!best && ct->evict_idle_ms && (s == SG_CT_ESTABLISHED || s == SG_CT_FIN_WAIT)) {
+			uint32_t i = idle_ms(ct, c, s, now_ms);
+
+			if (i >= idle_best) {
+				idle_best = i;
+				idle = c;
+			}
+		}
 	}
-	return best;
+	return best ? best : idle;
 }
 
-static bool evict_one(struct sg_ct *ct, struct ct_worker *w)
+static bool evict_one(struct sg_ct *ct, struct ct_worker *w, uint32_t now_ms)
 {
-	struct sg_conn *v = pick_victim(ct, w);
+	struct sg_conn *v = pick_victim(ct, w, now_ms);
+	enum sg_ct_state s;
 
 	if (!v)
 		return false;
-	if (sg_ct_state_closing(sg_ct_state_get(v)))
+	s = sg_ct_state_get(v);
+	if (sg_ct_state_closing(s))
 		w->st.c[SG_CT_STAT_EVICT_CLOSING]++;
-	else
+	else if (sg_ct_state_embryonic(s))
 		w->st.c[SG_CT_STAT_EVICT_EMBRYONIC]++;
+	else
+		w->st.c[SG_CT_STAT_EVICT_IDLE]++;
 	wheel_remove(ct, w, v);
 	entry_free(ct, w, v);
 	return true;
 }
 
-static uint32_t entry_alloc(struct sg_ct *ct, unsigned worker)
+static uint32_t entry_alloc(struct sg_ct *ct, unsigned worker, uint32_t now_ms)
 {
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t idx;
 
 	if (!w->free_head) {
 		reclaim(ct, worker);
-		if (!w->free_head && evict_one(ct, w))
+		if (!w->free_head && evict_one(ct, w, now_ms))
 			reclaim(ct, worker);
 		if (!w->free_head)
 			return 0;
@@ -464,7 +499,7 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
 	*existing = NULL;
 	/* Allocate (and maybe evict) before locking the bucket: eviction locks
 	 * the victim's bucket, which may be this one. */
-	idx = entry_alloc(ct, worker);
+	idx = entry_alloc(ct, worker, now_ms);
 	if (!idx) {
 		w->st.c[SG_CT_STAT_INSERT_FULL]++;
 		*err = -ENOSPC;
@@ -593,6 +628,12 @@ int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	sg_ct_set_expiry(ct, worker, c, now_ms + ct->timeout_ms[s]);
 	return 0;
+}
+
+void sg_ct_set_release(struct sg_ct *ct, sg_ct_release_fn fn, void *arg)
+{
+	ct->release = fn;
+	ct->release_arg = arg;
 }
 
 void sg_ct_quiescent(struct sg_ct *ct, unsigned worker)

@@ -95,6 +95,9 @@ _Static_assert(sizeof(struct sg_conn) == 128, "an entry is two cache lines");
 struct sg_ct_config {
 	uint32_t capacity;                        /* entries, whole table */
 	uint32_t timeout_s[SG_CT_STATE_COUNT];
+	/* A full slice evicts, after closing and embryonic entries, the open
+	 * entry idle longest if idle this long; 0: never. */
+	uint32_t evict_idle_s;
 };
 
 #define SG_CT_MIN_TIMEOUT_S 1
@@ -115,6 +118,7 @@ int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct s
 	X(INSERT_FULL,     "insert_full")                                      \
 	X(EVICT_CLOSING,   "evict_closing")                                    \
 	X(EVICT_EMBRYONIC, "evict_embryonic")                                  \
+	X(EVICT_IDLE,      "evict_idle")   /* open, idle past evict_idle_s */  \
 	X(REFILED,         "refiled")     /* wheel visits: a later expiry */   \
 	X(RECLAIMED,       "reclaimed")   /* entries back in the free pool */
 
@@ -225,6 +229,11 @@ typedef enum sg_ct_expire_action (*sg_ct_expire_fn)(void *arg, struct sg_conn *c
  * burst of expiries cannot stall packet work.  Returns the number handled. */
 unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
                       sg_ct_expire_fn fn, void *arg, unsigned budget);
+
+/* Called by an entry's owner (worker) whenever it frees it, by expiry or
+ * eviction, while the payload is still intact: the user's accounting. */
+typedef void (*sg_ct_release_fn)(void *arg, const struct sg_conn *c, unsigned worker);
+void sg_ct_set_release(struct sg_ct *ct, sg_ct_release_fn fn, void *arg);
 
 /* The worker holds no entry pointer from before this call.  Call it once
  * per batch; a worker that stops polling must call sg_ct_offline first or

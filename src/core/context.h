@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/conntrack.h"
+#include "core/quota.h"
 #include "core/secret.h"
 #include "core/stats.h"
 #include "core/verdict.h"
@@ -26,6 +27,8 @@ struct sg_proxy {
 	struct sg_proxy_config cfg;
 	struct sg_ct *ct;
 	struct sg_secret *secret;
+	struct sg_quota *quota;          /* NULL: no per-source quota */
+	uint32_t quota_limit;            /* entries per source, per worker */
 	int64_t cookie_clock_offset_ns;  /* see sg_proxy_set_cookie_clock */
 	unsigned nworkers;
 	struct sg_proxy_worker w[];

@@ -116,6 +116,21 @@ static void rec_from_cookie_ack(const struct sg_proxy_worker *w, struct sg_conn_
 	}
 }
 
+/* No room for a client that proved its cookie: it believes the connection
+ * open, so it gets the RST it would accept (SEQ = cookie ISN + 1) rather
+ * than hang until its own timeout. */
+static enum sg_verdict refuse(struct sg_proxy_worker *w, const struct sg_pkt *p, struct sg_out *out)
+{
+	struct sg_tcp_frame f;
+
+	sg_build_from_pkt(&f, p, 1);
+	f.seq = p->ack;
+	f.flags = SG_TCP_RST;
+	if (sg_emit(w, out, SG_PORT_WAN, &f))
+		sg_count(w, SG_STAT_RST_REFUSED);
+	return SG_VERDICT_DROP;
+}
+
 int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow_ref *fr,
                      struct sg_conn *old, uint64_t now_ns, struct sg_out *out)
 {
@@ -146,11 +161,22 @@ int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct s
 	}
 	sg_count(w, SG_STAT_COOKIE_OK);
 	rec_from_cookie_ack(w, &init, p, isn, &ck);
+	if (!old && px->quota) {
+		if (!sg_quota_take(px->quota, w->id, &fr->k, px->quota_limit)) {
+			sg_count(w, SG_STAT_DROP_SOURCE_QUOTA);
+			return refuse(w, p, out);
+		}
+		init.seen |= SG_SEEN_COUNTED;
+	}
 	rc = sg_conn_open_proxied(px->ct, w->id, &fr->k, fr->h, old, &init, w->now_ms, &c);
+	if (rc && (init.seen & SG_SEEN_COUNTED))
+		sg_quota_give(px->quota, w->id, &fr->k);
 	if (rc == -EEXIST)
 		return SG_VERDICT_CONSUME;   /* another worker won the race: its SYN is on the way */
-	if (rc == -ENOSPC)
+	if (rc == -ENOSPC) {
 		sg_count(w, SG_STAT_DROP_TABLE_FULL);
+		return refuse(w, p, out);
+	}
 	if (rc)
 		return SG_VERDICT_DROP;
 	if (old)

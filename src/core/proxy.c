@@ -20,9 +20,18 @@
 /* ---- lifecycle ---- */
 
 /* What the seed keys: one subkey each, so none reveals another. */
-enum { SEED_TABLE_HASH = 1, SEED_COOKIE_MASTER = 2 };
+enum { SEED_TABLE_HASH = 1, SEED_COOKIE_MASTER = 2, SEED_QUOTA = 3 };
 static const char seed_context[crypto_kdf_CONTEXTBYTES] = { 's', 'g', 's', 'e', 'e', 'd', 0, 0 };
 _Static_assert(SG_PROXY_SEED_BYTES == crypto_kdf_KEYBYTES, "the seed is a KDF key");
+
+/* The table frees an entry: give back its source's quota. */
+static void release_entry(void *arg, const struct sg_conn *c, unsigned worker)
+{
+	struct sg_proxy *p = arg;
+
+	if (sg_conn_rec_c(c)->seen & SG_SEEN_COUNTED)
+		sg_quota_give(p->quota, worker, &c->key);
+}
 
 static int create_tables(struct sg_proxy *p, const struct sg_proxy_config *c, unsigned nworkers)
 {
@@ -38,6 +47,18 @@ static int create_tables(struct sg_proxy *p, const struct sg_proxy_config *c, un
 	rc = sg_ct_create(&c->ct, nworkers, hash_key, &p->ct);
 	if (rc == 0)
 		rc = sg_secret_create(master, c->cookie_period_s, &p->secret);
+	if (rc == 0 && c->source_share < SG_SOURCE_SHARE_MAX) {
+		uint8_t qkey[SG_QUOTA_KEY_BYTES];
+		uint64_t slice = c->ct.capacity / nworkers;
+
+		crypto_kdf_derive_from_key(qkey, sizeof(qkey), SEED_QUOTA, seed_context, c->seed);
+		rc = sg_quota_create(nworkers, c->source_prefix4, c->source_prefix6, qkey, &p->quota);
+		p->quota_limit = (uint32_t)(slice * c->source_share / 100);
+		if (p->quota_limit < SG_QUOTA_MIN_LIMIT)
+			p->quota_limit = SG_QUOTA_MIN_LIMIT;
+		if (rc == 0)
+			sg_ct_set_release(p->ct, release_entry, p);
+	}
 	sodium_memzero(hash_key, sizeof(hash_key));
 	sodium_memzero(master, sizeof(master));
 	return rc;
@@ -80,6 +101,7 @@ void sg_proxy_destroy(struct sg_proxy *p)
 		return;
 	sg_ct_destroy(p->ct);
 	sg_secret_destroy(p->secret);
+	sg_quota_destroy(p->quota);
 	free(p);
 }
 

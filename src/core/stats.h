@@ -48,12 +48,14 @@
 	X(TS_STRIPPED,        "ts_stripped")                                   \
 	X(MSS_CLAMPED,        "mss_clamped")                                   \
 	X(RST_CHALLENGED,     "rst_challenged")  /* RST in window: ACK sent */ \
+	X(RST_REFUSED,        "rst_refused_client") /* no room: client reset */ \
 	/* drops, each with its reason */                                      \
 	X(DROP_BAD_FRAME,     "drop_bad_frame")                                \
 	X(DROP_BAD_CSUM,      "drop_bad_checksum")                             \
 	X(DROP_COOKIE_BAD,    "drop_cookie_invalid")                           \
 	X(DROP_UNKNOWN,       "drop_unknown_connection")                       \
 	X(DROP_TABLE_FULL,    "drop_table_full")                               \
+	X(DROP_SOURCE_QUOTA,  "drop_source_quota") /* source holds its share */\
 	X(DROP_NO_BUFFER,     "drop_no_out_buffer")                            \
 	X(DROP_SYN_SENT_DATA, "drop_data_before_established")                  \
 	X(DROP_SYNACK_BAD,    "drop_synack_unexpected")                        \

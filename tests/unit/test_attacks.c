@@ -8,6 +8,7 @@
 
 #include "net/bytes.h"
 #include "net/csum.h"
+#include "core/quota.h"
 
 /* Builds a bare segment from the client (WAN) or the server (LAN). */
 static void seg(struct h *h, int from_client, uint8_t flags, uint32_t seq, uint32_t ack,
@@ -331,6 +332,52 @@ static void test_synack_of_an_evicted_handshake_is_reset_not_picked_up(void **st
 	}
 }
 
+/* One client that completes real handshakes cannot take the table: past
+ * its share it gets RSTs (not silence), others still get in, and what it
+ * gives back it may use again. */
+static void test_one_source_holds_its_share_and_no_more(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config cfg;
+		struct sg_pkt p;
+		struct h h;
+
+		sg_proxy_config_default(&cfg);
+		cfg.ct.capacity = 1024;          /* 2 % of it is below the floor */
+		h_init(&h, fl, &cfg);
+		for (unsigned i = 0; i < SG_QUOTA_MIN_LIMIT; i++) {
+			h.cport = (uint16_t)(20000 + i);
+			h_proxied_open(&h);
+		}
+		h.cport = 30000;
+		h_client_syn(&h);
+		h_client_ack(&h, h.c_isn + 1, h.cookie + 1, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_SOURCE_QUOTA), 1);
+		assert_int_equal(h.out.n, 1);
+		h_out(&h, 0, SG_PORT_WAN, &p);
+		assert_int_equal(p.tcp_flags, SG_TCP_RST);
+		assert_int_equal(p.seq, h.cookie + 1);
+		assert_int_equal(conn_count(&h), SG_QUOTA_MIN_LIMIT);
+		/* The server side (another source, as the LAN sees it) opens
+		 * connections as before. */
+		h.cport = 30001;
+		seg(&h, 0, SG_TCP_SYN, 777, 0, 64240, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		/* One of the client's connections ends: it may open one more. */
+		h.cport = 20000;
+		h.c_nxt = h.c_isn + 1;
+		seg(&h, 1, SG_TCP_RST, h.c_nxt, 0, 0, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_advance(&h, 46 * H_SEC, -1);
+		h.cport = 30002;
+		h_proxied_open(&h);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_SOURCE_QUOTA), 1);
+		h_fini(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_picked_up_connection_learns_the_sequence_of_each_side),
 		cmocka_unit_test(test_fragmented_syn_from_wan_opens_nothing_whatever_the_policy),
 		cmocka_unit_test(test_synack_of_an_evicted_handshake_is_reset_not_picked_up),
+		cmocka_unit_test(test_one_source_holds_its_share_and_no_more),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -438,6 +438,85 @@ static void test_offline_worker_does_not_block_reuse(void **state)
 	sg_ct_destroy(ct);
 }
 
+/* A full slice with nothing closing or embryonic gives way to the open
+ * entry idle longest, once it is idle past evict_idle_s; never to one
+ * that saw a segment lately. */
+static void test_full_slice_evicts_the_longest_idle_open_entry(void **state)
+{
+	(void)state;
+	struct sg_ct_config cfg;
+	struct sg_ct *ct = NULL;
+	struct sg_conn *ex;
+	struct sg_flow k;
+	int err;
+
+	sg_ct_config_default(&cfg);
+	cfg.capacity = 16;
+	cfg.evict_idle_s = 600;
+	assert_int_equal(create(&cfg, 1, &ct), 0);
+	for (uint32_t i = 0; i < 16; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, i * 1000);   /* 0 is the oldest */
+	}
+	key4(&k, 0, 0);
+	sg_ct_touch(ct, lookup(ct, 0, &k), 500000);              /* ... until now */
+	/* Nobody idle 600 s yet: refused. */
+	key4(&k, 100, 0);
+	assert_null(insert(ct, 0, &k, SG_CT_SYN_SENT, 590000, &ex, &err));
+	assert_int_equal(err, -ENOSPC);
+	/* Later entry 1 is the one idle longest. */
+	assert_non_null(insert(ct, 0, &k, SG_CT_SYN_SENT, 700000, &ex, &err));
+	assert_int_equal(sg_ct_stats(ct, 0)->c[SG_CT_STAT_EVICT_IDLE], 1);
+	key4(&k, 1, 0);
+	assert_null(lookup(ct, 0, &k));
+	key4(&k, 0, 0);
+	assert_non_null(lookup(ct, 0, &k));
+	sg_ct_destroy(ct);
+	/* evict_idle_s = 0: open entries are never evicted. */
+	cfg.evict_idle_s = 0;
+	assert_int_equal(create(&cfg, 1, &ct), 0);
+	for (uint32_t i = 0; i < 16; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
+	}
+	key4(&k, 100, 0);
+	assert_null(insert(ct, 0, &k, SG_CT_SYN_SENT, 80000000, &ex, &err));
+	sg_ct_destroy(ct);
+}
+
+/* The user's release hook sees every entry its owner frees, by expiry
+ * and by eviction, with the payload still intact. */
+static unsigned released;
+static void count_release(void *arg, const struct sg_conn *c, unsigned worker)
+{
+	(void)arg;
+	assert_int_equal(worker, 0);
+	assert_int_equal(c->payload[0], 0x5a);
+	released++;
+}
+
+static void test_release_hook_sees_every_freed_entry(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(16, 1);
+	uint8_t payload[SG_CT_PAYLOAD_BYTES] = { 0x5a };
+	struct sg_conn *ex;
+	struct sg_flow k;
+	int err;
+
+	released = 0;
+	sg_ct_set_release(ct, count_release, NULL);
+	for (uint32_t i = 0; i < 17; i++) {            /* the 17th evicts one */
+		key4(&k, i, 0);
+		assert_non_null(sg_ct_insert(ct, 0, &k, sg_ct_hash(ct, &k), SG_CT_CLOSED, payload, 0,
+		                             &ex, &err));
+	}
+	assert_int_equal(released, 1);
+	run_wheel(ct, 0, 50000);                       /* CLOSED times out after 45 s */
+	assert_int_equal(released, 17);
+	sg_ct_destroy(ct);
+}
+
 static void test_config_check_names_the_bad_field(void **state)
 {
 	(void)state;
@@ -672,6 +751,8 @@ int main(void)
 		cmocka_unit_test(test_expire_budget_bounds_work_and_resumes),
 		cmocka_unit_test(test_freed_entry_not_reused_before_every_worker_is_quiescent),
 		cmocka_unit_test(test_offline_worker_does_not_block_reuse),
+		cmocka_unit_test(test_full_slice_evicts_the_longest_idle_open_entry),
+		cmocka_unit_test(test_release_hook_sees_every_freed_entry),
 		cmocka_unit_test(test_config_check_names_the_bad_field),
 		cmocka_unit_test(test_hash_spreads_flows_that_differ_in_one_field),
 		cmocka_unit_test(test_entry_fits_two_cache_lines),

@@ -752,13 +752,23 @@ static void test_full_table_refuses_new_connections_and_keeps_old_ones(void **st
 			assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
 		}
 		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 16);
-		/* A new client proves its cookie but there is no room. */
+		/* A new client proves its cookie but there is no room: it gets
+		 * the RST it would accept rather than hang. */
 		h.cport = 60000;
 		h_client_syn(&h);
 		h_client_ack(&h, h.c_isn + 1, h.cookie + 1, 0);
 		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
-		assert_int_equal(h.out.n, 0);
+		assert_int_equal(h.out.n, 1);
+		{
+			struct sg_pkt p;
+
+			h_out(&h, 0, SG_PORT_WAN, &p);
+			h_check_identity(&h, &p, 0);
+			assert_int_equal(p.tcp_flags, SG_TCP_RST);
+			assert_int_equal(p.seq, h.cookie + 1);
+		}
 		assert_int_equal(h_stat(&h, SG_STAT_DROP_TABLE_FULL), 1);
+		assert_int_equal(h_stat(&h, SG_STAT_RST_REFUSED), 1);
 		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 16);
 		/* The established proxied connection still flows. */
 		h.cport = first;
