@@ -5,14 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/siphash.h"
 
 struct quota_worker {
 	uint32_t count[2][SG_QUOTA_COLS];
 } __attribute__((aligned(64)));
 
 struct sg_quota {
-	struct sg_siphash_key key;
+	uint64_t mul[4];            /* random, odd: the keyed hash */
 	unsigned prefix4, prefix6;
 	struct quota_worker w[];
 };
@@ -29,7 +28,15 @@ int sg_quota_create(unsigned nworkers, unsigned prefix4, unsigned prefix6,
 	if (!q)
 		return -ENOMEM;
 	memset(q, 0, bytes);
-	sg_siphash_key_from_bytes(&q->key, key);
+	/* Four odd multipliers from the 16 key bytes and a fixed odd mix, so
+	 * every one depends on the key. */
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t k;
+
+		memcpy(&k, key + 4 * i, 4);
+		q->mul[i] = (k * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)i << 61) ^ 0xd6e8feb86659fd93ull;
+		q->mul[i] |= 1;
+	}
 	q->prefix4 = prefix4;
 	q->prefix6 = prefix6;
 	*out = q;
@@ -41,19 +48,31 @@ void sg_quota_destroy(struct sg_quota *q)
 	free(q);
 }
 
-/* The two counters of k's source. */
+/* The two counters of k's source: its prefix (at most 128 bits, the rest
+ * zero) hashed with keyed multiplies, which spread the prefixes over the
+ * counters as long as the key is unknown; no source can choose to share
+ * an innocent one's counters.  Cheaper than SipHash, on every handshake. */
 static void slots(const struct sg_quota *q, const struct sg_flow *k, uint32_t idx[2])
 {
-	uint8_t src[17] = { k->family };
+	uint8_t src[16] = { 0 };
 	unsigned bits = k->family == 4 ? q->prefix4 : q->prefix6;
-	uint64_t h;
+	uint64_t lo, hi, h0, h1;
 
-	memcpy(src + 1, k->wan_addr, bits / 8);
+	memcpy(src, k->wan_addr, bits / 8);
 	if (bits % 8)
-		src[1 + bits / 8] = (uint8_t)(k->wan_addr[bits / 8] & (0xff00u >> (bits % 8)));
-	h = sg_siphash(&q->key, src, sizeof(src));
-	idx[0] = (uint32_t)h % SG_QUOTA_COLS;
-	idx[1] = (uint32_t)(h >> 32) % SG_QUOTA_COLS;
+		src[bits / 8] = (uint8_t)(k->wan_addr[bits / 8] & (0xff00u >> (bits % 8)));
+	memcpy(&lo, src, 8);
+	memcpy(&hi, src + 8, 8);
+	/* Keyed, then mixed (xor-shift-multiply) so every input bit reaches
+	 * the bits the counters are picked by. */
+	h0 = (lo ^ k->family) * q->mul[0] + (hi ^ q->mul[3]) * q->mul[1];
+	h0 ^= h0 >> 32;
+	h0 *= q->mul[2];
+	h0 ^= h0 >> 29;
+	h1 = h0 * q->mul[3];
+	h1 ^= h1 >> 32;
+	idx[0] = (uint32_t)h0 % SG_QUOTA_COLS;
+	idx[1] = (uint32_t)h1 % SG_QUOTA_COLS;
 }
 
 bool sg_quota_take(struct sg_quota *q, unsigned worker, const struct sg_flow *k, uint32_t limit)
