@@ -100,6 +100,10 @@ struct sg_vlan_tag {
 #define SG_OPT_SACKPERM  0x04
 #define SG_OPT_TS        0x08
 #define SG_OPT_SACK      0x10
+/* Seen, never built: options synguard cannot answer for in a cookie. */
+#define SG_OPT_SIGNED    0x20   /* TCP-MD5 (RFC 2385) or TCP-AO (RFC 5925) */
+#define SG_OPT_FASTOPEN  0x40   /* TCP Fast Open (RFC 7413), either codepoint */
+#define SG_OPT_MPTCP     0x80   /* Multipath TCP (RFC 8684) */
 
 /* Parsed TCP options.  The *_off fields are byte offsets of the option's
  * kind byte from the start of the TCP header, so the core can rewrite a

@@ -121,6 +121,20 @@ int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
 				out->sack_blocks = (uint8_t)((olen - 2) / LEN_SACK_BLK);
 			}
 			break;
+		case SG_TCPOPT_MD5:
+		case SG_TCPOPT_AO:
+			out->present |= SG_OPT_SIGNED;
+			break;
+		case SG_TCPOPT_MPTCP:
+			out->present |= SG_OPT_MPTCP;
+			break;
+		case SG_TCPOPT_FASTOPEN:
+			out->present |= SG_OPT_FASTOPEN;
+			break;
+		case SG_TCPOPT_EXP:
+			if (olen >= 4 && sg_rd16(o + 2) == 0xf989)
+				out->present |= SG_OPT_FASTOPEN;
+			break;
 		default:
 			break;   /* unknown kinds are skipped by their length */
 		}

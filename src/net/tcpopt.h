@@ -22,6 +22,11 @@
 #define SG_TCPOPT_SACKPERM 4
 #define SG_TCPOPT_SACK     5
 #define SG_TCPOPT_TS       8
+#define SG_TCPOPT_MD5      19   /* RFC 2385 */
+#define SG_TCPOPT_AO       29   /* RFC 5925 */
+#define SG_TCPOPT_MPTCP    30   /* RFC 8684 */
+#define SG_TCPOPT_FASTOPEN 34   /* RFC 7413 */
+#define SG_TCPOPT_EXP      254  /* RFC 6994; 0xF989 is Fast Open's */
 
 #define SG_TCPOPT_MAXLEN   40
 

@@ -245,10 +245,35 @@ static void unknown_options_are_skipped_by_length(void **state)
 	                  34, 2, 254, 4, 2, 4, 2, 4, 2, 4, 1, 0 };
 	struct sg_tcp_opts o;
 	assert_int_equal(parse_tight(l, sizeof(l), &o), 0);
-	/* the "2, 4, 2, 4" inside kind 254 is data, not an MSS option */
-	assert_int_equal(o.present, SG_OPT_MSS);
+	/* the "2, 4, 2, 4" inside kind 254 is data, not an MSS option; MPTCP
+	 * and Fast Open are noticed but carry no value */
+	assert_int_equal(o.present, SG_OPT_MSS | SG_OPT_MPTCP | SG_OPT_FASTOPEN);
 	assert_int_equal(o.mss, 0x0204);
 	assert_int_equal(o.mss_off, BASE + 18);
+}
+
+/* Options synguard cannot answer for in a cookie are noticed, so the
+ * core can decide about them: MD5 and AO signatures, Fast Open (both
+ * codepoints), MPTCP. */
+static void signature_fastopen_and_mptcp_are_noticed(void **state)
+{
+	(void)state;
+	static const struct { uint8_t opts[20]; size_t len; uint8_t bit; } c[] = {
+		{ { 19, 18 }, 18, SG_OPT_SIGNED },                       /* MD5 */
+		{ { 29, 4, 1, 1 }, 4, SG_OPT_SIGNED },                   /* AO, key ids */
+		{ { 30, 4, 0x00, 0x81 }, 4, SG_OPT_MPTCP },              /* MP_CAPABLE */
+		{ { 34, 2 }, 2, SG_OPT_FASTOPEN },                       /* cookie request */
+		{ { 34, 10, 1, 2, 3, 4, 5, 6, 7, 8 }, 10, SG_OPT_FASTOPEN },
+		{ { 254, 4, 0xf9, 0x89 }, 4, SG_OPT_FASTOPEN },          /* experimental */
+		{ { 254, 4, 0x12, 0x34 }, 4, 0 },                        /* another experiment */
+	};
+	struct sg_tcp_opts o;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(sg_tcpopt_parse(c[i].opts, c[i].len, 20, &o), 0);
+		assert_int_equal(o.present, c[i].bit);
+	}
 }
 
 static void repeated_option_keeps_first(void **state)
@@ -383,6 +408,7 @@ int main(void)
 		cmocka_unit_test(sack_after_single_nop_has_odd_offset),
 		cmocka_unit_test(typical_ack_with_ts_and_four_sack_blocks_fits),
 		cmocka_unit_test(unknown_options_are_skipped_by_length),
+		cmocka_unit_test(signature_fastopen_and_mptcp_are_noticed),
 		cmocka_unit_test(repeated_option_keeps_first),
 		cmocka_unit_test(malformed_lists_are_rejected),
 		cmocka_unit_test(every_truncation_of_a_full_list_is_rejected_or_a_prefix),
