@@ -16,6 +16,8 @@ void sg_proxy_config_default(struct sg_proxy_config *c)
 	c->bad_frame_policy = SG_POLICY_DROP;
 	c->unknown_policy = SG_POLICY_DROP;
 	c->uplink_mss_clamp = 0;
+	c->signed_syn_policy = SG_SIGNED_SYN_TRACK;
+	c->monitor = false;
 	c->rst_slack = 16;
 	c->cookie_period_s = SG_SECRET_DEFAULT_PERIOD_S;
 	/* A host behind which more than 1/50 of the table's connections live
@@ -46,6 +48,8 @@ int sg_proxy_config_check(const struct sg_proxy_config *c, unsigned nworkers,
 		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(bad_frame_policy));
 	if (c->unknown_policy > SG_POLICY_FORWARD)
 		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(unknown_policy));
+	if (c->signed_syn_policy > SG_SIGNED_SYN_DROP)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(signed_syn_policy));
 	if (c->uplink_mss_clamp && c->uplink_mss_clamp < SG_TCP_MSS4_MIN)
 		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(uplink_mss_clamp));
 	if (c->cookie_period_s < SG_SECRET_MIN_PERIOD_S || c->cookie_period_s > SG_SECRET_MAX_PERIOD_S)

@@ -30,6 +30,12 @@ enum sg_policy {
 	SG_POLICY_FORWARD,
 };
 
+/* SYNs with TCP-MD5 or TCP-AO, which a cookie SYN-ACK could not sign. */
+enum sg_signed_syn {
+	SG_SIGNED_SYN_TRACK = 0,     /* forward and track, no cookie */
+	SG_SIGNED_SYN_DROP,
+};
+
 struct sg_proxy_config {
 	struct sg_ct_config ct;
 	uint16_t synack_mss4;        /* MSS synguard offers IPv4 clients */
@@ -38,6 +44,9 @@ struct sg_proxy_config {
 	uint8_t  bad_frame_policy;   /* enum sg_policy, malformed frames */
 	uint8_t  unknown_policy;     /* enum sg_policy, WAN segments of no
 	                                known connection (e.g. after a restart) */
+	uint8_t  signed_syn_policy;  /* enum sg_signed_syn */
+	bool     monitor;            /* decide and count, but forward every
+	                                frame as a bridge would */
 	uint16_t uplink_mss_clamp;   /* 0: off; else clamp MSS of LAN-opened SYNs */
 	uint16_t rst_slack;          /* bytes an RST's SEQ may differ from the
 	                                expected one (RFC 5961 §3 spirit) */

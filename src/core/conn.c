@@ -31,11 +31,13 @@ int sg_conn_open_proxied(struct sg_ct *ct, unsigned worker, const struct sg_flow
 
 struct sg_conn *sg_conn_open_tracked(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
                                      uint32_t hash, struct sg_conn *old, enum sg_ct_state state,
-                                     const struct sg_conn_rec *init, uint32_t now_ms)
+                                     const struct sg_conn_rec *init, uint32_t now_ms,
+                                     bool *opened)
 {
 	struct sg_conn *c, *ex;
 	int err;
 
+	*opened = true;
 	if (old) {
 		struct sg_conn_rec *r = sg_conn_rec(old);
 		uint8_t counted;
@@ -49,14 +51,20 @@ struct sg_conn *sg_conn_open_tracked(struct sg_ct *ct, unsigned worker, const st
 		return old;
 	}
 	c = sg_ct_insert(ct, worker, k, hash, state, init, now_ms, &ex, &err);
-	return c ? c : ex;
+	if (c)
+		return c;
+	*opened = false;
+	return ex;
 }
 
-void sg_conn_uplink_answered(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint8_t ws,
-                             uint32_t now_ms)
+void sg_conn_tracked_answered(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                              enum sg_dir from, uint8_t ws, uint32_t now_ms)
 {
 	sg_ct_lock(c);
-	sg_conn_rec(c)->client_ws = ws;
+	if (from == SG_DIR_WAN)
+		sg_conn_rec(c)->client_ws = ws;
+	else
+		sg_conn_rec(c)->server_ws = ws;
 	sg_conn_learn_shifts(sg_conn_rec(c));
 	sg_ct_unlock(c);
 	sg_ct_set_state(ct, worker, c, SG_CT_UP_SYN_RECV, now_ms);

@@ -52,6 +52,7 @@
 #define SG_SEEN_WIN_LAN   0x08
 #define SG_SEEN_NO_SCALE  0x10   /* picked up mid-stream: window scales unknown */
 #define SG_SEEN_COUNTED   0x20   /* counted against its source's quota */
+#define SG_SEEN_OPENED_WAN 0x40  /* tracked, and the WAN host sent the SYN */
 
 /* A direction, as an index of max_end / redge: who sent the segment. */
 enum sg_dir {
@@ -206,16 +207,18 @@ int sg_conn_open_proxied(struct sg_ct *ct, unsigned worker, const struct sg_flow
 
 /* A connection seen from LAN (a LAN host's SYN, or mid-stream after a
  * restart), tracked but not proxied, in `state` with record *init: a new
- * entry, or `old` (closing) reset.  Returns the entry (an existing one
- * when another worker inserted it first), or NULL when the table is full. */
+ * entry, or `old` (closing) reset.  Returns the entry, or NULL when the
+ * table is full; *opened is false when it is another worker's, inserted
+ * first, which the caller then only joins. */
 struct sg_conn *sg_conn_open_tracked(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
                                      uint32_t hash, struct sg_conn *old, enum sg_ct_state state,
-                                     const struct sg_conn_rec *init, uint32_t now_ms);
+                                     const struct sg_conn_rec *init, uint32_t now_ms,
+                                     bool *opened);
 
-/* UP_SYN_SENT -> UP_SYN_RECV: the WAN host answered a LAN host's SYN with
- * window scale ws (SG_WS_NONE: none). */
-void sg_conn_uplink_answered(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint8_t ws,
-                             uint32_t now_ms);
+/* UP_SYN_SENT -> UP_SYN_RECV on a tracked connection: side `from`
+ * answered the opener's SYN with window scale ws (SG_WS_NONE: none). */
+void sg_conn_tracked_answered(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                              enum sg_dir from, uint8_t ws, uint32_t now_ms);
 
 /* What the server's SYN-ACK tells about the server. */
 struct sg_conn_server {

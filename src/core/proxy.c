@@ -145,6 +145,29 @@ static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 	return SG_VERDICT_DROP;
 }
 
+/* A WAN SYN opening a connection: a cookie, unless the SYN is signed
+ * (the SYN-ACK could not be) or the box only watches. */
+static enum sg_verdict new_syn(struct sg_proxy_worker *w, struct sg_pkt *p, struct sg_flow_ref *fr,
+                               struct sg_conn *old, uint64_t now_ns, struct sg_out *out)
+{
+	const struct sg_proxy_config *cfg = &w->p->cfg;
+
+	if (__builtin_expect(p->opt.present & (SG_OPT_SIGNED | SG_OPT_FASTOPEN | SG_OPT_MPTCP), 0)) {
+		if (p->opt.present & SG_OPT_SIGNED) {
+			sg_count(w, SG_STAT_SYN_SIGNED);
+			if (cfg->signed_syn_policy == SG_SIGNED_SYN_DROP)
+				return SG_VERDICT_DROP;
+			return sg_track_open_wan(w, p, fr, old);
+		}
+		/* The cookie SYN-ACK offers neither: the client falls back to
+		 * plain TCP and sends its Fast Open data again once open. */
+		sg_count(w, (p->opt.present & SG_OPT_FASTOPEN) ? SG_STAT_SYN_FASTOPEN : SG_STAT_SYN_MPTCP);
+	}
+	if (__builtin_expect(cfg->monitor, 0))
+		return sg_track_open_wan(w, p, fr, old);
+	return sg_hs_syn(w, p, &fr->k, now_ns, out);
+}
+
 static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, struct sg_flow_ref *fr,
                                 uint64_t now_ns, struct sg_out *out)
 {
@@ -169,7 +192,7 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 	}
 	if (s == SG_CT_FREE || sg_ct_state_closing(s)) {
 		if (sg_is_pure_syn(p))
-			return sg_hs_syn(w, p, &fr->k, now_ns, out);
+			return new_syn(w, p, fr, s == SG_CT_FREE ? NULL : c, now_ns, out);
 		if ((p->tcp_flags & (SG_TCP_ACK | SG_TCP_SYN | SG_TCP_RST)) == SG_TCP_ACK) {
 			int v = sg_hs_cookie_ack(w, p, fr, s == SG_CT_FREE ? NULL : c, now_ns, out);
 
@@ -265,6 +288,13 @@ static enum sg_verdict process_parsed(struct sg_proxy_worker *w, enum sg_port po
 	}
 	sg_count(w, v == SG_VERDICT_FORWARD ? SG_STAT_FORWARDED :
 	            v == SG_VERDICT_CONSUME ? SG_STAT_CONSUMED : SG_STAT_DROPPED);
+	if (__builtin_expect(w->p->cfg.monitor, 0) && (v != SG_VERDICT_FORWARD || out->n)) {
+		/* What it would have done is counted above; the wire sees a
+		 * bridge. */
+		sg_count(w, SG_STAT_MONITOR_PASSED);
+		out->n = 0;
+		v = SG_VERDICT_FORWARD;
+	}
 	return v;
 }
 

@@ -41,6 +41,11 @@
 	X(PROXIED_OPEN,       "proxied_established")                           \
 	X(UPLINK_TRACKED,     "uplink_tracked")                                \
 	X(UPLINK_PICKUP,      "uplink_pickup")                                 \
+	X(WAN_TRACKED,        "wan_tracked")   /* WAN SYN tracked, no cookie */ \
+	X(SYN_SIGNED,         "syn_signed")    /* TCP-MD5 or TCP-AO SYN */     \
+	X(SYN_FASTOPEN,       "syn_fastopen")  /* answered without Fast Open */\
+	X(SYN_MPTCP,          "syn_mptcp")     /* answered without MPTCP */    \
+	X(MONITOR_PASSED,     "monitor_passed") /* forwarded: monitor mode */ \
 	X(CONN_REPLACED,      "conn_replaced")                                 \
 	X(SYN_FORWARDED,      "syn_forwarded_existing")                        \
 	X(ICMP_TRANSLATED,    "icmp_translated")                               \

@@ -1,4 +1,4 @@
-/* LAN-opened connections (see track.h). */
+/* Tracked connections (see track.h). */
 #include "core/track.h"
 
 #include "core/conn.h"
@@ -15,6 +15,13 @@ static void clamp_mss(struct sg_proxy_worker *w, struct sg_pkt *p)
 	}
 }
 
+static uint8_t ws_of(const struct sg_pkt *p)
+{
+	if (!(p->opt.present & SG_OPT_WS))
+		return SG_WS_NONE;
+	return p->opt.wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : p->opt.wscale;
+}
+
 enum sg_verdict sg_track_open(struct sg_proxy_worker *w, struct sg_pkt *p,
                               const struct sg_flow_ref *fr, struct sg_conn *old)
 {
@@ -22,21 +29,20 @@ enum sg_verdict sg_track_open(struct sg_proxy_worker *w, struct sg_pkt *p,
 	/* Mid-stream from LAN: the protected side is trusted, so track it and
 	 * let the replies through. */
 	enum sg_ct_state ns = syn ? SG_CT_UP_SYN_SENT : SG_CT_ESTABLISHED;
+	struct sg_conn_rec init = { .client_ws = SG_WS_NONE, .server_ws = SG_WS_NONE };
 	struct sg_conn *c;
+	bool opened;
 
 	if (p->tcp_flags & SG_TCP_RST)
 		return SG_VERDICT_FORWARD;
-	struct sg_conn_rec init = { .client_ws = SG_WS_NONE, .server_ws = SG_WS_NONE };
-
 	if (syn) {
 		clamp_mss(w, p);
-		if (p->opt.present & SG_OPT_WS)
-			init.server_ws = p->opt.wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : p->opt.wscale;
+		init.server_ws = ws_of(p);
 	} else {
 		init.seen = SG_SEEN_NO_SCALE;
 	}
 	sg_conn_learn_shifts(&init);
-	c = sg_conn_open_tracked(w->p->ct, w->id, &fr->k, fr->h, old, ns, &init, w->now_ms);
+	c = sg_conn_open_tracked(w->p->ct, w->id, &fr->k, fr->h, old, ns, &init, w->now_ms, &opened);
 	if (!c) {
 		sg_count(w, SG_STAT_DROP_TABLE_FULL);
 		return SG_VERDICT_FORWARD;
@@ -44,6 +50,42 @@ enum sg_verdict sg_track_open(struct sg_proxy_worker *w, struct sg_pkt *p,
 	sg_count(w, old ? SG_STAT_CONN_REPLACED :
 	            syn ? SG_STAT_UPLINK_TRACKED : SG_STAT_UPLINK_PICKUP);
 	sg_conn_observe(c, SG_DIR_LAN, p);
+	return SG_VERDICT_FORWARD;
+}
+
+enum sg_verdict sg_track_open_wan(struct sg_proxy_worker *w, struct sg_pkt *p,
+                                  const struct sg_flow_ref *fr, struct sg_conn *old)
+{
+	struct sg_proxy *px = w->p;
+	struct sg_conn_rec init = { .client_ws = ws_of(p), .server_ws = SG_WS_NONE,
+	                            .seen = SG_SEEN_OPENED_WAN };
+	struct sg_conn *c;
+	bool opened;
+
+	/* State from a WAN SYN, which no cookie vouches for: only with a
+	 * valid checksum, and counted against the source's quota. */
+	if (!sg_pkt_tcp_csum_ok(p)) {
+		sg_count(w, SG_STAT_DROP_BAD_CSUM);
+		return SG_VERDICT_DROP;
+	}
+	if (!old && px->quota) {
+		if (!sg_quota_take(px->quota, w->id, &fr->k, px->quota_limit)) {
+			sg_count(w, SG_STAT_DROP_SOURCE_QUOTA);
+			return SG_VERDICT_DROP;
+		}
+		init.seen |= SG_SEEN_COUNTED;
+	}
+	sg_conn_learn_shifts(&init);
+	c = sg_conn_open_tracked(px->ct, w->id, &fr->k, fr->h, old, SG_CT_UP_SYN_SENT, &init,
+	                         w->now_ms, &opened);
+	if ((!c || !opened) && (init.seen & SG_SEEN_COUNTED))
+		sg_quota_give(px->quota, w->id, &fr->k);
+	if (!c) {
+		sg_count(w, SG_STAT_DROP_TABLE_FULL);
+		return SG_VERDICT_DROP;
+	}
+	sg_count(w, SG_STAT_WAN_TRACKED);
+	sg_conn_observe(c, SG_DIR_WAN, p);
 	return SG_VERDICT_FORWARD;
 }
 
@@ -56,18 +98,19 @@ enum sg_verdict sg_track_segment(struct sg_proxy_worker *w, struct sg_conn *c,
 	enum sg_stat why;
 	bool challenge;
 
+	bool opened_here = (sg_conn_rec(c)->seen & SG_SEEN_OPENED_WAN) ? port == SG_PORT_WAN :
+	                                                                port == SG_PORT_LAN;
+
 	if (port == SG_PORT_LAN && sg_is_synack(p))
 		clamp_mss(w, p);
-	if (port == SG_PORT_WAN && s == SG_CT_UP_SYN_SENT && sg_is_synack(p)) {
+	if (!opened_here && s == SG_CT_UP_SYN_SENT && sg_is_synack(p)) {
 		/* A state change on a WAN segment: only with a valid checksum. */
-		if (!sg_pkt_tcp_csum_ok(p)) {
+		if (port == SG_PORT_WAN && !sg_pkt_tcp_csum_ok(p)) {
 			sg_count(w, SG_STAT_DROP_BAD_CSUM);
 			return SG_VERDICT_DROP;
 		}
-		sg_conn_uplink_answered(ct, w->id, c, (p->opt.present & SG_OPT_WS) ?
-		                        (p->opt.wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : p->opt.wscale) :
-		                        SG_WS_NONE, w->now_ms);
-	} else if (port == SG_PORT_LAN && s == SG_CT_UP_SYN_RECV &&
+		sg_conn_tracked_answered(ct, w->id, c, dir, ws_of(p), w->now_ms);
+	} else if (opened_here && s == SG_CT_UP_SYN_RECV &&
 	           (p->tcp_flags & SG_TCP_ACK) && !(p->tcp_flags & SG_TCP_SYN)) {
 		sg_ct_set_state(ct, w->id, c, SG_CT_ESTABLISHED, w->now_ms);
 	} else if (!sg_conn_close_rules(ct, w->id, c, p, dir, w->p->cfg.rst_slack, w->now_ms, &why,

@@ -79,6 +79,8 @@ static const struct opt opts[] = {
 	UINT("synack.wscale", proxy.synack_wscale, 0, SG_TCP_WSCALE_MAX),
 	ENUM("policy.bad_frames", proxy.bad_frame_policy, "drop|forward"),
 	ENUM("policy.unknown", proxy.unknown_policy, "drop|forward"),
+	ENUM("policy.signed_syn", proxy.signed_syn_policy, "track|drop"),
+	BOOL("monitor", proxy.monitor),
 	UINT("policy.rst_slack", proxy.rst_slack, 0, UINT16_MAX),
 	UINT_OR_OFF("uplink_mss_clamp", proxy.uplink_mss_clamp, SG_TCP_MSS4_MIN, UINT16_MAX),
 };

@@ -1,0 +1,146 @@
+/* Decisions before a connection exists: SYNs a cookie cannot serve
+ * (signed ones), options a cookie drops on purpose (Fast Open, MPTCP), and
+ * monitor mode, which decides and counts but forwards as a bridge would.
+ * Each runs for IPv4, IPv6 and QinQ-tagged IPv4. */
+#include "proxy_harness.h"
+
+/* A client SYN whose 4 MSS option bytes are replaced by opt[0..4). */
+static void syn_with_option(struct h *h, const uint8_t opt[4])
+{
+	struct sg_tcp_opts o = { .present = SG_OPT_MSS, .mss = 1460 };
+	struct sg_pkt p;
+
+	h_build(h, 1, SG_TCP_SYN, h->c_isn, 0, 64240, &o, 0);
+	assert_int_equal(sg_pkt_parse(&p, h->frame, h->frame_len), SG_PKT_TCP);
+	memcpy(sg_pkt_l4(&p) + p.opt.mss_off, opt, 4);
+	sg_pkt_tcp_csum_fill(&p);
+}
+
+static void test_signed_syn_is_tracked_not_cookied_and_passes_untouched(void **state)
+{
+	(void)state;
+	static const uint8_t ao[4] = { 29, 4, 7, 7 };
+	FOR_EACH_FLAVOUR(fl) {
+		struct h h;
+		struct sg_pkt p;
+
+		h_init(&h, fl, NULL);
+		syn_with_option(&h, ao);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h.out.n, 0);
+		h_fwd(&h, &p);
+		assert_true(p.opt.present & SG_OPT_SIGNED);
+		assert_int_equal(p.seq, h.c_isn);
+		assert_int_equal(h_stat(&h, SG_STAT_SYN_SIGNED), 1);
+		assert_int_equal(h_stat(&h, SG_STAT_WAN_TRACKED), 1);
+		assert_int_equal(h_stat(&h, SG_STAT_SYNACK_SENT), 0);
+		/* The server's own SYN-ACK, the client's ACK, data: untouched. */
+		h_build(&h, 0, SG_TCP_SYN | SG_TCP_ACK, h.s_isn, h.c_isn + 1, 65160, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.seq, h.s_isn);
+		h_build(&h, 1, SG_TCP_ACK, h.c_isn + 1, h.s_isn + 1, 500, NULL, 100);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_build(&h, 0, SG_TCP_ACK, h.s_isn + 1, h.c_isn + 101, 500, NULL, 1000);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.seq, h.s_isn + 1);
+		assert_int_equal(h_stat(&h, SG_STAT_DROPPED), 0);
+		h_fini(&h);
+
+		/* With policy.signed_syn = drop: dropped, counted, nothing kept. */
+		struct sg_proxy_config cfg;
+
+		sg_proxy_config_default(&cfg);
+		cfg.ct.capacity = 1024;
+		cfg.signed_syn_policy = SG_SIGNED_SYN_DROP;
+		h_init(&h, fl, &cfg);
+		syn_with_option(&h, ao);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_SYN_SIGNED), 1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+		h_fini(&h);
+	}
+}
+
+static void test_fastopen_and_mptcp_syns_get_a_plain_cookie(void **state)
+{
+	(void)state;
+	static const uint8_t tfo[4] = { 34, 2, 1, 1 };        /* cookie request */
+	static const uint8_t mptcp[4] = { 30, 4, 0x01, 0x81 };  /* MP_CAPABLE v1 */
+	const uint8_t *opt[2] = { tfo, mptcp };
+	FOR_EACH_FLAVOUR(fl) {
+		for (int i = 0; i < 2; i++) {
+			struct h h;
+			struct sg_pkt p;
+
+			h_init(&h, fl, NULL);
+			syn_with_option(&h, opt[i]);
+			assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+			h_out(&h, 0, SG_PORT_WAN, &p);
+			assert_int_equal(p.tcp_flags, SG_TCP_SYN | SG_TCP_ACK);
+			assert_false(p.opt.present & (SG_OPT_FASTOPEN | SG_OPT_MPTCP));
+			assert_int_equal(h_stat(&h, i ? SG_STAT_SYN_MPTCP : SG_STAT_SYN_FASTOPEN), 1);
+			/* The client falls back; the server hears neither. */
+			h.cookie = p.seq;
+			h.copt.ts = 0;                   /* it offered none */
+			h_client_ack(&h, h.c_isn + 1, h.cookie + 1, 0);
+			assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+			h_out(&h, 0, SG_PORT_LAN, &p);
+			assert_int_equal(p.tcp_flags, SG_TCP_SYN);
+			assert_false(p.opt.present & (SG_OPT_FASTOPEN | SG_OPT_MPTCP));
+			h_fini(&h);
+		}
+	}
+}
+
+static void test_monitor_mode_forwards_everything_while_counting(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config cfg;
+		struct sg_tcp_opts o;
+		struct sg_pkt p;
+		struct h h;
+
+		sg_proxy_config_default(&cfg);
+		cfg.ct.capacity = 1024;
+		cfg.monitor = true;
+		h_init(&h, fl, &cfg);
+		o = h_syn_opts(&h.copt, h.c_ts, 0);
+		/* A SYN reaches the server as it is; the server answers. */
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, &o, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h.out.n, 0);
+		h_fwd(&h, &p);
+		assert_int_equal(p.seq, h.c_isn);
+		h_build(&h, 0, SG_TCP_SYN | SG_TCP_ACK, h.s_isn, h.c_isn + 1, 65160, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		h_build(&h, 1, SG_TCP_ACK, h.c_isn + 1, h.s_isn + 1, 500, NULL, 10);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.ack, h.s_isn + 1);           /* not translated */
+		/* What it would drop is counted, and forwarded all the same. */
+		h_build(&h, 1, SG_TCP_ACK, 12345, 678, 500, NULL, 10);   /* unknown */
+		h.cport++;
+		h_build(&h, 1, SG_TCP_ACK, 12345, 678, 500, NULL, 10);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_UNKNOWN), 1);
+		assert_int_equal(h_stat(&h, SG_STAT_MONITOR_PASSED), 1);
+		h.frame[SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0)] = 0x47;   /* a broken IP header */
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_BAD_FRAME), 1);
+		assert_int_equal(h_stat(&h, SG_STAT_MONITOR_PASSED), 2);
+		h_fini(&h);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signed_syn_is_tracked_not_cookied_and_passes_untouched),
+		cmocka_unit_test(test_fastopen_and_mptcp_syns_get_a_plain_cookie),
+		cmocka_unit_test(test_monitor_mode_forwards_everything_while_counting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
