@@ -15,6 +15,7 @@ enum sg_cfg_rule {
 	SG_CFG_COUNT,        /* a list has too few or too many entries */
 	SG_CFG_ORDER,        /* a list's entries must be strictly ascending */
 	SG_CFG_PER_WORKER,   /* too small to give every worker a share */
+	SG_CFG_RESTART,      /* changes only with a restart (a reload refused it) */
 };
 
 /* off: offsetof the field in the structure checked, or SG_CFG_WORKERS

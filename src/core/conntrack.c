@@ -57,6 +57,12 @@ struct sg_ct {
 	struct ct_worker w[];
 };
 
+/* Timeouts change at run time (sg_ct_set_timeouts): read them whole. */
+static inline uint32_t timeout_of(const struct sg_ct *ct, enum sg_ct_state s)
+{
+	return __atomic_load_n(&ct->timeout_ms[s], __ATOMIC_RELAXED);
+}
+
 static inline bool before(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) < 0;
@@ -183,11 +189,7 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
 	ct->nworkers = nworkers;
 	sg_qsbr_init(&ct->qsbr, nworkers);
 	ct->hkey = hkey;
-	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++) {
-		ct->timeout_ms[s] = cfg->timeout_s[s] * 1000u;
-		ct->refresh_below_ms[s] = ct->timeout_ms[s] >= 1000u ? ct->timeout_ms[s] - 1000u : 0;
-	}
-	ct->evict_idle_ms = cfg->evict_idle_s * 1000u;
+	sg_ct_set_timeouts(ct, cfg);
 
 	/* A chain averages under one entry at full load. */
 	/* 2^bits >= capacity (at least SG_CT_MIN_CAPACITY, so bits >= 4). */
@@ -410,7 +412,9 @@ static uint32_t idle_ms(const struct sg_ct *ct, const struct sg_conn *c, enum sg
 {
 	int32_t left = (int32_t)(__atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED) - now_ms);
 
-	return left <= 0 ? ct->timeout_ms[s] : ct->timeout_ms[s] - (uint32_t)left;
+	uint32_t t = timeout_of(ct, s);
+
+	return left <= 0 || (uint32_t)left > t ? t : t - (uint32_t)left;
 }
 
 /* Closing entries first; else the embryonic entry that expires soonest
@@ -419,7 +423,8 @@ static uint32_t idle_ms(const struct sg_ct *ct, const struct sg_conn *c, enum sg
 static struct sg_conn *pick_victim(struct sg_ct *ct, struct ct_worker *w, uint32_t now_ms)
 {
 	struct sg_conn *best = NULL, *idle = NULL;
-	uint32_t idle_best = ct->evict_idle_ms;
+	uint32_t evict_idle_ms = __atomic_load_n(&ct->evict_idle_ms, __ATOMIC_RELAXED);
+	uint32_t idle_best = evict_idle_ms;
 
 	for (unsigned n = 0; n < SG_CT_EVICT_SCAN && n < w->hi - w->lo; n++) {
 		struct sg_conn *c = &ct->pool[w->hand];
@@ -433,7 +438,7 @@ static struct sg_conn *pick_victim(struct sg_ct *ct, struct ct_worker *w, uint32
 		    (!best || before(__atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED),
 		                     __atomic_load_n(&best->expires_ms, __ATOMIC_RELAXED))))
 			best = c;
-		if (!best && ct->evict_idle_ms && (s == SG_CT_ESTABLISHED || s == SG_CT_FIN_WAIT)) {
+		if (!best && evict_idle_ms && (s == SG_CT_ESTABLISHED || s == SG_CT_FIN_WAIT)) {
 			uint32_t i = idle_ms(ct, c, s, now_ms);
 
 			if (i >= idle_best) {
@@ -525,7 +530,7 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
 	c->lock = 0;
 	c->owner = (uint8_t)worker;
 	c->state = (uint8_t)state;
-	c->expires_ms = now_ms + ct->timeout_ms[state];
+	c->expires_ms = now_ms + timeout_of(ct, state);
 	c->hnext = head;
 	/* Publishes the initialised entry to lock-free readers. */
 	bucket_unlock(ct, b, idx);
@@ -558,8 +563,8 @@ void sg_ct_touch(struct sg_ct *ct, struct sg_conn *c, uint32_t now_ms)
 	uint32_t e = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
 
 	/* One store a second at most: other workers share this line. */
-	if ((int32_t)(e - now_ms) < (int32_t)ct->refresh_below_ms[s])
-		__atomic_store_n(&c->expires_ms, now_ms + ct->timeout_ms[s], __ATOMIC_RELAXED);
+	if ((int32_t)(e - now_ms) < (int32_t)__atomic_load_n(&ct->refresh_below_ms[s], __ATOMIC_RELAXED))
+		__atomic_store_n(&c->expires_ms, now_ms + timeout_of(ct, s), __ATOMIC_RELAXED);
 }
 
 unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
@@ -626,8 +631,19 @@ int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 			return -ESTALE;
 	} while (!__atomic_compare_exchange_n(&c->state, &cur, (uint8_t)s, true,
 	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	sg_ct_set_expiry(ct, worker, c, now_ms + ct->timeout_ms[s]);
+	sg_ct_set_expiry(ct, worker, c, now_ms + timeout_of(ct, s));
 	return 0;
+}
+
+void sg_ct_set_timeouts(struct sg_ct *ct, const struct sg_ct_config *cfg)
+{
+	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++) {
+		uint32_t t = cfg->timeout_s[s] * 1000u;
+
+		__atomic_store_n(&ct->timeout_ms[s], t, __ATOMIC_RELAXED);
+		__atomic_store_n(&ct->refresh_below_ms[s], t >= 1000u ? t - 1000u : 0, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&ct->evict_idle_ms, cfg->evict_idle_s * 1000u, __ATOMIC_RELAXED);
 }
 
 void sg_ct_set_release(struct sg_ct *ct, sg_ct_release_fn fn, void *arg)

@@ -230,6 +230,10 @@ typedef enum sg_ct_expire_action (*sg_ct_expire_fn)(void *arg, struct sg_conn *c
 unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
                       sg_ct_expire_fn fn, void *arg, unsigned budget);
 
+/* Applies cfg's timeouts and evict_idle_s while workers run (a reload):
+ * entries armed before keep their expiry until their next segment. */
+void sg_ct_set_timeouts(struct sg_ct *ct, const struct sg_ct_config *cfg);
+
 /* Called by an entry's owner (worker) whenever it frees it, by expiry or
  * eviction, while the payload is still intact: the user's accounting. */
 typedef void (*sg_ct_release_fn)(void *arg, const struct sg_conn *c, unsigned worker);

@@ -17,6 +17,8 @@
 
 struct sg_proxy_worker {
 	struct sg_proxy *p;
+	const struct sg_proxy_config *cfg;   /* the generation in use */
+	uint64_t cfg_gen;                    /* which; read by sg_proxy_reconfigure */
 	unsigned id;
 	uint32_t now_ms;                 /* the clock of the frame at hand */
 	struct sg_secret_cache keys;
@@ -24,7 +26,10 @@ struct sg_proxy_worker {
 } __attribute__((aligned(64)));
 
 struct sg_proxy {
-	struct sg_proxy_config cfg;
+	/* Generation g of the configuration lives in cfgs[g & 1]: a reload
+	 * writes the other slot, once every worker uses generation g. */
+	struct sg_proxy_config cfgs[2];
+	uint64_t cfg_gen;
 	struct sg_ct *ct;
 	struct sg_secret *secret;
 	struct sg_quota *quota;          /* NULL: no per-source quota */
@@ -33,6 +38,17 @@ struct sg_proxy {
 	unsigned nworkers;
 	struct sg_proxy_worker w[];
 };
+
+/* At the start of each call: the configuration generation to use. */
+static inline void sg_worker_sync(struct sg_proxy_worker *w)
+{
+	uint64_t g = __atomic_load_n(&w->p->cfg_gen, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(g != w->cfg_gen, 0)) {
+		w->cfg = &w->p->cfgs[g & 1];
+		__atomic_store_n(&w->cfg_gen, g, __ATOMIC_RELEASE);
+	}
+}
 
 static inline void sg_count(struct sg_proxy_worker *w, enum sg_stat s)
 {

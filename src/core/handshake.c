@@ -26,7 +26,7 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 	if (!sg_emit_slot(w, out))
 		return SG_VERDICT_DROP;
 
-	sg_cookie_make(&px->cfg.cookie, px->secret, &w->keys, k, p->seq, &p->opt,
+	sg_cookie_make(&w->cfg->cookie, px->secret, &w->keys, k, p->seq, &p->opt,
 	               (p->tcp_flags & (SG_TCP_ECE | SG_TCP_CWR)) == (SG_TCP_ECE | SG_TCP_CWR),
 	               sg_cookie_clock(px, now_ns), &ck);
 
@@ -36,10 +36,10 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 	f.flags = SG_TCP_SYN | SG_TCP_ACK;
 	f.win = 0;   /* no data before the server side exists */
 	f.opt.present = SG_OPT_MSS;
-	f.opt.mss = p->family == 4 ? px->cfg.synack_mss4 : px->cfg.synack_mss6;
+	f.opt.mss = p->family == 4 ? w->cfg->synack_mss4 : w->cfg->synack_mss6;
 	if (p->opt.present & SG_OPT_WS) {
 		f.opt.present |= SG_OPT_WS;
-		f.opt.wscale = px->cfg.synack_wscale;
+		f.opt.wscale = w->cfg->synack_wscale;
 	}
 	if (p->opt.present & SG_OPT_SACKPERM)
 		f.opt.present |= SG_OPT_SACKPERM;
@@ -98,7 +98,7 @@ static void rec_from_cookie_ack(const struct sg_proxy_worker *w, struct sg_conn_
 	r->client_win = p->win;
 	r->mss = ck->mss;
 	r->client_ws = ck->has_ws ? ck->wscale : SG_WS_NONE;
-	r->our_ws = w->p->cfg.synack_wscale;
+	r->our_ws = w->cfg->synack_wscale;
 	if (ck->sack)
 		r->flags |= SG_CONN_CLIENT_SACK;
 	if (ck->ts && (p->opt.present & SG_OPT_TS)) {
@@ -144,12 +144,12 @@ int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct s
 	uint32_t isn = p->seq - 1;
 	uint64_t clock = sg_cookie_clock(px, now_ns);
 
-	if (sg_cookie_check(&px->cfg.cookie, px->secret, &w->keys, &fr->k, isn, p->ack - 1, tsecr,
+	if (sg_cookie_check(&w->cfg->cookie, px->secret, &w->keys, &fr->k, isn, p->ack - 1, tsecr,
 	                    clock, &ck) != 0) {
 		/* A window probe carries the ISN itself.  The second reading
 		 * halves the forgery margin of empty segments only. */
 		if (p->payload_len != 0 ||
-		    sg_cookie_check(&px->cfg.cookie, px->secret, &w->keys, &fr->k, p->seq, p->ack - 1,
+		    sg_cookie_check(&w->cfg->cookie, px->secret, &w->keys, &fr->k, p->seq, p->ack - 1,
 		                    tsecr, clock, &ck) != 0)
 			return -1;
 		isn = p->seq;
@@ -162,7 +162,7 @@ int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct s
 	sg_count(w, SG_STAT_COOKIE_OK);
 	rec_from_cookie_ack(w, &init, p, isn, &ck);
 	if (!old && px->quota) {
-		if (!sg_quota_take(px->quota, w->id, &fr->k, px->quota_limit)) {
+		if (!sg_quota_take(px->quota, w->id, &fr->k, __atomic_load_n(&px->quota_limit, __ATOMIC_RELAXED))) {
 			sg_count(w, SG_STAT_DROP_SOURCE_QUOTA);
 			return refuse(w, p, out);
 		}
@@ -203,7 +203,7 @@ enum sg_verdict sg_hs_client_waits(struct sg_proxy_worker *w, struct sg_conn *c,
 		return SG_VERDICT_CONSUME;
 	}
 	if (p->tcp_flags & SG_TCP_RST) {
-		if (sg_conn_close_rules(w->p->ct, w->id, c, p, SG_DIR_WAN, w->p->cfg.rst_slack,
+		if (sg_conn_close_rules(w->p->ct, w->id, c, p, SG_DIR_WAN, w->cfg->rst_slack,
 		                        w->now_ms, &why, &challenge))
 			return SG_VERDICT_FORWARD;
 		sg_count(w, why);

@@ -4,6 +4,7 @@
 #include "core/proxy.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,13 @@
 enum { SEED_TABLE_HASH = 1, SEED_COOKIE_MASTER = 2, SEED_QUOTA = 3 };
 static const char seed_context[crypto_kdf_CONTEXTBYTES] = { 's', 'g', 's', 'e', 'e', 'd', 0, 0 };
 _Static_assert(SG_PROXY_SEED_BYTES == crypto_kdf_KEYBYTES, "the seed is a KDF key");
+
+static uint32_t quota_limit(const struct sg_proxy_config *c, unsigned nworkers)
+{
+	uint64_t limit = (uint64_t)(c->ct.capacity / nworkers) * c->source_share / 100;
+
+	return limit < SG_QUOTA_MIN_LIMIT ? SG_QUOTA_MIN_LIMIT : (uint32_t)limit;
+}
 
 /* The table frees an entry: give back its source's quota. */
 static void release_entry(void *arg, const struct sg_conn *c, unsigned worker)
@@ -49,13 +57,10 @@ static int create_tables(struct sg_proxy *p, const struct sg_proxy_config *c, un
 		rc = sg_secret_create(master, c->cookie_period_s, &p->secret);
 	if (rc == 0 && c->source_share < SG_SOURCE_SHARE_MAX) {
 		uint8_t qkey[SG_QUOTA_KEY_BYTES];
-		uint64_t slice = c->ct.capacity / nworkers;
 
 		crypto_kdf_derive_from_key(qkey, sizeof(qkey), SEED_QUOTA, seed_context, c->seed);
 		rc = sg_quota_create(nworkers, c->source_prefix4, c->source_prefix6, qkey, &p->quota);
-		p->quota_limit = (uint32_t)(slice * c->source_share / 100);
-		if (p->quota_limit < SG_QUOTA_MIN_LIMIT)
-			p->quota_limit = SG_QUOTA_MIN_LIMIT;
+		p->quota_limit = quota_limit(c, nworkers);
 		if (rc == 0)
 			sg_ct_set_release(p->ct, release_entry, p);
 	}
@@ -78,9 +83,9 @@ int sg_proxy_create(const struct sg_proxy_config *c, unsigned nworkers, struct s
 	if (!p)
 		return -ENOMEM;
 	memset(p, 0, sizeof(*p) + nworkers * sizeof(p->w[0]));
-	p->cfg = *c;
-	p->cfg.seed = NULL;         /* not kept: the tables have what they need */
-	p->cfg.shared_key = NULL;
+	p->cfgs[0] = *c;
+	p->cfgs[0].seed = NULL;     /* not kept: the tables have what they need */
+	p->cfgs[0].shared_key = NULL;
 	p->nworkers = nworkers;
 	rc = create_tables(p, c, nworkers);
 	if (rc) {
@@ -90,6 +95,7 @@ int sg_proxy_create(const struct sg_proxy_config *c, unsigned nworkers, struct s
 	for (unsigned i = 0; i < nworkers; i++) {
 		p->w[i].p = p;
 		p->w[i].id = i;
+		p->w[i].cfg = &p->cfgs[0];
 	}
 	*out = p;
 	return 0;
@@ -128,6 +134,49 @@ struct sg_ct *sg_proxy_table(struct sg_proxy *p)
 void sg_proxy_worker_offline(struct sg_proxy_worker *w)
 {
 	sg_ct_offline(w->p->ct, w->id);
+	/* Holds no configuration either: a reload need not wait for it. */
+	__atomic_store_n(&w->cfg_gen, UINT64_MAX, __ATOMIC_RELEASE);
+}
+
+#define FIELD(f) offsetof(struct sg_proxy_config, f)
+
+/* What only a restart may change: memory sizes and what keys the tables. */
+static int restart_only(const struct sg_proxy_config *cur, const struct sg_proxy_config *c,
+                        struct sg_cfg_fault *why)
+{
+	if (c->ct.capacity != cur->ct.capacity)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(ct.capacity));
+	if (c->cookie_period_s != cur->cookie_period_s)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(cookie_period_s));
+	if ((c->source_share < SG_SOURCE_SHARE_MAX) != (cur->source_share < SG_SOURCE_SHARE_MAX))
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(source_share));
+	if (c->source_prefix4 != cur->source_prefix4)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(source_prefix4));
+	if (c->source_prefix6 != cur->source_prefix6)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(source_prefix6));
+	return 0;
+}
+
+int sg_proxy_reconfigure(struct sg_proxy *p, const struct sg_proxy_config *c, struct sg_cfg_fault *why)
+{
+	uint64_t g = p->cfg_gen;     /* only the caller's thread writes it */
+	struct sg_proxy_config *next = &p->cfgs[(g + 1) & 1];
+
+	if (sg_proxy_config_check(c, p->nworkers, why) || restart_only(&p->cfgs[g & 1], c, why))
+		return -EINVAL;
+	for (unsigned i = 0; i < p->nworkers; i++) {
+		uint64_t seen = __atomic_load_n(&p->w[i].cfg_gen, __ATOMIC_ACQUIRE);
+
+		if (seen != g && seen != UINT64_MAX)
+			return -EAGAIN;   /* still on the slot we would overwrite */
+	}
+	*next = *c;
+	next->seed = NULL;
+	next->shared_key = NULL;
+	sg_ct_set_timeouts(p->ct, &c->ct);
+	__atomic_store_n(&p->quota_limit, quota_limit(c, p->nworkers), __ATOMIC_RELAXED);
+	__atomic_store_n(&p->cfg_gen, g + 1, __ATOMIC_RELEASE);
+	return 0;
 }
 
 void sg_proxy_set_cookie_clock(struct sg_proxy *p, int64_t offset_ns)
@@ -139,7 +188,7 @@ void sg_proxy_set_cookie_clock(struct sg_proxy *p, int64_t offset_ns)
 
 static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 {
-	if (w->p->cfg.unknown_policy == SG_POLICY_FORWARD)
+	if (w->cfg->unknown_policy == SG_POLICY_FORWARD)
 		return SG_VERDICT_FORWARD;
 	sg_count(w, SG_STAT_DROP_UNKNOWN);
 	return SG_VERDICT_DROP;
@@ -150,7 +199,7 @@ static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 static enum sg_verdict new_syn(struct sg_proxy_worker *w, struct sg_pkt *p, struct sg_flow_ref *fr,
                                struct sg_conn *old, uint64_t now_ns, struct sg_out *out)
 {
-	const struct sg_proxy_config *cfg = &w->p->cfg;
+	const struct sg_proxy_config *cfg = w->cfg;
 
 	if (__builtin_expect(p->opt.present & (SG_OPT_SIGNED | SG_OPT_FASTOPEN | SG_OPT_MPTCP), 0)) {
 		if (p->opt.present & SG_OPT_SIGNED) {
@@ -250,7 +299,7 @@ static enum sg_verdict bad_frame(struct sg_proxy_worker *w, const struct sg_pkt 
 {
 	sg_count(w, SG_STAT_RX_BAD);
 	w->st.bad[p->bad < SG_BAD__COUNT ? p->bad : 0]++;
-	if (w->p->cfg.bad_frame_policy == SG_POLICY_FORWARD)
+	if (w->cfg->bad_frame_policy == SG_POLICY_FORWARD)
 		return SG_VERDICT_FORWARD;
 	sg_count(w, SG_STAT_DROP_BAD_FRAME);
 	return SG_VERDICT_DROP;
@@ -288,7 +337,7 @@ static enum sg_verdict process_parsed(struct sg_proxy_worker *w, enum sg_port po
 	}
 	sg_count(w, v == SG_VERDICT_FORWARD ? SG_STAT_FORWARDED :
 	            v == SG_VERDICT_CONSUME ? SG_STAT_CONSUMED : SG_STAT_DROPPED);
-	if (__builtin_expect(w->p->cfg.monitor, 0) && (v != SG_VERDICT_FORWARD || out->n)) {
+	if (__builtin_expect(w->cfg->monitor, 0) && (v != SG_VERDICT_FORWARD || out->n)) {
 		/* What it would have done is counted above; the wire sees a
 		 * bridge. */
 		sg_count(w, SG_STAT_MONITOR_PASSED);
@@ -307,6 +356,7 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
 	enum sg_pkt_class cls = sg_pkt_parse(&p, frame, len);
 
 	w->now_ms = (uint32_t)(now_ns / 1000000u);
+	sg_worker_sync(w);
 	return process_parsed(w, port, &p, cls, &fr, now_ns, out);
 }
 
@@ -320,6 +370,7 @@ void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
 	struct sg_ct *ct = w->p->ct;
 
 	w->now_ms = (uint32_t)(now_ns / 1000000u);
+	sg_worker_sync(w);
 	for (unsigned base = 0; base < n; base += SG_PROXY_BURST_MAX) {
 		unsigned m = n - base < SG_PROXY_BURST_MAX ? n - base : SG_PROXY_BURST_MAX;
 
@@ -355,6 +406,7 @@ int sg_proxy_tick(struct sg_proxy_worker *w, uint64_t now_ns, struct sg_out *out
 	struct sg_hs_timer t = { .w = w, .out = out, .full = false };
 
 	w->now_ms = (uint32_t)(now_ns / 1000000u);
+	sg_worker_sync(w);
 	sg_ct_quiescent(w->p->ct, w->id);
 	sg_ct_expire(w->p->ct, w->id, w->now_ms, sg_hs_expire, &t, TICK_BUDGET);
 	return t.full;

@@ -49,6 +49,15 @@ struct sg_proxy_worker;     /* per-worker state and counters */
 /* c->seed is required (config.h); -EINVAL when it is missing or c fails
  * sg_proxy_config_check. */
 int  sg_proxy_create(const struct sg_proxy_config *c, unsigned nworkers, struct sg_proxy **out);
+
+/* A reload while the workers run: applies every option of c but those
+ * that size memory or key tables (SG_CFG_RESTART names the first such
+ * option that differs; nothing is applied then).  Workers pick the new
+ * configuration up at their next call; -EAGAIN while one still uses the
+ * configuration before the previous reload (call again after a tick).
+ * One thread at a time. */
+int  sg_proxy_reconfigure(struct sg_proxy *p, const struct sg_proxy_config *c,
+                          struct sg_cfg_fault *why);
 void sg_proxy_destroy(struct sg_proxy *p);
 struct sg_proxy_worker *sg_proxy_worker(struct sg_proxy *p, unsigned i);
 

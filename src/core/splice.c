@@ -33,7 +33,7 @@ bool pass(struct sg_proxy_worker *w, struct sg_conn *c, const struct sg_pkt *p, 
 	enum sg_stat why;
 	bool challenge;
 
-	if (!sg_conn_close_rules(w->p->ct, w->id, c, p, dir, w->p->cfg.rst_slack, w->now_ms, &why,
+	if (!sg_conn_close_rules(w->p->ct, w->id, c, p, dir, w->cfg->rst_slack, w->now_ms, &why,
 	                         &challenge)) {
 		sg_count(w, why);
 		if (challenge)

@@ -7,7 +7,7 @@
 
 static void clamp_mss(struct sg_proxy_worker *w, struct sg_pkt *p)
 {
-	uint16_t clamp = w->p->cfg.uplink_mss_clamp;
+	uint16_t clamp = w->cfg->uplink_mss_clamp;
 
 	if (clamp && (p->opt.present & SG_OPT_MSS) && p->opt.mss > clamp) {
 		sg_pkt_tcp_set16(p, p->opt.mss_off + 2u, clamp);
@@ -69,7 +69,7 @@ enum sg_verdict sg_track_open_wan(struct sg_proxy_worker *w, struct sg_pkt *p,
 		return SG_VERDICT_DROP;
 	}
 	if (!old && px->quota) {
-		if (!sg_quota_take(px->quota, w->id, &fr->k, px->quota_limit)) {
+		if (!sg_quota_take(px->quota, w->id, &fr->k, __atomic_load_n(&px->quota_limit, __ATOMIC_RELAXED))) {
 			sg_count(w, SG_STAT_DROP_SOURCE_QUOTA);
 			return SG_VERDICT_DROP;
 		}
@@ -113,7 +113,7 @@ enum sg_verdict sg_track_segment(struct sg_proxy_worker *w, struct sg_conn *c,
 	} else if (opened_here && s == SG_CT_UP_SYN_RECV &&
 	           (p->tcp_flags & SG_TCP_ACK) && !(p->tcp_flags & SG_TCP_SYN)) {
 		sg_ct_set_state(ct, w->id, c, SG_CT_ESTABLISHED, w->now_ms);
-	} else if (!sg_conn_close_rules(ct, w->id, c, p, dir, w->p->cfg.rst_slack, w->now_ms, &why,
+	} else if (!sg_conn_close_rules(ct, w->id, c, p, dir, w->cfg->rst_slack, w->now_ms, &why,
 	                                &challenge)) {
 		sg_count(w, why);
 		if (challenge)

@@ -289,17 +289,18 @@ static const struct opt *opt_at(size_t off)
 	return NULL;
 }
 
-int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
+int sg_config_explain(const struct sg_config *c, const struct sg_cfg_fault *fault, char *err,
+                      size_t errlen)
 {
-	struct sg_cfg_fault why;
+	struct sg_cfg_fault why = *fault;
 	const struct opt *o;
 
-	if (!sg_proxy_config_check(&c->proxy, c->threads, &why))
-		return 0;
 	o = why.off == SG_CFG_WORKERS ? find_opt("threads") : opt_at(OFF(proxy) + why.off);
 	if (!o)
 		FAIL("the configuration is invalid (no option holds the faulty field)");
 	switch (why.rule) {
+	case SG_CFG_RESTART:
+		FAIL("%s: changes only with a restart", o->path);
 	case SG_CFG_COUNT:
 		FAIL("%s: must have 1..%u entries", o->path, o->n_max);
 	case SG_CFG_ORDER:
@@ -315,6 +316,15 @@ int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
 		FAIL("%s: %s must be %s%ld..%ld", o->path, o->type == T_UINT_LIST ? "every entry" : "the value",
 		     o->zero_is_off ? "0 (off) or " : "", o->min, o->max);
 	}
+}
+
+int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
+{
+	struct sg_cfg_fault why;
+
+	if (!sg_proxy_config_check(&c->proxy, c->threads, &why))
+		return 0;
+	return sg_config_explain(c, &why, err, errlen);
 }
 
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen)

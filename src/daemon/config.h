@@ -38,6 +38,11 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
  * wrong in the words of the option table: 0, or -1 with "option: ...". */
 int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
 
+/* The words for a fault the core found in c's proxy options (a check or
+ * a refused reload): always -1, with "option: what is wrong" in err. */
+int sg_config_explain(const struct sg_config *c, const struct sg_cfg_fault *why, char *err,
+                      size_t errlen);
+
 /* What the daemon hands the core besides options: randomness it drew and
  * the key file's master.  Must outlive sg_proxy_create. */
 struct sg_config_secrets {

@@ -4,6 +4,8 @@
  * Each runs for IPv4, IPv6 and QinQ-tagged IPv4. */
 #include "proxy_harness.h"
 
+#include <errno.h>
+
 /* A client SYN whose 4 MSS option bytes are replaced by opt[0..4). */
 static void syn_with_option(struct h *h, const uint8_t opt[4])
 {
@@ -135,12 +137,75 @@ static void test_monitor_mode_forwards_everything_while_counting(void **state)
 	}
 }
 
+/* A reload while workers run: offers and timeouts change at the next
+ * call; sizes are refused by name; a reload waits until every worker
+ * left the configuration before the previous one. */
+static void test_reload_applies_offers_and_refuses_sizes(void **state)
+{
+	(void)state;
+	struct sg_proxy_config cfg;
+	struct sg_cfg_fault why;
+	struct sg_pkt p;
+	struct h h;
+
+	sg_proxy_config_default(&cfg);
+	cfg.ct.capacity = 1024;
+	h_init(&h, H_V4, &cfg);
+	h_client_syn(&h);
+	cfg.synack_mss4 = 1380;
+	cfg.ct.timeout_s[SG_CT_CLOSED] = 5;
+	assert_int_equal(sg_proxy_reconfigure(h.p, &cfg, &why), 0);
+	h.cport++;
+	h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+	assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+	h_out(&h, 0, SG_PORT_WAN, &p);
+	assert_int_equal(p.opt.mss, 1380);
+	/* A connection reset now goes after the new 5 s, not 45. */
+	h.cport++;
+	h_proxied_open(&h);
+	h_build(&h, 1, SG_TCP_RST, h.c_isn + 1, 0, 0, NULL, 0);
+	assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+	h_advance(&h, 6 * H_SEC, -1);
+	assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+	/* Sizes only change with a restart; nothing is applied then. */
+	cfg.ct.capacity = 2048;
+	cfg.synack_mss4 = 1300;
+	assert_int_equal(sg_proxy_reconfigure(h.p, &cfg, &why), -EINVAL);
+	assert_int_equal(why.rule, SG_CFG_RESTART);
+	assert_int_equal(why.off, offsetof(struct sg_proxy_config, ct.capacity));
+	h.cport++;
+	h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+	assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+	h_out(&h, 0, SG_PORT_WAN, &p);
+	assert_int_equal(p.opt.mss, 1380);
+	h_fini(&h);
+
+	/* Two workers: the second reload waits for both to move on. */
+	struct sg_proxy *px;
+	uint8_t buf[SG_OUT_MAX * SG_OUT_FRAME_MAX];
+	struct sg_out out;
+
+	sg_proxy_config_default(&cfg);
+	cfg.ct.capacity = 1024;
+	cfg.seed = h_seed;
+	assert_int_equal(sg_proxy_create(&cfg, 2, &px), 0);
+	assert_int_equal(sg_proxy_reconfigure(px, &cfg, &why), 0);
+	assert_int_equal(sg_proxy_reconfigure(px, &cfg, &why), -EAGAIN);
+	sg_out_init(&out, buf, SG_OUT_MAX);
+	sg_proxy_tick(sg_proxy_worker(px, 0), H_SEC, &out);
+	assert_int_equal(sg_proxy_reconfigure(px, &cfg, &why), -EAGAIN);
+	sg_proxy_worker_offline(sg_proxy_worker(px, 1));      /* holds nothing */
+	assert_int_equal(sg_proxy_reconfigure(px, &cfg, &why), 0);
+	sg_proxy_destroy(px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signed_syn_is_tracked_not_cookied_and_passes_untouched),
 		cmocka_unit_test(test_fastopen_and_mptcp_syns_get_a_plain_cookie),
 		cmocka_unit_test(test_monitor_mode_forwards_everything_while_counting),
+		cmocka_unit_test(test_reload_applies_offers_and_refuses_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
