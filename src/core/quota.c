@@ -31,9 +31,11 @@ int sg_quota_create(unsigned nworkers, unsigned prefix4, unsigned prefix6,
 	/* Four odd multipliers from the 16 key bytes and a fixed odd mix, so
 	 * every one depends on the key. */
 	for (unsigned i = 0; i < 4; i++) {
+		uint32_t k32;
 		uint64_t k;
 
-		memcpy(&k, key + 4 * i, 4);
+		memcpy(&k32, key + 4 * i, 4);
+		k = k32;
 		q->mul[i] = (k * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)i << 61) ^ 0xd6e8feb86659fd93ull;
 		q->mul[i] |= 1;
 	}
