@@ -67,26 +67,17 @@ static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
 }
 
 /* Points the core's output slots at free emit buffers, from slot `first`
- * of the emit area on. */
+ * of the emit area on (none when the area is used up). */
 static void out_prepare_at(struct sg_workers *ws, struct worker *w, struct sg_out *out,
                            unsigned first)
 {
-	out->n = 0;
-	out->cap = 0;
-	for (unsigned i = 0; i < SG_OUT_MAX && first + i < ws->emit_cap; i++) {
-		out->f[i].buf = w->emit + (size_t)(first + i) * SG_OUT_FRAME_MAX;
-		out->f[i].len = 0;
-		out->cap++;
-	}
-}
+	unsigned room = first < ws->emit_cap ? ws->emit_cap - first : 0;
 
-static void out_prepare(struct sg_workers *ws, struct worker *w, struct sg_out *out)
-{
-	out_prepare_at(ws, w, out, w->nemit);
+	sg_out_init(out, w->emit + (size_t)first * SG_OUT_FRAME_MAX, room);
 }
 
 /* Queues what the core emitted; returns how many emit slots it used. */
-static unsigned out_queue_frames(struct worker *w, struct sg_out *out)
+static unsigned out_queue(struct worker *w, struct sg_out *out)
 {
 	for (unsigned i = 0; i < out->n && i < out->cap; i++) {
 		unsigned p = out->f[i].port;
@@ -100,11 +91,6 @@ static unsigned out_queue_frames(struct worker *w, struct sg_out *out)
 		w->st.emitted++;
 	}
 	return out->n < out->cap ? out->n : out->cap;
-}
-
-static void out_queue(struct worker *w, struct sg_out *out)
-{
-	w->nemit += out_queue_frames(w, out);
 }
 
 static void apply_verdict(struct worker *w, struct sg_io_frame *f, enum sg_verdict v,
@@ -126,10 +112,10 @@ static void apply_verdict(struct worker *w, struct sg_io_frame *f, enum sg_verdi
 	}
 }
 
-/* The core's own entry point: the whole burst at once, so it can prefetch
- * every frame's connection entry before deciding the first.  Each frame
- * gets SG_OUT_MAX emit slots of its own (emit_cap has room for a burst on
- * each port and a tick). */
+/* The whole burst to the core at once, so it can prefetch every frame's
+ * connection entry before deciding the first.  Each frame gets SG_OUT_MAX
+ * emit slots of its own (emit_cap has room for a burst on each port and
+ * a tick). */
 static void decide_burst(struct sg_workers *ws, struct worker *w, unsigned p, int n,
                          uint64_t now, unsigned *nrel)
 {
@@ -146,10 +132,10 @@ static void decide_burst(struct sg_workers *ws, struct worker *w, unsigned p, in
 		lens[i] = w->rx[i].len;
 		out_prepare_at(ws, w, &outs[i], base + (unsigned)i * SG_OUT_MAX);
 	}
-	sg_proxy_process_burst(w->pw, (enum sg_port)p, frames, lens, (unsigned)n, now, v, outs);
+	ws->cfg.burst(w->pw, (enum sg_port)p, frames, lens, (unsigned)n, now, v, outs);
 	for (int i = 0; i < n; i++) {
 		apply_verdict(w, &w->rx[i], v[i], 1 - p, nrel);
-		out_queue_frames(w, &outs[i]);
+		out_queue(w, &outs[i]);
 	}
 	w->nemit = base + (unsigned)n * SG_OUT_MAX;
 	if (w->nemit > ws->emit_cap)
@@ -172,18 +158,7 @@ static int serve_port(struct sg_workers *ws, struct worker *w, unsigned q,
 		return n;
 	}
 	unsigned nrel = 0;
-	if (ws->cfg.process == sg_proxy_process) {
-		decide_burst(ws, w, p, n, now, &nrel);
-	} else {
-		/* A test's own process function: one frame at a time. */
-		struct sg_out out;
-		for (int i = 0; i < n; i++) {
-			out_prepare(ws, w, &out);
-			apply_verdict(w, &w->rx[i], ws->cfg.process(w->pw, (enum sg_port)p, w->rx[i].data,
-			                                            w->rx[i].len, now, &out), other, &nrel);
-			out_queue(w, &out);
-		}
-	}
+	decide_burst(ws, w, p, n, now, &nrel);
 	if (nrel)
 		sg_io_release(ws->cfg.io, p, q, w->rel, nrel);
 	return n;
@@ -195,9 +170,9 @@ static void tick(struct sg_workers *ws, struct worker *w, unsigned q, uint64_t n
 {
 	struct sg_out out;
 	for (unsigned round = 0; round < TICK_ROUNDS_MAX; round++) {
-		out_prepare(ws, w, &out);
+		out_prepare_at(ws, w, &out, w->nemit);
 		int more = ws->cfg.tick(w->pw, now, &out);
-		out_queue(w, &out);
+		w->nemit += out_queue(w, &out);
 		if (!more)
 			break;
 		send_all(ws, w, q);
@@ -313,12 +288,12 @@ int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg
 	ws->txq_cap = ws->batch + ws->emit_cap;
 
 	if (!cfg->bridge_only) {
-		if (!ws->cfg.process && !ws->cfg.tick) {
-			ws->cfg.process = sg_proxy_process;
+		if (!ws->cfg.burst && !ws->cfg.tick) {
+			ws->cfg.burst = sg_proxy_process_burst;
 			ws->cfg.tick = sg_proxy_tick;
 			ws->cfg.offline = sg_proxy_worker_offline;
-		} else if (!ws->cfg.process || !ws->cfg.tick) {
-			snprintf(errbuf, errlen, "workers: process and tick go together");
+		} else if (!ws->cfg.burst || !ws->cfg.tick) {
+			snprintf(errbuf, errlen, "workers: burst and tick go together");
 			free(ws);
 			return -EINVAL;
 		}

@@ -3,8 +3,9 @@
  * Loop of one worker:
  *   now = CLOCK_MONOTONIC (once per batch)
  *   for port in lan, wan:
- *     rx burst -> per frame: bridge (forward to the other port) or
- *                 sg_proxy_process -> forward / drop / consume + emitted
+ *     rx burst -> bridge every frame (forward to the other port), or hand
+ *                 the whole burst to sg_proxy_process_burst -> a verdict
+ *                 per frame (forward / drop / consume) + emitted frames
  *   sg_proxy_tick after each batch and at least every SG_PROXY_TICK_NS
  *   tx burst per port (forwarded and emitted frames, batched)
  *   sleep in poll() (at most 5 ms) when idle; sg_proxy_worker_offline at exit
@@ -31,12 +32,13 @@
 #include "core/proxy.h"
 #include "io/io.h"
 
-/* Same signatures as sg_proxy_process / sg_proxy_tick (core/proxy.h). */
-typedef enum sg_verdict (*sg_worker_process_fn)(struct sg_proxy_worker *w,
-                                                enum sg_port port,
-                                                uint8_t *frame, uint32_t len,
-                                                uint64_t now_ns,
-                                                struct sg_out *out);
+/* Same signatures as sg_proxy_process_burst / sg_proxy_tick /
+ * sg_proxy_worker_offline (core/proxy.h): tests put fakes in their place
+ * and the worker runs the one code path it runs in production. */
+typedef void (*sg_worker_burst_fn)(struct sg_proxy_worker *w, enum sg_port port,
+                                   uint8_t *const frames[], const uint32_t lens[],
+                                   unsigned n, uint64_t now_ns,
+                                   enum sg_verdict verdicts[], struct sg_out outs[]);
 typedef int (*sg_worker_tick_fn)(struct sg_proxy_worker *w, uint64_t now_ns,
                                  struct sg_out *out);
 typedef void (*sg_worker_offline_fn)(struct sg_proxy_worker *w);
@@ -50,11 +52,12 @@ struct sg_worker_config {
 	unsigned batch;              /* frames per rx burst; 0: SG_IO_DEFAULT_BATCH */
 	bool bridge_only;            /* forward every frame unchanged */
 	/* Proxy mode: one handle per worker, [sg_io_nqueues(io)], e.g.
-	 * sg_proxy_worker(proxy, i).  With process and tick both NULL the
-	 * core's sg_proxy_process / sg_proxy_tick / sg_proxy_worker_offline
-	 * are used; tests may set their own (offline may stay NULL then). */
+	 * sg_proxy_worker(proxy, i).  With burst and tick both NULL the
+	 * core's sg_proxy_process_burst / sg_proxy_tick /
+	 * sg_proxy_worker_offline are used; tests may set their own (offline
+	 * may stay NULL then). */
 	struct sg_proxy_worker **proxy;
-	sg_worker_process_fn process;
+	sg_worker_burst_fn burst;
 	sg_worker_tick_fn tick;
 	sg_worker_offline_fn offline;
 };

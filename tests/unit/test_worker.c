@@ -94,28 +94,36 @@ static void bridge_only_forwards_both_ways_on_every_queue(void **state)
 
 static int contract_broken;
 
-/* A fake core: frames starting with 'D' are dropped, 'C' consumed with a
- * reply emitted on the port they came from, others forwarded after their
- * second byte is set to 'F'. */
-static enum sg_verdict fake_process(struct sg_proxy_worker *w, enum sg_port port,
-                                    uint8_t *f, uint32_t len, uint64_t now,
-                                    struct sg_out *out)
+/* A fake core, with the core's burst signature: frames starting with 'D'
+ * are dropped, 'C' consumed with a reply emitted on the port they came
+ * from, others forwarded after their second byte is set to 'F'. */
+static void fake_burst(struct sg_proxy_worker *w, enum sg_port port,
+                       uint8_t *const frames[], const uint32_t lens[], unsigned n,
+                       uint64_t now, enum sg_verdict v[], struct sg_out outs[])
 {
 	(void)w;
-	if (now == 0 || out->cap < 1)      /* no cmocka asserts off the main thread */
+	if (now == 0 || n == 0)           /* no cmocka asserts off the main thread */
 		__atomic_store_n(&contract_broken, 1, __ATOMIC_RELAXED);
-	if (f[0] == 'D')
-		return SG_VERDICT_DROP;
-	if (f[0] == 'C') {
-		memcpy(out->f[0].buf, "REPLY", 5);
-		out->f[0].len = 5;
-		out->f[0].port = (uint8_t)port;
-		out->n = 1;
-		return SG_VERDICT_CONSUME;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *f = frames[i];
+		struct sg_out *out = &outs[i];
+
+		if (out->n != 0 || out->cap < 1)
+			__atomic_store_n(&contract_broken, 1, __ATOMIC_RELAXED);
+		if (f[0] == 'D') {
+			v[i] = SG_VERDICT_DROP;
+		} else if (f[0] == 'C') {
+			memcpy(out->f[0].buf, "REPLY", 5);
+			out->f[0].len = 5;
+			out->f[0].port = (uint8_t)port;
+			out->n = 1;
+			v[i] = SG_VERDICT_CONSUME;
+		} else {
+			if (lens[i] > 1)
+				f[1] = 'F';
+			v[i] = SG_VERDICT_FORWARD;
+		}
 	}
-	if (len > 1)
-		f[1] = 'F';
-	return SG_VERDICT_FORWARD;
 }
 
 static int ticks;
@@ -133,7 +141,7 @@ static void proxy_mode_follows_the_verdict_and_sends_emitted_frames(void **state
 	struct sg_proxy_worker *handles[1] = { (struct sg_proxy_worker *)0x1 };
 	struct sg_worker_config cfg = {
 		.io = io, .no_pin = true, .proxy = handles,
-		.process = fake_process, .tick = fake_tick,
+		.burst = fake_burst, .tick = fake_tick,
 	};
 	struct sg_workers *ws;
 	char msg[200];
@@ -173,7 +181,7 @@ static void proxy_mode_without_proxy_handles_is_refused(void **state)
 	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EINVAL);
 	assert_null(ws);
 	assert_non_null(strstr(msg, "proxy"));
-	cfg.process = fake_process;          /* process without tick */
+	cfg.burst = fake_burst;              /* burst without tick */
 	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EINVAL);
 	sg_io_close(io);
 }
