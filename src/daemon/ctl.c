@@ -18,13 +18,43 @@ struct sg_ctl {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-void sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v)
+static int add_named(struct sg_snapshot *s, const char *prefix, const char *name, uint64_t v)
 {
+	struct sg_counter *c;
+	int len;
+
 	if (s->n >= SG_CTL_MAX_COUNTERS)
-		return;
-	snprintf(s->c[s->n].name, sizeof(s->c[s->n].name), "%s", name);
-	s->c[s->n].value = v;
+		return -ENOSPC;
+	c = &s->c[s->n];
+	len = snprintf(c->name, sizeof(c->name), "%s%s", prefix, name);
+	if (len < 0 || (size_t)len >= sizeof(c->name))
+		return -ENAMETOOLONG;
+	c->value = v;
 	s->n++;
+	return 0;
+}
+
+int sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v)
+{
+	return add_named(s, "", name, v);
+}
+
+int sg_snapshot_add_set(struct sg_snapshot *s, const char *prefix,
+                        sg_snapshot_name_fn name, const uint64_t *v, unsigned n)
+{
+	int first = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *nm = name(i);
+		int rc;
+
+		if (!nm)
+			continue;
+		rc = add_named(s, prefix, nm, v[i]);
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
 }
 
 int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,

@@ -22,7 +22,19 @@ struct sg_snapshot {
 	struct sg_counter c[SG_CTL_MAX_COUNTERS];
 };
 
-void sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v);
+/* 0; -ENOSPC when the snapshot is full, -ENAMETOOLONG when the name does
+ * not fit (the counter is left out either way). */
+int sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v);
+
+/* The name of counter i of a set (its module's name function), or NULL
+ * for an index that is not a counter (e.g. a "none" reason). */
+typedef const char *(*sg_snapshot_name_fn)(unsigned i);
+
+/* Adds a whole counter set, v[0..n), as prefix + name(i): each counter is
+ * named once, by the module that counts it, and walked here.  0, or the
+ * first error of sg_snapshot_add (the other counters are still added). */
+int sg_snapshot_add_set(struct sg_snapshot *s, const char *prefix,
+                        sg_snapshot_name_fn name, const uint64_t *v, unsigned n);
 
 /* Writes the counters with their rate per second since prev (a snapshot
  * with the same names; NULL: no rates).  Returns the length, or -ENOSPC. */

@@ -57,6 +57,49 @@ static void test_json_has_each_counter_with_value_and_rate(void **state)
 	assert_int_equal(sg_ctl_format(buf, 10, &cur, &prev, true), -ENOSPC);
 }
 
+static const char *three_names(unsigned i)
+{
+	static const char *const n[] = { "none", "alpha", "beta" };
+	return i == 0 ? NULL : n[i];        /* index 0 is not a counter */
+}
+
+static void test_a_counter_set_is_added_by_its_names_with_a_prefix(void **state)
+{
+	(void)state;
+	struct sg_snapshot s;
+	const uint64_t v[3] = { 9, 1, 2 };
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sg_snapshot_add(&s, "first", 5), 0);
+	assert_int_equal(sg_snapshot_add_set(&s, "set_", three_names, v, 3), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.c[0].name, "first");
+	assert_string_equal(s.c[1].name, "set_alpha");
+	assert_int_equal(s.c[1].value, 1);
+	assert_string_equal(s.c[2].name, "set_beta");
+	assert_int_equal(s.c[2].value, 2);
+}
+
+static void test_a_full_snapshot_or_a_long_name_is_an_error_not_silence(void **state)
+{
+	(void)state;
+	struct sg_snapshot s;
+	char longname[sizeof(s.c[0].name) + 1];
+	const uint64_t v[3] = { 0, 1, 2 };
+
+	memset(&s, 0, sizeof(s));
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	assert_int_equal(sg_snapshot_add(&s, longname, 1), -ENAMETOOLONG);
+	assert_int_equal(s.n, 0);
+	for (unsigned i = 0; i < SG_CTL_MAX_COUNTERS - 1; i++)
+		assert_int_equal(sg_snapshot_add(&s, "c", i), 0);
+	/* One place left: alpha fits, beta does not, and the set says so. */
+	assert_int_equal(sg_snapshot_add_set(&s, "", three_names, v, 3), -ENOSPC);
+	assert_int_equal(s.n, SG_CTL_MAX_COUNTERS);
+	assert_string_equal(s.c[SG_CTL_MAX_COUNTERS - 1].name, "alpha");
+}
+
 static void test_socket_is_root_only_and_answers_stats(void **state)
 {
 	(void)state;
@@ -111,6 +154,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_lists_values_and_rates),
 		cmocka_unit_test(test_json_has_each_counter_with_value_and_rate),
+		cmocka_unit_test(test_a_counter_set_is_added_by_its_names_with_a_prefix),
+		cmocka_unit_test(test_a_full_snapshot_or_a_long_name_is_an_error_not_silence),
 		cmocka_unit_test(test_socket_is_root_only_and_answers_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
