@@ -12,6 +12,21 @@
 
 _Static_assert(SG_IO_PORTS == SG_PORT_COUNT, "io ports and core ports agree");
 _Static_assert(SG_PORT_LAN == 0 && SG_PORT_WAN == 1, "io numbers lan 0, wan 1");
+/* Per-port counters are indexed RX_LAN + port. */
+_Static_assert(SG_WORKER_STAT_RX_WAN == SG_WORKER_STAT_RX_LAN + SG_PORT_WAN &&
+               SG_WORKER_STAT_TX_WAN == SG_WORKER_STAT_TX_LAN + SG_PORT_WAN,
+               "worker counters per port follow the port numbers");
+
+static const char *const stat_names[SG_WORKER_STAT__COUNT] = {
+#define SG_WORKER_STAT_NAME(id, name) [SG_WORKER_STAT_##id] = name,
+	SG_WORKER_STATS_LIST(SG_WORKER_STAT_NAME)
+#undef SG_WORKER_STAT_NAME
+};
+
+const char *sg_worker_stat_name(enum sg_worker_stat s)
+{
+	return (unsigned)s < SG_WORKER_STAT__COUNT ? stat_names[s] : "invalid";
+}
 
 #define IDLE_SPINS     64     /* empty loops before sleeping in poll() */
 #define IDLE_WAIT_MS   5      /* sleep bound: stop flag and ticks stay timely */
@@ -59,8 +74,8 @@ static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
 		int sent = sg_io_tx_burst(ws->cfg.io, p, q, w->txq[p], n);
 		if (sent < 0)
 			sent = 0;
-		w->st.tx[p] += (unsigned)sent;
-		w->st.tx_drops += n - (unsigned)sent;
+		w->st.c[SG_WORKER_STAT_TX_LAN + p] += (unsigned)sent;
+		w->st.c[SG_WORKER_STAT_TX_DROPS] += n - (unsigned)sent;
 		w->ntx[p] = 0;
 	}
 	w->nemit = 0;
@@ -88,28 +103,20 @@ static unsigned out_queue(struct worker *w, struct sg_out *out)
 		t->len = out->f[i].len;
 		t->origin = SG_IO_ORIGIN_CALLER;
 		t->priv = 0;
-		w->st.emitted++;
+		w->st.c[SG_WORKER_STAT_EMITTED]++;
 	}
 	return out->n < out->cap ? out->n : out->cap;
 }
 
+/* Sends a forwarded frame on, gives any other back.  The core has counted
+ * the verdict already. */
 static void apply_verdict(struct worker *w, struct sg_io_frame *f, enum sg_verdict v,
                           unsigned other, unsigned *nrel)
 {
-	switch (v) {
-	case SG_VERDICT_FORWARD:
+	if (v == SG_VERDICT_FORWARD)
 		w->txq[other][w->ntx[other]++] = *f;
-		w->st.forwarded++;
-		break;
-	case SG_VERDICT_CONSUME:
+	else
 		w->rel[(*nrel)++] = *f;
-		w->st.consumed++;
-		break;
-	default:
-		w->rel[(*nrel)++] = *f;
-		w->st.dropped++;
-		break;
-	}
 }
 
 /* The whole burst to the core at once, so it can prefetch every frame's
@@ -149,12 +156,12 @@ static int serve_port(struct sg_workers *ws, struct worker *w, unsigned q,
 	int n = sg_io_rx_burst(ws->cfg.io, p, q, w->rx, ws->batch);
 	if (n <= 0)
 		return n;
-	w->st.rx[p] += (unsigned)n;
+	w->st.c[SG_WORKER_STAT_RX_LAN + p] += (unsigned)n;
 	unsigned other = 1 - p;
 	if (ws->cfg.bridge_only) {
 		memcpy(&w->txq[other][w->ntx[other]], w->rx, sizeof(*w->rx) * (unsigned)n);
 		w->ntx[other] += (unsigned)n;
-		w->st.forwarded += (unsigned)n;
+		w->st.c[SG_WORKER_STAT_BRIDGED] += (unsigned)n;
 		return n;
 	}
 	unsigned nrel = 0;
@@ -209,7 +216,7 @@ static void *worker_main(void *arg)
 		}
 		send_all(ws, w, q);
 		sg_io_flush(ws->cfg.io, q);
-		w->st.loops++;
+		w->st.c[SG_WORKER_STAT_LOOPS]++;
 		if (eof == SG_IO_PORTS) {
 			__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 			break;
@@ -217,7 +224,7 @@ static void *worker_main(void *arg)
 		if (got) {
 			idle = 0;
 		} else if (++idle >= IDLE_SPINS) {
-			w->st.idle_waits++;
+			w->st.c[SG_WORKER_STAT_IDLE_WAITS]++;
 			sg_io_wait(ws->cfg.io, q, IDLE_WAIT_MS);
 		}
 	}
@@ -399,17 +406,8 @@ unsigned sg_workers_count(const struct sg_workers *ws)
 
 static void add(struct sg_worker_stats *d, const volatile struct sg_worker_stats *s)
 {
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		d->rx[p] += s->rx[p];
-		d->tx[p] += s->tx[p];
-	}
-	d->forwarded += s->forwarded;
-	d->dropped += s->dropped;
-	d->consumed += s->consumed;
-	d->emitted += s->emitted;
-	d->tx_drops += s->tx_drops;
-	d->loops += s->loops;
-	d->idle_waits += s->idle_waits;
+	for (unsigned k = 0; k < SG_WORKER_STAT__COUNT; k++)
+		d->c[k] += s->c[k];
 }
 
 void sg_workers_stats(const struct sg_workers *ws, unsigned i,

@@ -62,16 +62,34 @@ struct sg_worker_config {
 	sg_worker_offline_fn offline;
 };
 
-struct sg_worker_stats {
-	uint64_t rx[SG_IO_PORTS];        /* frames received per port */
-	uint64_t tx[SG_IO_PORTS];        /* frames queued for sending per port */
-	uint64_t forwarded;              /* verdict forward (bridge: every frame) */
-	uint64_t dropped;                /* verdict drop */
-	uint64_t consumed;               /* verdict consume */
-	uint64_t emitted;                /* frames the core built */
-	uint64_t tx_drops;               /* frames lost for lack of TX room */
-	uint64_t loops, idle_waits;
+/* The workers' own counters, named once here (as core/stats.h names the
+ * core's).  What the core decides about a frame (forwarded, consumed,
+ * dropped) is counted by the core alone (sg_proxy_stats); in bridge-only
+ * mode, where the core is not called, the worker counts what it bridged. */
+#define SG_WORKER_STATS_LIST(X)                                                \
+	X(RX_LAN,     "rx_lan_frames")    /* received, per port (lan, wan) */  \
+	X(RX_WAN,     "rx_wan_frames")                                         \
+	X(TX_LAN,     "tx_lan_frames")    /* queued for sending, per port */   \
+	X(TX_WAN,     "tx_wan_frames")                                         \
+	X(TX_DROPS,   "tx_drops")         /* lost for lack of TX room */       \
+	X(BRIDGED,    "bridged")          /* bridge-only: sent on unchanged */ \
+	X(EMITTED,    "emitted")          /* frames the core built */          \
+	X(LOOPS,      "loops")                                                 \
+	X(IDLE_WAITS, "idle_waits")       /* sleeps in sg_io_wait */
+
+enum sg_worker_stat {
+#define SG_WORKER_STAT_ENUM(id, name) SG_WORKER_STAT_##id,
+	SG_WORKER_STATS_LIST(SG_WORKER_STAT_ENUM)
+#undef SG_WORKER_STAT_ENUM
+	SG_WORKER_STAT__COUNT
 };
+
+struct sg_worker_stats {
+	uint64_t c[SG_WORKER_STAT__COUNT];
+};
+
+/* Stable snake_case names, for the control socket and logs. */
+const char *sg_worker_stat_name(enum sg_worker_stat s);
 
 struct sg_workers;
 

@@ -10,7 +10,9 @@
  *             [--proxy]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
- * counters on stdout and restores the interfaces.
+ * counters on stdout ("name=value ..."; with --proxy a second line,
+ * "proxy: ...", with the core's nonzero counters) and restores the
+ * interfaces.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -195,11 +197,12 @@ int main(int argc, char **argv)
 			txdrops += is.tx_drops;
 		}
 	}
-	printf("rx_lan=%llu rx_wan=%llu tx_lan=%llu tx_wan=%llu forwarded=%llu "
-	       "tx_drops=%llu io_tx_drops=%llu kernel_drops=%llu\n",
-	       (unsigned long long)st.rx[0], (unsigned long long)st.rx[1],
-	       (unsigned long long)st.tx[0], (unsigned long long)st.tx[1],
-	       (unsigned long long)st.forwarded, (unsigned long long)st.tx_drops,
+	/* The workers' counters by their own names (bridged: what bridge-only
+	 * mode forwarded), then the I/O layer's drops. */
+	for (unsigned k = 0; k < SG_WORKER_STAT__COUNT; k++)
+		printf("%s=%llu ", sg_worker_stat_name((enum sg_worker_stat)k),
+		       (unsigned long long)st.c[k]);
+	printf("io_tx_drops=%llu kernel_drops=%llu\n",
 	       (unsigned long long)txdrops, (unsigned long long)kdrops);
 	if (proxy) {
 		struct sg_stats sum;
