@@ -30,9 +30,26 @@ struct sg_config {
 
 void sg_config_default(struct sg_config *c);
 
-/* Reads path into *c (defaults for what the file leaves out).  0, or -1
- * with a message "path:line: option: what is wrong" in err. */
+/* Reads path into *c (defaults for what the file leaves out), then
+ * sg_config_check.  0, or a negative errno with a message
+ * "path:line: option: what is wrong" in err. */
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen);
+
+/* Sets one option from text, e.g. a command-line argument, with the type
+ * and range of the option table (the one place that states them):
+ * integers in decimal digits and nothing else ("2x", "-1", " 2" are
+ * refused), enums by name, booleans true|false, lists as "1,3,5-7".
+ * `who` names the setting in the message (e.g. "--threads"; NULL: the
+ * option's path), worded as for the file: "--threads: 0 is out of range
+ * 1..64".  0, or -EINVAL / -ENOENT (no such option) with the message; *c
+ * is unchanged then. */
+int sg_config_set(struct sg_config *c, const char *path, const char *text,
+                  const char *who, char *err, size_t errlen);
+
+/* The rules across options (the core's), for a configuration put together
+ * from a file and the command line.  origin (may be NULL) starts the
+ * message.  0 or -EINVAL. */
+int sg_config_check(const struct sg_config *c, const char *origin, char *err, size_t errlen);
 
 /* Fills the core's config, reading the key file if one is set: 0 or -1
  * with a message.  key must outlive the proxy's creation. */

@@ -32,15 +32,24 @@
 #define SG_VERSION "0.1.0"
 #endif
 
+/* A command-line option that sets a config option: it is parsed and
+ * range-checked by the config's option table, like the file. */
+struct cli_set {
+	const char *path;      /* config option */
+	const char *text;
+	const char *flag;      /* as typed, for messages */
+};
+
+#define CLI_SETS_MAX 8
+
 struct cli {
 	const char *ifname[SG_IO_PORTS];
 	const char *config;
 	const char *check_config;
 	const char *pcap_in[SG_IO_PORTS];
 	const char *pcap_out;
-	int io;                /* -1: from config */
-	int threads;           /* 0: from config */
-	const char *cpus;
+	struct cli_set set[CLI_SETS_MAX];   /* applied over the file, in order */
+	unsigned nset;
 	bool bridge_only;
 	int verbose;
 };
@@ -74,35 +83,35 @@ static const char *errno_name(int e)
 	}
 }
 
-static int parse_cpus(const char *s, int *cpus, unsigned *n)
+/* Checks an option that sets a config option at once (a usage error,
+ * before any file is read) and keeps it for apply_cli_sets. */
+static int cli_set(struct cli *c, const char *path, const char *text, const char *flag)
 {
-	char *end;
+	static struct sg_config scratch;
+	char err[256];
 
-	*n = 0;
-	while (*s) {
-		long a = strtol(s, &end, 10), b;
-
-		if (end == s || a < 0 || a > 4095)
-			return -1;
-		b = a;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtol(s, &end, 10);
-			if (end == s || b < a || b > 4095)
-				return -1;
-		}
-		for (long c = a; c <= b; c++) {
-			if (*n >= SG_CONFIG_MAX_CPUS)
-				return -1;
-			cpus[(*n)++] = (int)c;
-		}
-		if (*end == ',')
-			end++;
-		else if (*end)
-			return -1;
-		s = end;
+	sg_config_default(&scratch);
+	if (c->nset >= CLI_SETS_MAX || sg_config_set(&scratch, path, text, flag, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", c->nset >= CLI_SETS_MAX ? "too many options" : err);
+		return -EINVAL;
 	}
-	return *n ? 0 : -1;
+	c->set[c->nset++] = (struct cli_set){ path, text, flag };
+	return 0;
+}
+
+static int apply_cli_sets(const struct cli *c, struct sg_config *cfg)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < c->nset; i++) {
+		int rc = sg_config_set(cfg, c->set[i].path, c->set[i].text, c->set[i].flag,
+		                       err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "synguard: %s\n", err);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 static int parse_cli(int argc, char **argv, struct cli *c)
@@ -127,29 +136,23 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	int o;
 
 	memset(c, 0, sizeof(*c));
-	c->io = -1;
 	while ((o = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (o) {
 		case 'L': c->ifname[SG_PORT_LAN] = optarg; break;
 		case 'W': c->ifname[SG_PORT_WAN] = optarg; break;
 		case 'c': c->config = optarg; break;
 		case 'i':
-			if (strcmp(optarg, "auto") == 0) c->io = 0;
-			else if (strcmp(optarg, "afxdp") == 0) c->io = 1;
-			else if (strcmp(optarg, "afpacket") == 0) c->io = 2;
-			else {
-				fprintf(stderr, "synguard: --io %s: must be auto, afxdp or afpacket\n", optarg);
+			if (cli_set(c, "io", optarg, "--io"))
 				return -1;
-			}
 			break;
 		case 't':
-			c->threads = atoi(optarg);
-			if (c->threads < 1 || c->threads > 64) {
-				fprintf(stderr, "synguard: --threads %s: must be 1..64\n", optarg);
+			if (cli_set(c, "threads", optarg, "--threads"))
 				return -1;
-			}
 			break;
-		case 'C': c->cpus = optarg; break;
+		case 'C':
+			if (cli_set(c, "cpus", optarg, "--cpus"))
+				return -1;
+			break;
 		case 'b': c->bridge_only = true; break;
 		case 1: c->pcap_in[SG_PORT_LAN] = optarg; break;
 		case 2: c->pcap_in[SG_PORT_WAN] = optarg; break;
@@ -481,18 +484,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "synguard: %s\n", err);
 		return EXIT_CONFIG;
 	}
-	if (cli.threads)
-		d.cfg.threads = (unsigned)cli.threads;
-	if (cli.io >= 0)
-		d.cfg.io = cli.io;
+	if (apply_cli_sets(&cli, &d.cfg))
+		return EXIT_USAGE;
 	if (cli.bridge_only)
 		d.cfg.bridge_only = true;
-	if (cli.cpus && parse_cpus(cli.cpus, d.cfg.cpus, &d.cfg.ncpus)) {
-		fprintf(stderr, "synguard: --cpus %s: expected a list like 0,2-3\n", cli.cpus);
-		return EXIT_USAGE;
-	}
-	if (sg_ct_config_check(&d.cfg.proxy.ct, d.cfg.threads)) {
-		fprintf(stderr, "synguard: %s\n", sg_ct_config_check(&d.cfg.proxy.ct, d.cfg.threads));
+	/* --threads may break a rule the file alone kept (table slices). */
+	if (sg_config_check(&d.cfg, NULL, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
 		return EXIT_CONFIG;
 	}
 	sg_log_open((enum sg_log_target)d.cfg.log_target,

@@ -21,7 +21,17 @@ check "--version" 0 '^synguard [0-9]+\.[0-9]+' "$SG" --version
 check "--help" 0 'usage: synguard --lan IF --wan IF' "$SG" --help
 check "two bare names" 2 'ambiguous: say which is which with --lan eth0 --wan eth1' "$SG" eth0 eth1
 check "one port missing" 2 'both --lan and --wan are required' "$SG" --lan eth0
-check "bad --io" 2 '--io dpdk: must be auto, afxdp or afpacket' "$SG" --lan a --wan b --io dpdk
+check "bad --io" 2 '--io: "dpdk" is not one of auto\|afxdp\|afpacket' "$SG" --lan a --wan b --io dpdk
+# Numbers on the command line: digits only, range from the option table.
+check "--threads 2x" 2 '--threads: "2x" is not an integer in 1\.\.64' "$SG" --lan a --wan b --threads 2x
+check "--threads -1" 2 '--threads: "-1" is not an integer in 1\.\.64' "$SG" --lan a --wan b --threads -1
+check "--threads 0" 2 '--threads: 0 is out of range 1\.\.64' "$SG" --lan a --wan b --threads 0
+check "--threads 65" 2 '--threads: 65 is out of range 1\.\.64' "$SG" --lan a --wan b --threads 65
+check "--cpus 1,x" 2 '--cpus: "1,x" is not a list like 1,3,5-7 of integers in 0\.\.4095' "$SG" --lan a --wan b --cpus 1,x
+check "--cpus 4096" 2 '--cpus: entry 1 \(4096\) is out of range 0\.\.4095' "$SG" --lan a --wan b --cpus 4096
+printf 'conntrack = { capacity = 16; };\n' >"$TMP/small.conf"
+check "--threads over a small table" 1 'too small for the number of workers' \
+  "$SG" -c "$TMP/small.conf" --lan a --wan b --threads 4
 check "missing interface" 3 'nosuch0: ENODEV: no such network interface' "$SG" --lan nosuch0 --wan nosuch1
 check "example config is valid" 0 'configuration is valid' "$SG" --check-config "$CONF"
 printf 'threads = 2;\nconntrack = {\n  capacity = 3;\n};\n' >"$TMP/bad.conf"
