@@ -75,7 +75,7 @@ void sg_config_default(struct sg_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->threads = 1;
-	c->io = 0;
+	c->io = 0;          /* "auto", the first of the io option's choices */
 	c->log_target = SG_LOG_STDERR;
 	c->log_level = 3;   /* index of "info" in log.level's choices */
 	strcpy(c->ctl_socket, SG_CONFIG_DEFAULT_SOCKET);
@@ -437,6 +437,19 @@ int sg_config_check(const struct sg_config *c, const char *origin, char *err, si
 	if (!why)
 		return 0;
 	snprintf(err, errlen, "%s%s%s", origin ? origin : "", origin ? ": " : "", why);
+	return -EINVAL;
+}
+
+int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k)
+{
+	char name[32];
+
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (opts[i].off == OFF(io)) {
+			choice_name(opts[i].choices, c->io, name, sizeof(name));
+			return sg_io_kind_parse(name, k);
+		}
+	}
 	return -EINVAL;
 }
 

@@ -11,13 +11,15 @@
 
 #include "core/proxy.h"
 #include "core/secret.h"
+#include "io/io.h"
 
 #define SG_CONFIG_MAX_CPUS 64
 #define SG_CONFIG_DEFAULT_SOCKET "/run/synguard/ctl.sock"
 
 struct sg_config {
 	unsigned threads;
-	int      io;                          /* 0 auto, 1 afxdp, 2 afpacket */
+	int      io;                          /* index in the io option's choices:
+	                                         sg_config_io_kind maps it */
 	int      cpus[SG_CONFIG_MAX_CPUS];
 	unsigned ncpus;
 	bool     bridge_only;
@@ -55,6 +57,10 @@ int sg_config_check(const struct sg_config *c, const char *origin, char *err, si
  * with a message.  key must outlive the proxy's creation. */
 int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
                        uint8_t key[SG_SECRET_MASTER_BYTES], char *err, size_t errlen);
+
+/* The io option as the I/O layer's enum (its choices are named as
+ * sg_io_kind_parse names them): 0, or -EINVAL. */
+int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k);
 
 /* Writes every option with its effective value, in config syntax. */
 void sg_config_print(const struct sg_config *c, FILE *f);

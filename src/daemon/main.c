@@ -403,7 +403,11 @@ static int start(struct daemon *d, const struct cli *cli)
 		}
 	}
 	sg_io_opts_default(&o);
-	o.kind = offline ? SG_IO_PCAP : d->cfg.io == 1 ? SG_IO_AFXDP : d->cfg.io == 2 ? SG_IO_AFPACKET : SG_IO_AUTO;
+	o.kind = SG_IO_PCAP;
+	if (!offline && sg_config_io_kind(&d->cfg, &o.kind)) {
+		sg_log(LOG_ERR, "io: no such I/O backend in this build");
+		return EXIT_CONFIG;
+	}
 	o.nqueues = offline ? 1 : d->cfg.threads;
 	o.pcap_in[0] = cli->pcap_in[0];
 	o.pcap_in[1] = cli->pcap_in[1];

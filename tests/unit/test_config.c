@@ -218,6 +218,28 @@ static void test_command_line_lists_take_entries_and_ranges(void **state)
 	assert_int_equal(c.proxy.cookie.isn_mss[0][1], 1460);
 }
 
+static void test_every_io_choice_is_an_io_backend(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "auto", "afxdp", "afpacket" };
+	static const enum sg_io_kind kinds[] = { SG_IO_AUTO, SG_IO_AFXDP, SG_IO_AFPACKET };
+	struct sg_config c;
+	enum sg_io_kind k;
+	char err[256];
+
+	sg_config_default(&c);
+	assert_int_equal(sg_config_io_kind(&c, &k), 0);
+	assert_int_equal(k, SG_IO_AUTO);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(sg_config_set(&c, "io", names[i], NULL, err, sizeof(err)), 0);
+		k = SG_IO_MEM;
+		assert_int_equal(sg_config_io_kind(&c, &k), 0);
+		assert_int_equal(k, kinds[i]);
+	}
+	c.io = 99;
+	assert_int_equal(sg_config_io_kind(&c, &k), -EINVAL);
+}
+
 static void test_missing_file_is_reported(void **state)
 {
 	(void)state;
@@ -280,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_command_line_numbers_are_digits_and_nothing_else),
 		cmocka_unit_test(test_command_line_ranges_and_wording_come_from_the_table),
 		cmocka_unit_test(test_command_line_lists_take_entries_and_ranges),
+		cmocka_unit_test(test_every_io_choice_is_an_io_backend),
 		cmocka_unit_test(test_missing_file_is_reported),
 		cmocka_unit_test(test_printed_config_reads_back_the_same_values),
 		cmocka_unit_test(test_key_file_is_loaded_into_the_proxy_config),
