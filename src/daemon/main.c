@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/proxy.h"
+#include "daemon/clock.h"
 #include "daemon/config.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
@@ -186,21 +186,11 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
+/* CLOCK_REALTIME - CLOCK_MONOTONIC: the cookie clock of a key shared
+ * between boxes (sg_proxy_set_cookie_clock). */
 static int64_t realtime_offset_ns(void)
 {
-	struct timespec r, m;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000ll + (r.tv_nsec - m.tv_nsec);
+	return (int64_t)(sg_clock_ns(CLOCK_REALTIME) - sg_clock_mono_ns());
 }
 
 struct daemon {
@@ -263,7 +253,7 @@ static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
-	s->at_ns = mono_ns();
+	s->at_ns = sg_clock_mono_ns();
 	sg_workers_stats(d->ws, SG_WORKERS_ALL, &ws);
 	rc |= sg_snapshot_add_set(s, "", worker_stat, ws.c, SG_WORKER_STAT__COUNT);
 	/* HERE the io set plugs in, by the same walker, once struct
@@ -520,7 +510,7 @@ int main(int argc, char **argv)
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = d.ctl ? sg_ctl_fd(d.ctl) : -1, .events = POLLIN },
 		};
-		uint64_t next = d.snap[d.cur].at_ns + 1000000000ull, now = mono_ns();
+		uint64_t next = d.snap[d.cur].at_ns + 1000000000ull, now = sg_clock_mono_ns();
 		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
 
 		poll(pfd, 2, timeout);
@@ -536,7 +526,7 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		if (mono_ns() >= next) {
+		if (sg_clock_mono_ns() >= next) {
 			/* Rates are per second over the last whole interval. */
 			d.cur ^= 1;
 			take_snapshot(&d, &d.snap[d.cur]);

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "daemon/clock.h"
 #include "daemon/worker.h"
 
 _Static_assert(SG_IO_PORTS == SG_PORT_COUNT, "io ports and core ports agree");
@@ -57,13 +57,6 @@ struct sg_workers {
 	int stop;                      /* atomic */
 	struct worker *w;              /* [n] */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
 {
@@ -196,10 +189,10 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof(name), "sg-worker-%u", q);
 	pthread_setname_np(pthread_self(), name);
 
-	uint64_t last_tick = now_ns();
+	uint64_t last_tick = sg_clock_mono_ns();
 	unsigned idle = 0;
 	while (!__atomic_load_n(&ws->stop, __ATOMIC_RELAXED)) {
-		uint64_t now = now_ns();
+		uint64_t now = sg_clock_mono_ns();
 		int got = 0, eof = 0;
 		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 			int n = serve_port(ws, w, q, p, now);
