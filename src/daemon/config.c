@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/ctl.h"
 #include "daemon/log.h"
 
 enum opt_type { T_UINT, T_BOOL, T_ENUM, T_STRING, T_UINT_LIST };
@@ -78,7 +79,7 @@ void sg_config_default(struct sg_config *c)
 	c->io = 0;          /* "auto", the first of the io option's choices */
 	c->log_target = SG_LOG_STDERR;
 	c->log_level = 3;   /* index of "info" in log.level's choices */
-	strcpy(c->ctl_socket, SG_CONFIG_DEFAULT_SOCKET);
+	strcpy(c->ctl_socket, SG_CTL_DEFAULT_SOCKET);
 	sg_proxy_config_default(&c->proxy);
 }
 

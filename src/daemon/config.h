@@ -14,7 +14,6 @@
 #include "io/io.h"
 
 #define SG_CONFIG_MAX_CPUS 64
-#define SG_CONFIG_DEFAULT_SOCKET "/run/synguard/ctl.sock"
 
 struct sg_config {
 	unsigned threads;

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where the daemon listens and synguardctl connects unless told. */
+#define SG_CTL_DEFAULT_SOCKET "/run/synguard/ctl.sock"
+
 #define SG_CTL_MAX_COUNTERS 256
 
 struct sg_counter {
