@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,22 @@ static void usage(void)
 	        "[--threads N] [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic] "
 	        "[--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH] [--proxy]\n");
 	exit(2);
+}
+
+/* Decimal digits and nothing else ("2x" is not 2); the ranges are the
+ * I/O layer's and the workers' to check, as for the daemon. */
+static unsigned number(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		usage();
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno == ERANGE || v > INT_MAX)
+		usage();
+	return (unsigned)v;
 }
 
 int main(int argc, char **argv)
@@ -88,7 +105,7 @@ int main(int argc, char **argv)
 			if (sg_io_kind_parse(optarg, &o.kind))
 				usage();
 			break;
-		case 't': o.nqueues = (unsigned)atoi(optarg); break;
+		case 't': o.nqueues = number(optarg); break;
 		case 'x':
 			if (!strcmp(optarg, "drv")) o.xdp_mode = SG_IO_XDP_DRV;
 			else if (!strcmp(optarg, "skb")) o.xdp_mode = SG_IO_XDP_SKB;
@@ -97,15 +114,15 @@ int main(int argc, char **argv)
 			break;
 		case 'z': o.zerocopy = false; break;
 		case 'n': nic = false; break;
-		case 's': seconds = atol(optarg); break;
+		case 's': seconds = number(optarg); break;
 		case 'r': ready = optarg; break;
-		case 'B': o.batch = (unsigned)atoi(optarg); break;
+		case 'B': o.batch = number(optarg); break;
 		case 'P': proxy_mode = true; break;
 		case 'c': {
 			char *save = NULL, *tok;
 			for (tok = strtok_r(optarg, ",", &save); tok && ncpus < 64;
 			     tok = strtok_r(NULL, ",", &save))
-				cpus[ncpus++] = atoi(tok);
+				cpus[ncpus++] = (int)number(tok);
 			break;
 		}
 		default: usage();
