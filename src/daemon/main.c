@@ -350,6 +350,10 @@ static int start(struct daemon *d, const struct cli *cli)
 	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
 	char err[512];
 	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
+	/* One count for the queues, the worker threads and the table's
+	 * workers: a table worker no thread serves never reaches a quiescent
+	 * point, and then nothing the table frees is ever reused. */
+	unsigned nworkers = offline ? 1 : d->cfg.threads;
 
 	for (unsigned p = 0; p < SG_IO_PORTS && !offline; p++) {
 		if (if_nametoindex(cli->ifname[p]) == 0) {
@@ -358,6 +362,8 @@ static int start(struct daemon *d, const struct cli *cli)
 			return EXIT_IO;
 		}
 	}
+	if (offline && d->cfg.threads > 1)
+		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
 	if (!d->cfg.bridge_only) {
 		uint8_t key[SG_SECRET_MASTER_BYTES];
 		struct sg_proxy_config pc;
@@ -368,7 +374,7 @@ static int start(struct daemon *d, const struct cli *cli)
 			return EXIT_CONFIG;
 		}
 		d->shared_key = pc.shared_key != NULL;
-		rc = sg_proxy_create(&pc, d->cfg.threads, &d->proxy);
+		rc = sg_proxy_create(&pc, nworkers, &d->proxy);
 		if (rc) {
 			sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
 			       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
@@ -398,7 +404,7 @@ static int start(struct daemon *d, const struct cli *cli)
 		sg_log(LOG_ERR, "io: no such I/O backend in this build");
 		return EXIT_CONFIG;
 	}
-	o.nqueues = offline ? 1 : d->cfg.threads;
+	o.nqueues = nworkers;
 	o.pcap_in[0] = cli->pcap_in[0];
 	o.pcap_in[1] = cli->pcap_in[1];
 	o.pcap_out = cli->pcap_out;

@@ -339,6 +339,54 @@ static void the_core_answers_a_wan_syn_and_bridges_the_rest(void **state)
 	sg_proxy_destroy(proxy);
 }
 
+/* A worker whose queue brings nothing must still pass quiescent points,
+ * or the connection table never reuses what the busy worker frees.  Two
+ * workers, a 16-entry table (8 per worker), 40 SYNs opened from the LAN
+ * on queue 0 only: once the slice is full each one evicts an older one,
+ * and the evicted entries come back to the free pool. */
+static void an_idle_worker_does_not_hold_up_the_table(void **state)
+{
+	(void)state;
+	struct sg_proxy_config pc;
+	sg_proxy_config_default(&pc);
+	pc.ct.capacity = 16;
+	struct sg_proxy *proxy;
+	assert_int_equal(sg_proxy_create(&pc, 2, &proxy), 0);
+	struct sg_proxy_worker *pw[2] = { sg_proxy_worker(proxy, 0), sg_proxy_worker(proxy, 1) };
+	struct sg_io *io = open_mem(2);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true, .proxy = pw };
+	struct sg_workers *ws;
+	char msg[200];
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+
+	struct sg_tcp_frame t = {
+		.dst_mac = { 2, 0, 0, 0, 0, 1 }, .src_mac = { 2, 0, 0, 0, 0, 2 },
+		.family = 4, .saddr = { 10, 0, 0, 2 }, .daddr = { 192, 0, 2, 1 },
+		.dport = 80, .flags = SG_TCP_SYN, .win = 64240,
+	};
+	uint8_t syn[SG_BUILD_MAXLEN], out[2048];
+	for (unsigned i = 0; i < 40; i++) {
+		t.sport = (uint16_t)(20000 + i);
+		t.seq = i * 7919u;
+		int len = sg_build_tcp(syn, sizeof(syn), &t);
+		assert_true(len > 0);
+		assert_int_equal(sg_io_mem_inject(io, SG_PORT_LAN, 0, syn, (uint32_t)len), 0);
+		assert_int_equal(take_wait(io, SG_PORT_WAN, 0, out), len);   /* bridged on */
+	}
+	const struct sg_ct_stats *cs = sg_proxy_ct_stats(pw[0]);
+	for (int i = 0; i < WAIT_MS && !__atomic_load_n(&cs->c[SG_CT_STAT_RECLAIMED], __ATOMIC_RELAXED); i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	sg_workers_halt(ws);
+	/* More than the worker's 8 entries were tracked: freed ones came back
+	 * (how many depends on how often the idle worker ticks). */
+	assert_true(cs->c[SG_CT_STAT_RECLAIMED] > 0);
+	assert_true(sg_proxy_stats(pw[0])->c[SG_STAT_UPLINK_TRACKED] > 8);
+	assert_int_equal(sg_proxy_stats(pw[1])->c[SG_STAT_RX_LAN], 0);   /* idle indeed */
+	sg_workers_stop(ws);
+	sg_io_close(io);
+	sg_proxy_destroy(proxy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +397,7 @@ int main(void)
 		cmocka_unit_test(pinning_to_a_cpu_that_does_not_exist_fails_cleanly),
 		cmocka_unit_test(pcap_replay_runs_to_the_end_and_the_workers_finish),
 		cmocka_unit_test(the_core_answers_a_wan_syn_and_bridges_the_rest),
+		cmocka_unit_test(an_idle_worker_does_not_hold_up_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
