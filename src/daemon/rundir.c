@@ -1,0 +1,45 @@
+/* The run directory (see rundir.h). */
+#include "daemon/rundir.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int sg_rundir_prepare(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(e));
+		return -e;
+	}
+	/* lstat: a symlink planted in the directory's place is refused too. */
+	if (lstat(dir, &st) != 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", dir, strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory; remove it so synguard can make its own",
+		         dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by uid %u that synguard runs as: "
+		         "whoever owns it could plant files synguard trusts; fix with `chown %u %s`",
+		         dir, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), dir);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s: group or others may write it (mode %04o): they could plant "
+		         "files synguard trusts; fix with `chmod go-w %s`",
+		         dir, (unsigned)(st.st_mode & 07777), dir);
+		return -EPERM;
+	}
+	return 0;
+}
