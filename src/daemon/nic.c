@@ -5,7 +5,7 @@
  * closes, so even a killed daemon leaves promiscuity as it found it.
  *
  * Everything else stays changed when the daemon dies: offloads, queue
- * counts, libxdp's AF_XDP program.  So each change is first written to a
+ * counts, libxdp's AF_XDP program, the ports' IPv6 sysctls.  So each change is first written to a
  * journal, SG_RUN_DIR/nic-NETNS-IFNAME (a tmpfs: it survives a crash, not
  * a reboot), one line per original setting, appended and synced before
  * the change is made:
@@ -14,6 +14,7 @@
  *   xdp none                              no XDP program was attached
  *   offload NAME                          was on; turned off
  *   channels RX TX OTHER COMBINED         the queue counts as found
+ *   sysctl NAME VALUE                     net.ipv6.conf.IF.NAME as found
  *
  * The daemon holds an flock on the journal while it runs.  The next start
  * that finds it unlocked and not empty restores what it lists (its writer
@@ -87,6 +88,7 @@ struct undo {
 	bool channels;                   /* old_ch holds the counts as found */
 	struct ethtool_channels old_ch;
 	bool xdp_none;                   /* no XDP program was attached */
+	int disable_ipv6;                /* as found; -1: not changed */
 };
 
 struct sg_nic {
@@ -109,6 +111,7 @@ void sg_nic_opts_default(struct sg_nic_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->promisc = true;
 	o->offloads_off = true;
+	o->ipv6_off = true;
 }
 
 static void nlog(const struct sg_nic *n, int level, const char *fmt, ...)
@@ -266,7 +269,7 @@ static unsigned still_off(struct sg_nic *n, const struct undo *u, int out[NOFFLO
 static void journal_replay(struct sg_nic *n, struct undo *carry)
 {
 	char buf[JOURNAL_MAX + 1], mac[32], who[128];
-	struct undo u = { .nfeat = 0 };
+	struct undo u = { .disable_ipv6 = -1 };
 	int idx[NOFFLOADS];
 	ssize_t len = pread(n->journal_fd, buf, JOURNAL_MAX, 0);
 	char *line, *save = NULL;
@@ -290,9 +293,12 @@ static void journal_replay(struct sg_nic *n, struct undo *carry)
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		char name[ETH_GSTRING_LEN + 1];
 		struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-		int k;
+		int k, v;
 
-		if (strcmp(line, "xdp none") == 0) {
+		/* Only the sysctl we change, with a value it may have. */
+		if (sscanf(line, "sysctl disable_ipv6 %d", &v) == 1 && (v == 0 || v == 1)) {
+			u.disable_ipv6 = v;
+		} else if (strcmp(line, "xdp none") == 0) {
 			u.xdp_none = true;
 		} else if (sscanf(line, "offload %32s", name) == 1 &&
 		           (k = offload_index(name)) >= 0 && idx[k] >= 0) {
@@ -323,7 +329,7 @@ static int journal_fail(char *errbuf, size_t errlen, const struct sg_nic *n,
  * then starts it afresh with the header. */
 static int journal_open(struct sg_nic *n, const char *dir, char *errbuf, size_t errlen)
 {
-	struct undo carry = { .nfeat = 0 };
+	struct undo carry = { .disable_ipv6 = -1 };
 	struct stat ns, a, b;
 	char mac[32];
 	int r;
@@ -387,6 +393,78 @@ static void journal_close(struct sg_nic *n)
 	unlink(n->journal);
 	close(n->journal_fd);
 	n->journal_fd = -1;
+}
+
+/* net.ipv6.conf.IF.NAME; a '.' in IF (a VLAN, eth0.100) is a '/' there. */
+static void ipv6_conf_path(const struct sg_nic *n, const char *name, char *out, size_t cap)
+{
+	char ifn[IF_NAMESIZE];
+
+	snprintf(ifn, sizeof(ifn), "%s", n->ifname);
+	for (char *p = ifn; *p; p++)
+		if (*p == '.')
+			*p = '/';
+	snprintf(out, cap, "/proc/sys/net/ipv6/conf/%s/%s", ifn, name);
+}
+
+/* -ENOENT when this kernel has no IPv6 (nothing to turn off then). */
+static int ipv6_conf_get(const struct sg_nic *n, const char *name, int *v)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	ipv6_conf_path(n, name, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%d", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+static int ipv6_conf_set(const struct sg_nic *n, const char *name, int v)
+{
+	char path[128];
+	FILE *f;
+	int r = 0;
+
+	ipv6_conf_path(n, name, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%d\n", v) < 0)
+		r = -errno;
+	if (fclose(f) != 0 && !r)
+		r = -errno;
+	return r;
+}
+
+/* The ports are a wire, not hosts: no IPv6 address (link-local included),
+ * so the kernel sends nothing of its own out of them (neighbour and router
+ * solicitations, MLD reports) and takes no router advertisement. */
+static int ipv6_off(struct sg_nic *n)
+{
+	int v, r = ipv6_conf_get(n, "disable_ipv6", &v);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0 || v == 1) {
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: reading net.ipv6.conf.%s.disable_ipv6: %s",
+			     n->ifname, n->ifname, ename(r));
+		return 0;
+	}
+	r = journal_add(n, "sysctl disable_ipv6 %d", v);
+	if (r < 0)
+		return r;
+	n->u.disable_ipv6 = v;
+	r = ipv6_conf_set(n, "disable_ipv6", 1);
+	if (r < 0)
+		nlog(n, LOG_WARNING, "%s: turning IPv6 off: %s; the port may send frames of "
+		     "its own (`sysctl -w net.ipv6.conf.%s.disable_ipv6=1`)", n->ifname,
+		     ename(r), n->ifname);
+	return 0;
 }
 
 /* Records that no XDP program is attached, so the next start removes the
@@ -644,6 +722,13 @@ static void undo_apply(struct sg_nic *n, const struct undo *u, bool crashed)
 			nlog(n, LOG_WARNING, "%s: restoring offloads: %s; turn them back "
 			     "on with `ethtool -K %s ...`", n->ifname, ename(r), n->ifname);
 	}
+	if (u->disable_ipv6 >= 0) {
+		int r = ipv6_conf_set(n, "disable_ipv6", u->disable_ipv6);
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: restoring IPv6: %s; `sysctl -w "
+			     "net.ipv6.conf.%s.disable_ipv6=%d`", n->ifname, ename(r),
+			     n->ifname, u->disable_ipv6);
+	}
 }
 
 /* The changes, each recorded before it is made; only a failure to record
@@ -652,6 +737,8 @@ static int prepare(struct sg_nic *n, const struct sg_nic_opts *o, char *errbuf, 
 {
 	int r = note_xdp(n);
 
+	if (r == 0 && o->ipv6_off)
+		r = ipv6_off(n);
 	if (r < 0)
 		return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
 	if (o->promisc) {
@@ -705,6 +792,7 @@ int sg_nic_prepare(struct sg_nic **nicp, const char *ifname,
 	n->ifindex = (int)if_nametoindex(ifname);
 	n->promisc_fd = -1;
 	n->journal_fd = -1;
+	n->u.disable_ipv6 = -1;
 	n->log = o->log;
 	n->log_ctx = o->log_ctx;
 	n->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

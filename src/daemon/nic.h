@@ -5,7 +5,10 @@
  *   wire: GRO, LRO, TSO, GSO, rx/tx checksum, rx/tx VLAN offload, VLAN
  *   filtering (ethtool feature strings, ETHTOOL_[GS]FEATURES);
  * - combined channel count = number of workers, where the driver allows
- *   (ETHTOOL_[GS]CHANNELS).
+ *   (ETHTOOL_[GS]CHANNELS);
+ * - IPv6 off on the port (net.ipv6.conf.IF.disable_ipv6 = 1): a bump in
+ *   the wire has no address of its own, link-local included, and sends
+ *   nothing of its own.
  * Whatever was changed is remembered and put back by sg_nic_restore, and
  * first written to a journal in the state directory, so that the next
  * start puts back what a daemon that died had changed (nic.c).
@@ -21,6 +24,7 @@
 struct sg_nic_opts {
 	bool promisc;          /* default true */
 	bool offloads_off;     /* default true */
+	bool ipv6_off;         /* default true */
 	unsigned channels;     /* 0: leave the queue count alone */
 	const char *state_dir; /* journals of original settings; NULL:
 	                          SG_RUN_DIR (daemon/rundir.h) */

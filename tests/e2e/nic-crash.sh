@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A synguard killed with SIGKILL leaves its ports changed (offloads off,
-# more queues, libxdp's AF_XDP program).  The next start must put back
+# more queues, libxdp's AF_XDP program, IPv6 off).  The next start must put back
 # what the dead one changed before it prepares them again, so that a clean
 # stop leaves the ports as they were before the first start.  In a
 # namespace this test creates and always deletes:
@@ -9,8 +9,9 @@
 #
 # Checks: a second synguard on the same ports is refused (EBUSY); after
 # kill -9 the ports are still changed (what the test is about); the next
-# start says it restores; after its clean stop offloads, queue counts and
-# XDP are as before the first start and no journal is left in /run/synguard.
+# start says it restores; after its clean stop offloads, queue counts, XDP
+# and IPv6 are as before the first start and no journal is left in
+# /run/synguard.
 set -euo pipefail
 BACKEND=${1:?backend} SG=${2:?synguard}
 if [ "$(id -u)" -ne 0 ]; then
@@ -22,7 +23,12 @@ TMP=$(mktemp -d /tmp/sg-e2e-XXXXXX)
 PIDS=()
 cleanup() {
   local rc=$?
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  # TERM first: a synguard stopped cleanly leaves no journal behind.
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
   ip netns del "$NM" 2>/dev/null || true
   rm -rf "$TMP"
   exit $rc
@@ -38,10 +44,11 @@ inm ethtool -L lan0 rx 1 tx 1
 inm ethtool -L wan0 rx 1 tx 1
 inm ip link set lan0 up
 inm ip link set wan0 up
-state() {  # IF: every feature, the queue counts, any XDP program
+state() {  # IF: every feature, the queue counts, any XDP program, IPv6 on or off
   inm ethtool -k "$1" | grep -v '^Features for'
   inm ethtool -l "$1" | sed -n '/^Current/,$p'
   inm ip -d link show "$1" | grep -o 'prog/xdp.*' || echo "no xdp"
+  echo "disable_ipv6 $(inm cat /proc/sys/net/ipv6/conf/$1/disable_ipv6)"
 }
 offloads_off() {  # IF: the ones synguard turns off are off
   for feat in tcp-segmentation-offload generic-segmentation-offload rx-checksumming tx-checksumming; do
