@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/ctl.h"
 #include "daemon/log.h"
@@ -454,12 +456,36 @@ int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k)
 	return -EINVAL;
 }
 
+/* Whoever can read the cookie key can forge cookies that pass; whoever can
+ * write it chooses the key.  Only the owner (us, or root) may do either. */
+static int key_file_private(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0;                 /* the reader says what is wrong */
+	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "%s: the cookie key file may be read or written by group or "
+		         "others (mode %04o): they could forge cookies; fix with `chmod 600 %s`",
+		         path, (unsigned)(st.st_mode & 07777), path);
+		return -EACCES;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: the cookie key file is owned by uid %u, who could change "
+		         "it; fix with `chown root %s`", path, (unsigned)st.st_uid, path);
+		return -EACCES;
+	}
+	return 0;
+}
+
 int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
                        uint8_t key[SG_SECRET_MASTER_BYTES], char *err, size_t errlen)
 {
 	*out = c->proxy;
 	out->shared_key = NULL;
 	if (c->key_file[0]) {
+		if (key_file_private(c->key_file, err, errlen))
+			return -1;
 		if (sg_secret_load_file(c->key_file, key, err, errlen))
 			return -1;
 		out->shared_key = key;
