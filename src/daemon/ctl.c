@@ -13,6 +13,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "daemon/rundir.h"
+
 struct sg_ctl {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -91,21 +93,10 @@ int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
 	return (int)len;
 }
 
-static int mkdir_parent(const char *path)
-{
-	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *dir;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	dir = dirname(tmp);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int sg_ctl_open(struct sg_ctl **out, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], why[384];
 	struct sg_ctl *ctl;
 	int rc;
 
@@ -114,9 +105,12 @@ int sg_ctl_open(struct sg_ctl **out, const char *path, char *err, size_t errlen)
 		         sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
-	rc = mkdir_parent(path);
+	/* Whoever may write the directory may swap the socket and answer
+	 * synguardctl in our name. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	rc = sg_rundir_prepare(dirname(dir), why, sizeof(why));
 	if (rc) {
-		snprintf(err, errlen, "control socket %s: cannot create its directory: %s", path, strerror(-rc));
+		snprintf(err, errlen, "control socket %s: %s", path, why);
 		return rc;
 	}
 	ctl = calloc(1, sizeof(*ctl));

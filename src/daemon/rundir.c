@@ -35,6 +35,12 @@ int sg_rundir_prepare(const char *dir, char *err, size_t errlen)
 		         dir, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), dir);
 		return -EPERM;
 	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "%s: a shared directory (mode %04o, like /tmp): others could "
+		         "take the names synguard uses; give it a directory of its own, such as "
+		         SG_RUN_DIR, dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(err, errlen, "%s: group or others may write it (mode %04o): they could plant "
 		         "files synguard trusts; fix with `chmod go-w %s`",

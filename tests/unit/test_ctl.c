@@ -149,6 +149,41 @@ static void test_socket_is_root_only_and_answers_stats(void **state)
 	rmdir(dir);
 }
 
+/* The socket's directory decides who may replace the socket (and so
+ * answer synguardctl in the daemon's name): it must be ours alone. */
+static void test_a_directory_others_may_write_is_refused(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sg_ctl_XXXXXX", run[128], path[160], err[512];
+	struct sg_ctl *ctl = (struct sg_ctl *)1;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(run, sizeof(run), "%s/run", dir);
+	snprintf(path, sizeof(path), "%s/ctl.sock", run);
+	assert_int_equal(mkdir(run, 0700), 0);
+	assert_int_equal(chmod(run, 0777), 0);          /* mkdir's mode obeys umask */
+	err[0] = 0;
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+	if (!strstr(err, run) || !strstr(err, "chmod go-w"))
+		fail_msg("error '%s' lacks the directory or the fix", err);
+	assert_int_equal(chmod(run, 0770), 0);
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+	assert_int_equal(chmod(run, 01777), 0);         /* like /tmp */
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "a directory of its own"));
+	assert_int_equal(chmod(run, 0755), 0);          /* others may read: fine */
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), 0);
+	sg_ctl_close(ctl);
+	if (geteuid() == 0) {
+		/* Owned by someone else, even 0700: they could swap the socket. */
+		assert_int_equal(chown(run, 65534, 65534), 0);
+		assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "chown"));
+	}
+	rmdir(run);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_a_counter_set_is_added_by_its_names_with_a_prefix),
 		cmocka_unit_test(test_a_full_snapshot_or_a_long_name_is_an_error_not_silence),
 		cmocka_unit_test(test_socket_is_root_only_and_answers_stats),
+		cmocka_unit_test(test_a_directory_others_may_write_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
