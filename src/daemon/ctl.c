@@ -15,9 +15,13 @@
 
 #include "daemon/rundir.h"
 
+#define LOCK_SUFFIX ".lock"
+
 struct sg_ctl {
 	int fd;
+	int lock_fd;                 /* held while we serve; frees with us */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + sizeof(LOCK_SUFFIX)];
 };
 
 static int add_named(struct sg_snapshot *s, const char *prefix, const char *name, uint64_t v)
@@ -93,6 +97,27 @@ int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
 	return (int)len;
 }
 
+/* The socket's name is ours once we hold PATH.lock: a socket file there
+ * without a lock holder is a dead daemon's, and ours to replace; a live
+ * daemon's is never unlinked. */
+static int take_name(struct sg_ctl *ctl, char *err, size_t errlen)
+{
+	int rc;
+
+	snprintf(ctl->lock, sizeof(ctl->lock), "%s" LOCK_SUFFIX, ctl->path);
+	rc = sg_rundir_lock(ctl->lock, 0, &ctl->lock_fd);
+	if (rc == -EBUSY)
+		snprintf(err, errlen, "control socket %s: EBUSY: another synguard is running and "
+		         "holds %s; stop it, or give this one its own control.socket",
+		         ctl->path, ctl->lock);
+	else if (rc)
+		snprintf(err, errlen, "control socket %s: cannot lock %s: %s", ctl->path,
+		         ctl->lock, strerror(-rc));
+	else
+		unlink(ctl->path);
+	return rc;
+}
+
 int sg_ctl_open(struct sg_ctl **out, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -116,13 +141,17 @@ int sg_ctl_open(struct sg_ctl **out, const char *path, char *err, size_t errlen)
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
+	ctl->fd = ctl->lock_fd = -1;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	rc = take_name(ctl, err, errlen);
+	if (rc) {
+		free(ctl);
+		return rc;
+	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ctl->fd < 0)
 		goto fail;
-	/* A socket left by a crashed daemon; a live one would answer. */
-	unlink(path);
 	{
 		mode_t old = umask(0177);   /* the socket is born 0600 */
 
@@ -138,6 +167,7 @@ fail:
 	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
 	if (ctl->fd >= 0)
 		close(ctl->fd);
+	sg_rundir_unlock(ctl->lock, ctl->lock_fd);
 	free(ctl);
 	return rc;
 }
@@ -190,5 +220,6 @@ void sg_ctl_close(struct sg_ctl *ctl)
 		return;
 	close(ctl->fd);
 	unlink(ctl->path);
+	sg_rundir_unlock(ctl->lock, ctl->lock_fd);
 	free(ctl);
 }

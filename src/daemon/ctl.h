@@ -46,8 +46,9 @@ int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
 
 struct sg_ctl;
 
-/* Creates the socket (its directory 0700 if missing, the socket 0600).
- * -EPERM: the directory is not ours alone (sg_rundir_prepare). */
+/* Creates the socket (its directory 0700 if missing, the socket 0600)
+ * and holds PATH.lock while it is open.  -EBUSY: another live daemon
+ * serves PATH; -EPERM: the directory is not ours alone (rundir.h). */
 int  sg_ctl_open(struct sg_ctl **ctl, const char *path, char *err, size_t errlen);
 int  sg_ctl_fd(const struct sg_ctl *ctl);
 /* Accepts one client and answers it from the snapshots. */

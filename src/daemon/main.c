@@ -354,6 +354,7 @@ static int start(struct daemon *d, const struct cli *cli)
 	 * workers: a table worker no thread serves never reaches a quiescent
 	 * point, and then nothing the table frees is ever reused. */
 	unsigned nworkers = offline ? 1 : d->cfg.threads;
+	int rc;
 
 	for (unsigned p = 0; p < SG_IO_PORTS && !offline; p++) {
 		if (if_nametoindex(cli->ifname[p]) == 0) {
@@ -362,12 +363,20 @@ static int start(struct daemon *d, const struct cli *cli)
 			return EXIT_IO;
 		}
 	}
+	/* Before anything is changed: another daemon on this socket is
+	 * another daemon on these ports, most likely. */
+	rc = sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err));
+	if (rc == -EBUSY || rc == -EPERM || rc == -ENOTDIR) {
+		sg_log(LOG_ERR, "%s", err);
+		return EXIT_START;
+	}
+	if (rc)
+		sg_log(LOG_WARNING, "%s: synguardctl will not reach this daemon", err);
 	if (offline && d->cfg.threads > 1)
 		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
 	if (!d->cfg.bridge_only) {
 		uint8_t key[SG_SECRET_MASTER_BYTES];
 		struct sg_proxy_config pc;
-		int rc;
 
 		if (sg_config_to_proxy(&d->cfg, &pc, key, err, sizeof(err))) {
 			sg_log(LOG_ERR, "%s", err);
@@ -390,8 +399,7 @@ static int start(struct daemon *d, const struct cli *cli)
 		no.channels = d->cfg.threads;
 		no.log = log_nic;
 		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-			int rc = sg_nic_prepare(&d->nic[p], cli->ifname[p], &no, err, sizeof(err));
-
+			rc = sg_nic_prepare(&d->nic[p], cli->ifname[p], &no, err, sizeof(err));
 			if (rc) {
 				sg_log(LOG_ERR, "%s", err);
 				return EXIT_IO;
@@ -431,8 +439,6 @@ static int start(struct daemon *d, const struct cli *cli)
 		sg_log(LOG_ERR, "%s", err);
 		return EXIT_START;
 	}
-	if (sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err)))
-		sg_log(LOG_WARNING, "%s: synguardctl will not reach this daemon", err);
 	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
 	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
 	return 0;

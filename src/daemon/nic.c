@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -330,7 +329,7 @@ static int journal_fail(char *errbuf, size_t errlen, const struct sg_nic *n,
 static int journal_open(struct sg_nic *n, const char *dir, char *errbuf, size_t errlen)
 {
 	struct undo carry = { .disable_ipv6 = -1 };
-	struct stat ns, a, b;
+	struct stat ns;
 	char mac[32];
 	int r;
 
@@ -342,31 +341,14 @@ static int journal_open(struct sg_nic *n, const char *dir, char *errbuf, size_t 
 		ns.st_ino = 0;
 	snprintf(n->journal, sizeof(n->journal), "%s/nic-%lu-%s", dir,
 	         (unsigned long)ns.st_ino, n->ifname);
-	for (int tries = 0;; tries++) {
-		n->journal_fd = open(n->journal, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-		                     0600);
-		if (n->journal_fd < 0)
-			return journal_fail(errbuf, errlen, n, "cannot open", errno);
-		if (flock(n->journal_fd, LOCK_EX | LOCK_NB) != 0) {
-			r = errno;
-			close(n->journal_fd);
-			n->journal_fd = -1;
-			if (r == EWOULDBLOCK) {
-				snprintf(errbuf, errlen, "%s: EBUSY: another synguard is using this "
-				         "interface (it holds %s)", n->ifname, n->journal);
-				return -EBUSY;
-			}
-			return journal_fail(errbuf, errlen, n, "cannot lock", r);
-		}
-		/* Its holder may have removed it between our open and lock. */
-		if (fstat(n->journal_fd, &a) == 0 && stat(n->journal, &b) == 0 &&
-		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-			break;
-		close(n->journal_fd);
-		n->journal_fd = -1;
-		if (tries >= 3)
-			return journal_fail(errbuf, errlen, n, "keeps disappearing:", EAGAIN);
+	r = sg_rundir_lock(n->journal, O_APPEND, &n->journal_fd);
+	if (r == -EBUSY) {
+		snprintf(errbuf, errlen, "%s: EBUSY: another synguard is using this "
+		         "interface (it holds %s)", n->ifname, n->journal);
+		return r;
 	}
+	if (r < 0)
+		return journal_fail(errbuf, errlen, n, "cannot open and lock", -r);
 	journal_replay(n, &carry);
 	if (ftruncate(n->journal_fd, 0) != 0)
 		return journal_fail(errbuf, errlen, n, "cannot empty", errno);
@@ -387,11 +369,7 @@ static int journal_open(struct sg_nic *n, const char *dir, char *errbuf, size_t 
 
 static void journal_close(struct sg_nic *n)
 {
-	if (n->journal_fd < 0)
-		return;
-	/* Removed before the lock goes: nobody restores twice. */
-	unlink(n->journal);
-	close(n->journal_fd);
+	sg_rundir_unlock(n->journal, n->journal_fd);
 	n->journal_fd = -1;
 }
 

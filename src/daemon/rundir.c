@@ -2,8 +2,10 @@
 #include "daemon/rundir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,4 +50,38 @@ int sg_rundir_prepare(const char *dir, char *err, size_t errlen)
 		return -EPERM;
 	}
 	return 0;
+}
+
+int sg_rundir_lock(const char *path, int flags, int *fdp)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | flags, 0600);
+		int e;
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			e = errno;
+			close(fd);
+			return e == EWOULDBLOCK ? -EBUSY : -e;
+		}
+		/* Its holder may have removed it between our open and our lock:
+		 * then we hold a file nobody else can find; open again. */
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			*fdp = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	return -EAGAIN;
+}
+
+void sg_rundir_unlock(const char *path, int fd)
+{
+	if (fd < 0)
+		return;
+	unlink(path);
+	close(fd);
 }

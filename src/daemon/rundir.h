@@ -14,4 +14,14 @@
  * group or others: 0, or a negative errno with the fix in err. */
 int sg_rundir_prepare(const char *dir, char *err, size_t errlen);
 
+/* Opens (creating, 0600) and locks path for as long as *fd stays open:
+ * the lock goes with the process, so a daemon that dies frees it.  0;
+ * -EBUSY when a live process holds it; another negative errno otherwise.
+ * flags are added to open's (e.g. O_APPEND). */
+int sg_rundir_lock(const char *path, int flags, int *fd);
+
+/* Removes path, then lets go of the lock: nobody can find it unlocked and
+ * take it for a dead daemon's. */
+void sg_rundir_unlock(const char *path, int fd);
+
 #endif

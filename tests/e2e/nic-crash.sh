@@ -7,7 +7,8 @@
 #
 #   nic-crash.sh BACKEND SYNGUARD       e.g. nic-crash.sh afxdp build/src/daemon/synguard
 #
-# Checks: a second synguard on the same ports is refused (EBUSY); after
+# Checks: a second synguard on the same ports, or on other ports with the
+# same control socket, is refused (EBUSY) and touches nothing; after
 # kill -9 the ports are still changed (what the test is about); the next
 # start says it restores; after its clean stop offloads, queue counts, XDP
 # and IPv6 are as before the first start and no journal is left in
@@ -44,6 +45,7 @@ inm ethtool -L lan0 rx 1 tx 1
 inm ethtool -L wan0 rx 1 tx 1
 inm ip link set lan0 up
 inm ip link set wan0 up
+inm ip link add lan1 type veth peer name wan1
 state() {  # IF: every feature, the queue counts, any XDP program, IPv6 on or off
   inm ethtool -k "$1" | grep -v '^Features for'
   inm ethtool -l "$1" | sed -n '/^Current/,$p'
@@ -57,6 +59,7 @@ offloads_off() {  # IF: the ones synguard turns off are off
 }
 for ifc in lan0 wan0; do state $ifc >"$TMP/$ifc.before"; done
 printf 'control = { socket = "%s/ctl.sock"; };\n' "$TMP" >"$TMP/sg.conf"
+printf 'control = { socket = "%s/ctl2.sock"; };\n' "$TMP" >"$TMP/sg2.conf"
 start() {  # NAME: runs synguard in the background, waits until it runs
   ip netns exec "$NM" "$SG" -c "$TMP/sg.conf" --lan lan0 --wan wan0 --io "$BACKEND" --threads 2 \
     >"$TMP/$1.out" 2>"$TMP/$1.err" &
@@ -75,11 +78,20 @@ start first
 FIRST=$PID
 offloads_off lan0 && offloads_off wan0 || fail "offloads are not off while synguard runs"
 rc=0
-inm timeout 20 "$SG" -c "$TMP/sg.conf" --lan lan0 --wan wan0 --io "$BACKEND" >/dev/null 2>"$TMP/second.err" || rc=$?
+inm timeout 20 "$SG" -c "$TMP/sg2.conf" --lan lan0 --wan wan0 --io "$BACKEND" >/dev/null 2>"$TMP/second.err" || rc=$?
 [ "$rc" -eq 3 ] || fail "a second synguard on the same ports exited $rc, not 3"
 grep -q 'lan0: EBUSY: another synguard is using this interface' "$TMP/second.err" ||
   fail "the second synguard did not say that another one holds lan0"
 sed 's/^/  /' "$TMP/second.err"
+echo "--- a second synguard on other ports but the same control socket"
+rc=0
+inm timeout 20 "$SG" -c "$TMP/sg.conf" --lan lan1 --wan wan1 --io "$BACKEND" >/dev/null 2>"$TMP/second.err" || rc=$?
+[ "$rc" -eq 4 ] || fail "a second synguard on the same control socket exited $rc, not 4"
+grep -q "control socket $TMP/ctl.sock: EBUSY: another synguard is running" "$TMP/second.err" ||
+  fail "the second synguard did not say that another one holds the control socket"
+[ -S "$TMP/ctl.sock" ] || fail "the running synguard's control socket is gone"
+sed 's/^/  /' "$TMP/second.err"
+inm ip -d link show lan1 | grep -q 'promiscuity 0' || fail "lan1 was touched by the refused synguard"
 rm -f "$TMP/second.err"
 
 echo "--- kill -9"

@@ -184,6 +184,51 @@ static void test_a_directory_others_may_write_is_refused(void **state)
 	rmdir(dir);
 }
 
+/* Two daemons must not share a control socket: the second one used to
+ * unlink the live socket and take its name.  A socket a dead daemon left
+ * (nobody holds its lock) is replaced. */
+static void test_a_live_daemons_socket_is_not_taken_over(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sg_ctl_XXXXXX", path[128], err[512], reply[1024];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sg_snapshot prev, cur;
+	struct sg_ctl *a, *b = NULL;
+	ssize_t n;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	strcpy(sa.sun_path, path);
+	assert_int_equal(sg_ctl_open(&a, path, err, sizeof(err)), 0);
+	err[0] = 0;
+	assert_int_equal(sg_ctl_open(&b, path, err, sizeof(err)), -EBUSY);
+	if (!strstr(err, path) || !strstr(err, "another synguard"))
+		fail_msg("error '%s' lacks the path or 'another synguard'", err);
+
+	/* The first still answers on its socket. */
+	snaps(&prev, &cur);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "stats\n", 6), 6);
+	sg_ctl_serve(a, &cur, &prev);
+	n = read(fd, reply, sizeof(reply) - 1);
+	assert_true(n > 0);
+	close(fd);
+	sg_ctl_close(a);
+
+	/* What a killed daemon leaves: the socket file, no listener, no lock. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(sg_ctl_open(&b, path, err, sizeof(err)), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	sg_ctl_close(b);
+	assert_int_equal(rmdir(dir), 0);                /* nothing left behind */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_a_full_snapshot_or_a_long_name_is_an_error_not_silence),
 		cmocka_unit_test(test_socket_is_root_only_and_answers_stats),
 		cmocka_unit_test(test_a_directory_others_may_write_is_refused),
+		cmocka_unit_test(test_a_live_daemons_socket_is_not_taken_over),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
