@@ -20,6 +20,7 @@
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
+#include "daemon/privs.h"
 #include "daemon/worker.h"
 #include "io/io.h"
 
@@ -425,8 +426,17 @@ static int start(struct daemon *d, const struct cli *cli)
 		sg_log(LOG_INFO, "%s port %s: %s", p == SG_PORT_LAN ? "lan" : "wan", cli->ifname[p],
 		       sg_io_describe(d->io, p));
 
+	/* Every socket is open: from here on frames are parsed, and only the
+	 * teardown needs privileges (privs.h). */
+	rc = sg_privs_drop((offline ? 0 : SG_PRIVS_NIC) |
+	                   (sg_io_kind(d->io) == SG_IO_AFXDP ? SG_PRIVS_XDP : 0), err, sizeof(err));
+	if (rc) {
+		sg_log(LOG_ERR, "dropping privileges: %s", err);
+		return EXIT_START;
+	}
 	memset(&wc, 0, sizeof(wc));
 	wc.io = d->io;
+	wc.thread_init = sg_privs_drop_thread;
 	wc.cpus = d->cfg.cpus;
 	wc.ncpus = d->cfg.ncpus;
 	wc.bridge_only = d->cfg.bridge_only;
@@ -446,6 +456,11 @@ static int start(struct daemon *d, const struct cli *cli)
 
 static void stop(struct daemon *d)
 {
+	int rc = sg_privs_raise();
+
+	if (rc)
+		sg_log(LOG_WARNING, "taking back the privileges the teardown needs: %s; "
+		       "the ports may stay changed", strerror(-rc));
 	if (d->ws) {
 		char buf[16384];
 		int n;

@@ -39,6 +39,7 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	bool done;                     /* returned by itself: input exhausted */
+	int init_rc;                   /* thread_init's result, once ready */
 	struct sg_proxy_worker *pw;
 	/* per-batch scratch, allocated at start */
 	struct sg_io_frame *rx;        /* [batch] */
@@ -56,6 +57,9 @@ struct sg_workers {
 	unsigned txq_cap, emit_cap;
 	int stop;                      /* atomic */
 	struct worker *w;              /* [n] */
+	pthread_mutex_t lock;          /* guards nready, with `ready` */
+	pthread_cond_t ready;
+	unsigned nready;               /* workers past thread_init */
 };
 
 static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
@@ -188,6 +192,14 @@ static void *worker_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "sg-worker-%u", q);
 	pthread_setname_np(pthread_self(), name);
+	int rc = ws->cfg.thread_init ? ws->cfg.thread_init() : 0;
+	pthread_mutex_lock(&ws->lock);
+	w->init_rc = rc;
+	ws->nready++;
+	pthread_cond_signal(&ws->ready);
+	pthread_mutex_unlock(&ws->lock);
+	if (rc)
+		return NULL;               /* sg_workers_start stops us all */
 
 	uint64_t last_tick = sg_clock_mono_ns();
 	unsigned idle = 0;
@@ -254,73 +266,58 @@ static void free_all(struct sg_workers *ws)
 			free(w->emit);
 		}
 	}
+	pthread_cond_destroy(&ws->ready);
+	pthread_mutex_destroy(&ws->lock);
 	free(ws->w);
 	free(ws);
 }
 
-int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg,
-                     char *errbuf, size_t errlen)
+/* The configuration as the workers will use it: the core's functions
+ * unless a test brought its own. */
+static int check_config(struct sg_workers *ws, char *errbuf, size_t errlen)
 {
-	*wsp = NULL;
-	if (!cfg->io) {
-		snprintf(errbuf, errlen, "workers: no io");
+	if (ws->cfg.bridge_only)
+		return 0;
+	if (!ws->cfg.burst && !ws->cfg.tick) {
+		ws->cfg.burst = sg_proxy_process_burst;
+		ws->cfg.tick = sg_proxy_tick;
+		ws->cfg.offline = sg_proxy_worker_offline;
+	} else if (!ws->cfg.burst || !ws->cfg.tick) {
+		snprintf(errbuf, errlen, "workers: burst and tick go together");
 		return -EINVAL;
 	}
-	unsigned n = sg_io_nqueues(cfg->io);
-	if (n < 1 || n > SG_MAX_WORKERS) {
-		snprintf(errbuf, errlen, "workers: %u queues, 1..%u supported", n,
-		         SG_MAX_WORKERS);
+	if (!ws->cfg.proxy) {
+		snprintf(errbuf, errlen, "workers: proxy mode without proxy handles");
 		return -EINVAL;
 	}
-	struct sg_workers *ws = calloc(1, sizeof(*ws));
-	if (!ws) {
-		snprintf(errbuf, errlen, "workers: out of memory");
-		return -ENOMEM;
-	}
-	ws->cfg = *cfg;
-	ws->n = n;
-	ws->batch = cfg->batch ? cfg->batch : SG_IO_DEFAULT_BATCH;
-	if (ws->batch > SG_IO_BATCH_MAX)
-		ws->batch = SG_IO_BATCH_MAX;
-	/* A port's TX queue takes the other port's forwarded frames plus
-	 * whatever the core emits for both ports' frames and one tick. */
-	ws->emit_cap = (2 * ws->batch + 1) * SG_OUT_MAX;
-	ws->txq_cap = ws->batch + ws->emit_cap;
+	return 0;
+}
 
-	if (!cfg->bridge_only) {
-		if (!ws->cfg.burst && !ws->cfg.tick) {
-			ws->cfg.burst = sg_proxy_process_burst;
-			ws->cfg.tick = sg_proxy_tick;
-			ws->cfg.offline = sg_proxy_worker_offline;
-		} else if (!ws->cfg.burst || !ws->cfg.tick) {
-			snprintf(errbuf, errlen, "workers: burst and tick go together");
-			free(ws);
-			return -EINVAL;
-		}
-		if (!cfg->proxy) {
-			snprintf(errbuf, errlen, "workers: proxy mode without proxy handles");
-			free(ws);
-			return -EINVAL;
-		}
-	}
-
-	ws->w = calloc(n, sizeof(*ws->w));
+static int alloc_workers(struct sg_workers *ws)
+{
+	ws->w = calloc(ws->n, sizeof(*ws->w));
 	if (!ws->w)
-		goto nomem;
-	for (unsigned i = 0; i < n; i++) {
+		return -ENOMEM;
+	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
 		w->ws = ws;
 		w->id = i;
-		w->pw = cfg->bridge_only ? NULL : cfg->proxy[i];
+		w->pw = ws->cfg.bridge_only ? NULL : ws->cfg.proxy[i];
 		w->rx = calloc(ws->batch, sizeof(*w->rx));
 		w->rel = calloc(ws->batch, sizeof(*w->rel));
 		for (unsigned p = 0; p < SG_IO_PORTS; p++)
 			w->txq[p] = calloc(ws->txq_cap, sizeof(*w->txq[p]));
 		w->emit = calloc(ws->emit_cap, SG_OUT_FRAME_MAX);
 		if (!w->rx || !w->rel || !w->txq[0] || !w->txq[1] || !w->emit)
-			goto nomem;
+			return -ENOMEM;
 	}
+	return 0;
+}
 
+/* Creates the threads, pinned unless told not to. */
+static int spawn(struct sg_workers *ws, char *errbuf, size_t errlen)
+{
+	const struct sg_worker_config *cfg = &ws->cfg;
 	cpu_set_t allowed;
 	CPU_ZERO(&allowed);
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
@@ -331,7 +328,7 @@ int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = 0;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < ws->n; i++) {
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
 		int cpu = -1;
@@ -361,16 +358,80 @@ int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg
 		ws->w[i].started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* Waits until every started worker is past its thread_init. */
+static int wait_ready(struct sg_workers *ws, char *errbuf, size_t errlen)
+{
+	unsigned started = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		started += ws->w[i].started;
+	pthread_mutex_lock(&ws->lock);
+	while (ws->nready < started)
+		pthread_cond_wait(&ws->ready, &ws->lock);
+	pthread_mutex_unlock(&ws->lock);
+	for (unsigned i = 0; i < ws->n && !rc; i++) {
+		rc = ws->w[i].init_rc;
+		if (rc)
+			snprintf(errbuf, errlen, "worker %u: setting up the thread: %s (%s)", i,
+			         strerrorname_np(-rc), strerror(-rc));
+	}
+	return rc;
+}
+
+int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg,
+                     char *errbuf, size_t errlen)
+{
+	*wsp = NULL;
+	if (!cfg->io) {
+		snprintf(errbuf, errlen, "workers: no io");
+		return -EINVAL;
+	}
+	unsigned n = sg_io_nqueues(cfg->io);
+	if (n < 1 || n > SG_MAX_WORKERS) {
+		snprintf(errbuf, errlen, "workers: %u queues, 1..%u supported", n,
+		         SG_MAX_WORKERS);
+		return -EINVAL;
+	}
+	struct sg_workers *ws = calloc(1, sizeof(*ws));
+	if (!ws) {
+		snprintf(errbuf, errlen, "workers: out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&ws->lock, NULL);
+	pthread_cond_init(&ws->ready, NULL);
+	ws->cfg = *cfg;
+	ws->n = n;
+	ws->batch = cfg->batch ? cfg->batch : SG_IO_DEFAULT_BATCH;
+	if (ws->batch > SG_IO_BATCH_MAX)
+		ws->batch = SG_IO_BATCH_MAX;
+	/* A port's TX queue takes the other port's forwarded frames plus
+	 * whatever the core emits for both ports' frames and one tick. */
+	ws->emit_cap = (2 * ws->batch + 1) * SG_OUT_MAX;
+	ws->txq_cap = ws->batch + ws->emit_cap;
+
+	int rc = check_config(ws, errbuf, errlen);
+	if (rc) {
+		free_all(ws);
+		return rc;
+	}
+	if (alloc_workers(ws)) {
+		snprintf(errbuf, errlen, "workers: out of memory");
+		free_all(ws);
+		return -ENOMEM;
+	}
+	rc = spawn(ws, errbuf, errlen);
+	if (!rc)
+		rc = wait_ready(ws, errbuf, errlen);
 	if (rc) {
 		sg_workers_stop(ws);
 		return rc;
 	}
 	*wsp = ws;
 	return 0;
-nomem:
-	snprintf(errbuf, errlen, "workers: out of memory");
-	free_all(ws);
-	return -ENOMEM;
 }
 
 void sg_workers_halt(struct sg_workers *ws)

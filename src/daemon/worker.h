@@ -10,7 +10,8 @@
  *   tx burst per port (forwarded and emitted frames, batched)
  *   sleep in poll() (at most 5 ms) when idle; sg_proxy_worker_offline at exit
  *
- * sg_workers_start() returns once every worker runs; sg_workers_stop()
+ * sg_workers_start() returns once every worker runs (past its
+ * thread_init); sg_workers_stop()
  * raises the stop flag, joins, frees.  Counters are per worker, written by
  * that worker only and read (without locks) by the control thread.
  *
@@ -60,6 +61,10 @@ struct sg_worker_config {
 	sg_worker_burst_fn burst;
 	sg_worker_tick_fn tick;
 	sg_worker_offline_fn offline;
+	/* Called first in each worker thread, before any frame (the daemon:
+	 * sg_privs_drop_thread).  A negative errno from any worker makes
+	 * sg_workers_start fail.  NULL: nothing. */
+	int (*thread_init)(void);
 };
 
 /* The workers' own counters, named once here (as core/stats.h names the

@@ -202,6 +202,42 @@ static void proxy_mode_without_proxy_handles_is_refused(void **state)
 	sg_io_close(io);
 }
 
+static int inits;
+static int init_counts(void)
+{
+	__atomic_add_fetch(&inits, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int init_fails(void)
+{
+	return -EPERM;
+}
+
+/* The daemon drops each worker's privileges in thread_init: every worker
+ * runs it before any frame, and one that fails stops the start. */
+static void each_worker_runs_its_thread_init_first_and_a_failure_stops_the_start(void **state)
+{
+	(void)state;
+	struct sg_io *io = open_mem(3);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true, .bridge_only = true,
+	                                .thread_init = init_counts };
+	struct sg_workers *ws;
+	char msg[200] = "";
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+	/* sg_workers_start returned: every worker is past its thread_init. */
+	assert_int_equal(__atomic_load_n(&inits, __ATOMIC_RELAXED), 3);
+	sg_workers_stop(ws);
+
+	cfg.thread_init = init_fails;
+	ws = (struct sg_workers *)1;
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EPERM);
+	assert_null(ws);
+	assert_non_null(strstr(msg, "worker 0"));
+	assert_non_null(strstr(msg, "EPERM"));
+	sg_io_close(io);
+}
+
 static void pinning_to_a_cpu_that_does_not_exist_fails_cleanly(void **state)
 {
 	(void)state;
@@ -394,6 +430,7 @@ int main(void)
 		cmocka_unit_test(bridge_only_forwards_both_ways_on_every_queue),
 		cmocka_unit_test(proxy_mode_follows_the_verdict_and_sends_emitted_frames),
 		cmocka_unit_test(proxy_mode_without_proxy_handles_is_refused),
+		cmocka_unit_test(each_worker_runs_its_thread_init_first_and_a_failure_stops_the_start),
 		cmocka_unit_test(pinning_to_a_cpu_that_does_not_exist_fails_cleanly),
 		cmocka_unit_test(pcap_replay_runs_to_the_end_and_the_workers_finish),
 		cmocka_unit_test(the_core_answers_a_wan_syn_and_bridges_the_rest),
