@@ -343,70 +343,82 @@ static void log_nic(void *ctx, int level, const char *msg)
 	sg_log_io(ctx, level, msg);
 }
 
-static int start(struct daemon *d, const struct cli *cli)
-{
-	struct sg_io_opts o;
-	struct sg_io_err ioerr;
-	struct sg_worker_config wc;
-	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
-	char err[512];
-	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
-	/* One count for the queues, the worker threads and the table's
-	 * workers: a table worker no thread serves never reaches a quiescent
-	 * point, and then nothing the table frees is ever reused. */
-	unsigned nworkers = offline ? 1 : d->cfg.threads;
-	int rc;
+/* The start, step by step; each returns 0 or the exit code. */
 
-	for (unsigned p = 0; p < SG_IO_PORTS && !offline; p++) {
+static int check_ports(const struct cli *cli)
+{
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		if (if_nametoindex(cli->ifname[p]) == 0) {
 			sg_log(LOG_ERR, "%s: ENODEV: no such network interface (check --%s and `ip link`)",
 			       cli->ifname[p], p == SG_PORT_LAN ? "lan" : "wan");
 			return EXIT_IO;
 		}
 	}
-	/* Before anything is changed: another daemon on this socket is
-	 * another daemon on these ports, most likely. */
-	rc = sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err));
+	return 0;
+}
+
+/* Before anything is changed: another daemon on this socket is another
+ * daemon on these ports, most likely. */
+static int open_control(struct daemon *d)
+{
+	char err[512];
+	int rc = sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err));
+
 	if (rc == -EBUSY || rc == -EPERM || rc == -ENOTDIR) {
 		sg_log(LOG_ERR, "%s", err);
 		return EXIT_START;
 	}
 	if (rc)
 		sg_log(LOG_WARNING, "%s: synguardctl will not reach this daemon", err);
-	if (offline && d->cfg.threads > 1)
-		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
-	if (!d->cfg.bridge_only) {
-		uint8_t key[SG_SECRET_MASTER_BYTES];
-		struct sg_proxy_config pc;
+	return 0;
+}
 
-		if (sg_config_to_proxy(&d->cfg, &pc, key, err, sizeof(err))) {
+static int create_proxy(struct daemon *d, unsigned nworkers)
+{
+	uint8_t key[SG_SECRET_MASTER_BYTES];
+	struct sg_proxy_config pc;
+	char err[512];
+	int rc;
+
+	if (sg_config_to_proxy(&d->cfg, &pc, key, err, sizeof(err))) {
+		sg_log(LOG_ERR, "%s", err);
+		return EXIT_CONFIG;
+	}
+	d->shared_key = pc.shared_key != NULL;
+	rc = sg_proxy_create(&pc, nworkers, &d->proxy);
+	explicit_bzero(key, sizeof(key));      /* the secret module has it now */
+	if (rc) {
+		sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
+		       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
+		return EXIT_START;
+	}
+	if (d->shared_key)
+		sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
+	return 0;
+}
+
+static int prepare_ports(struct daemon *d, const struct cli *cli)
+{
+	struct sg_nic_opts no;
+	char err[512];
+
+	sg_nic_opts_default(&no);
+	no.channels = d->cfg.threads;
+	no.log = log_nic;
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		if (sg_nic_prepare(&d->nic[p], cli->ifname[p], &no, err, sizeof(err))) {
 			sg_log(LOG_ERR, "%s", err);
-			return EXIT_CONFIG;
+			return EXIT_IO;
 		}
-		d->shared_key = pc.shared_key != NULL;
-		rc = sg_proxy_create(&pc, nworkers, &d->proxy);
-		if (rc) {
-			sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
-			       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
-			return EXIT_START;
-		}
-		if (d->shared_key)
-			sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 	}
-	if (!offline) {
-		struct sg_nic_opts no;
+	return 0;
+}
 
-		sg_nic_opts_default(&no);
-		no.channels = d->cfg.threads;
-		no.log = log_nic;
-		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-			rc = sg_nic_prepare(&d->nic[p], cli->ifname[p], &no, err, sizeof(err));
-			if (rc) {
-				sg_log(LOG_ERR, "%s", err);
-				return EXIT_IO;
-			}
-		}
-	}
+static int open_io(struct daemon *d, const struct cli *cli, bool offline, unsigned nworkers)
+{
+	struct sg_io_opts o;
+	struct sg_io_err ioerr;
+
 	sg_io_opts_default(&o);
 	o.kind = SG_IO_PCAP;
 	if (!offline && sg_config_io_kind(&d->cfg, &o.kind)) {
@@ -425,9 +437,18 @@ static int start(struct daemon *d, const struct cli *cli)
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		sg_log(LOG_INFO, "%s port %s: %s", p == SG_PORT_LAN ? "lan" : "wan", cli->ifname[p],
 		       sg_io_describe(d->io, p));
+	return 0;
+}
 
-	/* Every socket is open: from here on frames are parsed, and only the
-	 * teardown needs privileges (privs.h). */
+/* Every socket is open: from here on frames are parsed, and only the
+ * teardown needs privileges (privs.h). */
+static int start_workers(struct daemon *d, bool offline)
+{
+	struct sg_worker_config wc;
+	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
+	char err[512];
+	int rc;
+
 	rc = sg_privs_drop((offline ? 0 : SG_PRIVS_NIC) |
 	                   (sg_io_kind(d->io) == SG_IO_AFXDP ? SG_PRIVS_XDP : 0), err, sizeof(err));
 	if (rc) {
@@ -449,6 +470,34 @@ static int start(struct daemon *d, const struct cli *cli)
 		sg_log(LOG_ERR, "%s", err);
 		return EXIT_START;
 	}
+	return 0;
+}
+
+static int start(struct daemon *d, const struct cli *cli)
+{
+	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
+	/* One count for the queues, the worker threads and the table's
+	 * workers: a table worker no thread serves never reaches a quiescent
+	 * point, and then nothing the table frees is ever reused. */
+	unsigned nworkers = offline ? 1 : d->cfg.threads;
+	int rc = offline ? 0 : check_ports(cli);
+
+	if (!rc)
+		rc = open_control(d);
+	if (rc)
+		return rc;
+	if (offline && d->cfg.threads > 1)
+		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
+	if (!d->cfg.bridge_only)
+		rc = create_proxy(d, nworkers);
+	if (!rc && !offline)
+		rc = prepare_ports(d, cli);
+	if (!rc)
+		rc = open_io(d, cli, offline, nworkers);
+	if (!rc)
+		rc = start_workers(d, offline);
+	if (rc)
+		return rc;
 	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
 	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
 	return 0;
@@ -479,11 +528,88 @@ static void stop(struct daemon *d)
 	sg_proxy_destroy(d->proxy);
 }
 
+/* The configuration: defaults, the file, the command line over it. */
+static int configure(struct daemon *d, const struct cli *cli)
+{
+	char err[512];
+
+	sg_config_default(&d->cfg);
+	if (cli->config && sg_config_load(cli->config, &d->cfg, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	if (apply_cli_sets(cli, &d->cfg))
+		return EXIT_USAGE;
+	if (cli->bridge_only)
+		d->cfg.bridge_only = true;
+	/* --threads may break a rule the file alone kept (table slices). */
+	if (sg_config_check(&d->cfg, NULL, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static int check_config(const char *path)
+{
+	struct sg_config c;
+	char err[512];
+
+	sg_config_default(&c);
+	if (sg_config_load(path, &c, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	sg_config_print(&c, stdout);
+	fprintf(stderr, "synguard: %s: configuration is valid\n", path);
+	return 0;
+}
+
+/* The control thread until a signal or the end of the input: counters
+ * every second, the control socket, SIGHUP. */
+static void serve(struct daemon *d, const struct cli *cli, int sfd)
+{
+	take_snapshot(d, &d->snap[d->cur]);
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = d->ctl ? sg_ctl_fd(d->ctl) : -1, .events = POLLIN },
+		};
+		uint64_t next = d->snap[d->cur].at_ns + 1000000000ull, now = sg_clock_mono_ns();
+		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
+
+		poll(pfd, 2, timeout);
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo != SIGHUP) {
+					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
+					return;
+				}
+				reload(d, cli->config);
+			}
+		}
+		if (sg_clock_mono_ns() >= next) {
+			/* Rates are per second over the last whole interval. */
+			d->cur ^= 1;
+			take_snapshot(d, &d->snap[d->cur]);
+			if (d->shared_key)
+				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
+		}
+		if (pfd[1].revents & POLLIN)
+			sg_ctl_serve(d->ctl, &d->snap[d->cur], &d->snap[d->cur ^ 1]);
+		if (sg_workers_finished(d->ws)) {
+			sg_log(LOG_NOTICE, "input exhausted: stopping");
+			return;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct cli cli;
-	char err[512];
 	sigset_t mask;
 	int sfd, rc;
 
@@ -491,29 +617,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	sg_config_default(&d.cfg);
-	if (cli.check_config) {
-		if (sg_config_load(cli.check_config, &d.cfg, err, sizeof(err))) {
-			fprintf(stderr, "synguard: %s\n", err);
-			return EXIT_CONFIG;
-		}
-		sg_config_print(&d.cfg, stdout);
-		fprintf(stderr, "synguard: %s: configuration is valid\n", cli.check_config);
-		return 0;
-	}
-	if (cli.config && sg_config_load(cli.config, &d.cfg, err, sizeof(err))) {
-		fprintf(stderr, "synguard: %s\n", err);
-		return EXIT_CONFIG;
-	}
-	if (apply_cli_sets(&cli, &d.cfg))
-		return EXIT_USAGE;
-	if (cli.bridge_only)
-		d.cfg.bridge_only = true;
-	/* --threads may break a rule the file alone kept (table slices). */
-	if (sg_config_check(&d.cfg, NULL, err, sizeof(err))) {
-		fprintf(stderr, "synguard: %s\n", err);
-		return EXIT_CONFIG;
-	}
+	if (cli.check_config)
+		return check_config(cli.check_config);
+	rc = configure(&d, &cli);
+	if (rc)
+		return rc;
 	sg_log_open((enum sg_log_target)d.cfg.log_target,
 	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
 
@@ -527,46 +635,8 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	rc = start(&d, &cli);
-	if (rc) {
-		stop(&d);
-		return rc;
-	}
-	take_snapshot(&d, &d.snap[d.cur]);
-	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = d.ctl ? sg_ctl_fd(d.ctl) : -1, .events = POLLIN },
-		};
-		uint64_t next = d.snap[d.cur].at_ns + 1000000000ull, now = sg_clock_mono_ns();
-		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
-
-		poll(pfd, 2, timeout);
-		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					reload(&d, cli.config);
-				} else {
-					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
-					break;
-				}
-			}
-		}
-		if (sg_clock_mono_ns() >= next) {
-			/* Rates are per second over the last whole interval. */
-			d.cur ^= 1;
-			take_snapshot(&d, &d.snap[d.cur]);
-			if (d.shared_key)
-				sg_proxy_set_cookie_clock(d.proxy, realtime_offset_ns());
-		}
-		if (pfd[1].revents & POLLIN)
-			sg_ctl_serve(d.ctl, &d.snap[d.cur], &d.snap[d.cur ^ 1]);
-		if (sg_workers_finished(d.ws)) {
-			sg_log(LOG_NOTICE, "input exhausted: stopping");
-			break;
-		}
-	}
+	if (!rc)
+		serve(&d, &cli, sfd);
 	stop(&d);
-	return 0;
+	return rc;
 }
