@@ -1,13 +1,15 @@
 /* Connection table: preallocated pool, keyed hash, per-worker timer wheels,
  * quiescent-state reclamation.  The scheme is described in
- * docs/architecture.md ("Connection table and concurrency"). */
+ * docs/design.md ("The connection table and concurrency"). */
 #include "core/conntrack.h"
+#include "core/ct_hash.h"
+#include "core/qsbr.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 
 #define NIL 0xffffffffu
 
@@ -22,15 +24,6 @@
 _Static_assert(WHEEL_HORIZON_MS + 2 * WHEEL_GRAN_MS < WHEEL_SLOTS * WHEEL_GRAN_MS,
                "the horizon must fit in the wheel");
 
-/* Words of NH input: the 44-byte flow key, zero-padded to an even count. */
-#define CT_HASH_WORDS 12
-_Static_assert(SG_FLOW_BYTES == 11 * 4, "key_hash reads 11 words of key");
-
-struct ct_hash_key {
-	uint32_t nh[CT_HASH_WORDS];
-	uint64_t mult;              /* odd */
-};
-
 struct ct_worker {
 	/* Written only by this worker. */
 	uint32_t lo, hi;            /* its pool slice [lo, hi) */
@@ -41,14 +34,8 @@ struct ct_worker {
 	uint32_t used;              /* entries linked in the hash */
 	uint32_t cursor_ms;         /* start of the next wheel slot to run */
 	uint8_t  wheel_started;
-	uint8_t  freed_since_qs;
 	uint32_t wheel[WHEEL_SLOTS];
 	struct sg_ct_stats st;
-} __attribute__((aligned(64)));
-
-/* The epoch each worker saw at its last quiescent point; own cache line. */
-struct ct_seen {
-	uint64_t epoch;
 } __attribute__((aligned(64)));
 
 struct sg_ct {
@@ -61,10 +48,16 @@ struct sg_ct {
 	unsigned nworkers;
 	struct ct_hash_key hkey;
 	uint32_t timeout_ms[SG_CT_STATE_COUNT];
-	uint64_t epoch __attribute__((aligned(64)));
-	struct ct_seen seen[SG_MAX_WORKERS];
+	/* sg_ct_touch re-arms an entry once less than this is left. */
+	uint32_t refresh_below_ms[SG_CT_STATE_COUNT];
+	struct sg_qsbr qsbr;        /* when a freed entry may be reused */
 	struct ct_worker w[];
 };
+
+static inline bool before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
 
 static const char *const state_names[SG_CT_STATE_COUNT] = {
 #define SG_CT_STATE_NAME(id, name) [SG_CT_##id] = name,
@@ -90,7 +83,8 @@ const char *sg_ct_state_name(enum sg_ct_state s)
 
 void sg_ct_config_default(struct sg_ct_config *c)
 {
-	/* reference.md §4, the predecessor's defaults. */
+	/* Long enough for a slow server and for idle interactive sessions;
+	 * short for what is over (RST, TIME_WAIT). */
 	memset(c, 0, sizeof(*c));
 	c->capacity = SG_CT_DEFAULT_CAPACITY;
 	c->timeout_s[SG_CT_SYN_SENT] = 240;
@@ -103,73 +97,18 @@ void sg_ct_config_default(struct sg_ct_config *c)
 	c->timeout_s[SG_CT_CLOSED] = 45;
 }
 
-/* Timeouts are kept in ms in 32 bits with wrap-safe comparisons, so one
- * must stay well below 2^31 ms. */
-#define MAX_TIMEOUT_S (7u * 86400u)
-
-const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers)
+int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct sg_cfg_fault *why)
 {
 	if (nworkers < 1 || nworkers > SG_MAX_WORKERS)
-		return "workers: must be 1..64";
+		return sg_cfg_fail(why, SG_CFG_RANGE, SG_CFG_WORKERS);
 	if (c->capacity < SG_CT_MIN_CAPACITY || c->capacity > SG_CT_MAX_CAPACITY)
-		return "conntrack capacity: must be 16..134217728";
+		return sg_cfg_fail(why, SG_CFG_RANGE, offsetof(struct sg_ct_config, capacity));
 	if (c->capacity / nworkers < SG_CT_MIN_CAPACITY / 2)
-		return "conntrack capacity: too small for the number of workers (8 per worker at least)";
+		return sg_cfg_fail(why, SG_CFG_PER_WORKER, offsetof(struct sg_ct_config, capacity));
 	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++)
-		if (c->timeout_s[s] < 1 || c->timeout_s[s] > MAX_TIMEOUT_S)
-			return "conntrack timeout: every state's timeout must be 1..604800 s";
-	return NULL;
-}
-
-static inline bool before(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) < 0;
-}
-
-static inline uint64_t key_word(const struct sg_flow *k, unsigned i)
-{
-	uint64_t w;
-
-	memcpy(&w, (const uint8_t *)k + 8 * i, 8);
-	return w;
-}
-
-/* The key's last 4 bytes (family and padding), past its five words. */
-static inline uint32_t key_tail(const struct sg_flow *k)
-{
-	uint32_t t;
-
-	memcpy(&t, (const uint8_t *)k + 40, 4);
-	return t;
-}
-
-/* The bucket hash: NH (the inner hash of UMAC, RFC 4418 §5.2) over the
- * key's 32-bit words under a random key that never leaves the process:
- * two different flows get the same 64-bit value with a chance below 2^-32,
- * so no source can aim at one chain.  A keyed mix then spreads the values
- * over the bucket bits.  That is all the table needs from its hash; SipHash
- * gave the same at four times the cost, 18 % of the time of `established`.
- * The SYN cookies, which must resist forgery, keep SipHash. */
-static inline uint32_t key_hash(const struct sg_ct *ct, const struct sg_flow *k)
-{
-	const uint32_t *nh = ct->hkey.nh;
-	uint64_t h = 0, w;
-
-	/* The widths sg_flow_make stores in (see flow.h). */
-#pragma GCC unroll 5
-	for (unsigned i = 0; i < 5; i++) {
-		w = key_word(k, i);
-		h += (uint64_t)((uint32_t)w + nh[2 * i]) * (uint32_t)((w >> 32) + nh[2 * i + 1]);
-	}
-	h += (uint64_t)(key_tail(k) + nh[10]) * nh[11];
-	/* A bijection, so distinct NH values stay distinct; it spreads them
-	 * over the bucket bits, which NH alone leaves in arithmetic
-	 * progressions when one field counts up (a scan of ports). */
-	h ^= h >> 32;
-	h *= ct->hkey.mult;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(h ^ (h >> 32));
+		if (c->timeout_s[s] < SG_CT_MIN_TIMEOUT_S || c->timeout_s[s] > SG_CT_MAX_TIMEOUT_S)
+			return sg_cfg_fail(why, SG_CFG_RANGE, offsetof(struct sg_ct_config, timeout_s[s]));
+	return 0;
 }
 
 static inline uint32_t bucket_of(const struct sg_ct *ct, uint32_t hash)
@@ -177,24 +116,11 @@ static inline uint32_t bucket_of(const struct sg_ct *ct, uint32_t hash)
 	return hash >> ct->bshift;
 }
 
-/* Word by word, in the widths sg_flow_make stores (a block copy into a
- * local array would be read back across its stores and stall). */
-static inline bool key_eq(const struct sg_flow *a, const struct sg_flow *b)
-{
-	uint64_t d = 0;
-
-#pragma GCC unroll 5
-	for (unsigned i = 0; i < 5; i++)
-		d |= key_word(a, i) ^ key_word(b, i);
-	return !(d | (key_tail(a) ^ key_tail(b)));
-}
-_Static_assert(sizeof(struct sg_flow) == 44, "key_eq compares 44 bytes");
-
 /* A bucket's head word doubles as its lock (bit 31; indices stay below
  * SG_CT_MAX_CAPACITY + 1 < 2^31): an insert must own the head's cache line
- * anyway, and a separate lock line bounced between the cores on every new
- * connection, which kept two workers at 1.3x one on the handshake
- * benchmark.  Lookups mask the bit and never wait. */
+ * anyway, and a separate lock line would bounce between the cores on every
+ * new connection and keep the handshake from scaling with workers.
+ * Lookups mask the bit and never wait. */
 #define BUCKET_LOCK 0x80000000u
 _Static_assert(SG_CT_MAX_CAPACITY < BUCKET_LOCK, "indices must leave the lock bit free");
 
@@ -220,15 +146,6 @@ static inline void bucket_unlock(struct sg_ct *ct, uint32_t bucket, uint32_t hea
 	__atomic_store_n(&ct->buckets[bucket], head, __ATOMIC_RELEASE);
 }
 
-static uint32_t pow2_at_least(uint32_t n)
-{
-	uint32_t p = 1;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
 static void *map_zeroed(size_t bytes)
 {
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
@@ -236,16 +153,20 @@ static void *map_zeroed(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct **out)
+_Static_assert(sizeof(struct ct_hash_key) == SG_CT_HASH_KEY_BYTES, "the caller draws the whole key");
+
+int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
+                 const uint8_t hash_key[SG_CT_HASH_KEY_BYTES], struct sg_ct **out)
 {
 	struct sg_ct *ct;
 	struct ct_hash_key hkey;
+	struct sg_cfg_fault why;
 	uint32_t nb, slice;
+	unsigned bits;
 
-	if (sg_ct_config_check(cfg, nworkers))
+	if (sg_ct_config_check(cfg, nworkers, &why))
 		return -EINVAL;
-	if (getrandom(&hkey, sizeof(hkey), 0) != sizeof(hkey))
-		return -errno;
+	memcpy(&hkey, hash_key, sizeof(hkey));
 	hkey.mult |= 1;
 
 	ct = aligned_alloc(64, (sizeof(*ct) + nworkers * sizeof(struct ct_worker) + 63) & ~(size_t)63);
@@ -254,14 +175,19 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct
 	memset(ct, 0, sizeof(*ct) + nworkers * sizeof(struct ct_worker));
 	ct->capacity = cfg->capacity;
 	ct->nworkers = nworkers;
+	sg_qsbr_init(&ct->qsbr, nworkers);
 	ct->hkey = hkey;
-	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++)
+	for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++) {
 		ct->timeout_ms[s] = cfg->timeout_s[s] * 1000u;
+		ct->refresh_below_ms[s] = ct->timeout_ms[s] >= 1000u ? ct->timeout_ms[s] - 1000u : 0;
+	}
 
 	/* A chain averages under one entry at full load. */
-	nb = pow2_at_least(cfg->capacity);
+	/* 2^bits >= capacity (at least SG_CT_MIN_CAPACITY, so bits >= 4). */
+	bits = 32u - (unsigned)__builtin_clz(cfg->capacity - 1);
+	nb = 1u << bits;
 	ct->bmask = nb - 1;
-	ct->bshift = 32u - (unsigned)__builtin_ctz(nb);
+	ct->bshift = 32u - bits;
 	ct->pool_bytes = (size_t)(cfg->capacity + 1) * sizeof(struct sg_conn);
 	ct->pool = map_zeroed(ct->pool_bytes);
 	ct->buckets = map_zeroed((size_t)nb * sizeof(uint32_t));
@@ -306,7 +232,7 @@ void sg_ct_destroy(struct sg_ct *ct)
 
 uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_flow *k)
 {
-	return key_hash(ct, k);
+	return sg_ct_key_hash(&ct->hkey, k);
 }
 
 void sg_ct_prefetch_bucket(const struct sg_ct *ct, uint32_t hash)
@@ -324,13 +250,8 @@ void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash)
 	}
 }
 
-struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k)
-{
-	return sg_ct_lookup_hashed(ct, worker, k, key_hash(ct, k));
-}
-
-struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
-                                    const struct sg_flow *k, uint32_t hash)
+struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                             uint32_t hash)
 {
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t idx = __atomic_load_n(&ct->buckets[bucket_of(ct, hash)], __ATOMIC_ACQUIRE) & ~BUCKET_LOCK;
@@ -339,7 +260,7 @@ struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
 	while (idx) {
 		struct sg_conn *c = &ct->pool[idx];
 
-		if (key_eq(&c->key, k)) {
+		if (sg_ct_key_eq(&c->key, k)) {
 			w->st.c[SG_CT_STAT_HITS]++;
 			return c;
 		}
@@ -366,7 +287,7 @@ static void wheel_start(struct ct_worker *w, uint32_t now_ms)
 /* Files c at its expiry, or at a checkpoint HORIZON ahead, never in a slot
  * the wheel has already run (min_ms). */
 static void wheel_file(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c,
-                       uint32_t now_ms, uint32_t min_ms)
+                   uint32_t now_ms, uint32_t min_ms)
 {
 	uint32_t t = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
 	uint32_t s;
@@ -403,7 +324,7 @@ static void wheel_remove(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *
 static void hash_unlink(struct sg_ct *ct, struct sg_conn *c)
 {
 	uint32_t idx = (uint32_t)(c - ct->pool);
-	uint32_t b = bucket_of(ct, key_hash(ct, &c->key));
+	uint32_t b = bucket_of(ct, sg_ct_key_hash(&ct->hkey, &c->key));
 	uint32_t head = bucket_lock(ct, b);
 
 	/* c->hnext is left as it is: a reader standing on c still finds the
@@ -433,48 +354,33 @@ static void entry_free(struct sg_ct *ct, struct ct_worker *w, struct sg_conn *c)
 	sg_ct_lock(c);
 	__atomic_store_n(&c->state, SG_CT_FREE, __ATOMIC_RELAXED);
 	sg_ct_unlock(c);
-	/* The unlink must be visible before the epoch is read (a worker that
-	 * saw the old epoch may still hold c; one that sees a later one cannot
-	 * find it).  x86 and ARMv8 order it through the lock above already;
-	 * C11 only promises it with a full fence. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	/* The epoch tag lives in wprev: other workers may still store into
+	/* The tag lives in wprev: other workers may still store into
 	 * expires_ms through an old pointer, never into wprev. */
-	c->wprev = (uint32_t)__atomic_load_n(&ct->epoch, __ATOMIC_ACQUIRE);
+	c->wprev = sg_qsbr_retire(&ct->qsbr, (unsigned)(w - ct->w));
 	c->wnext = 0;
 	if (w->limbo_tail)
 		ct->pool[w->limbo_tail].wnext = idx;
 	else
 		w->limbo_head = idx;
 	w->limbo_tail = idx;
-	w->freed_since_qs = 1;
 	w->used--;
 }
 
-/* Entries freed at epoch t are safe once every other worker has seen an
- * epoch after t.  The freeing worker itself is exempt: it holds no entry
- * pointers between frames (sg_ct_insert's contract). */
+/* Moves the entries of the worker's limbo that no other worker can still
+ * hold (qsbr.h) to its free list. */
 static void reclaim(struct sg_ct *ct, unsigned worker)
 {
 	struct ct_worker *w = &ct->w[worker];
-	uint64_t min = UINT64_MAX;
+	uint64_t horizon;
 
 	if (!w->limbo_head)
 		return;
-	for (unsigned i = 0; i < ct->nworkers; i++) {
-		uint64_t e;
-
-		if (i == worker)
-			continue;
-		e = __atomic_load_n(&ct->seen[i].epoch, __ATOMIC_ACQUIRE);
-		if (e < min)
-			min = e;
-	}
+	horizon = sg_qsbr_horizon(&ct->qsbr, worker);
 	while (w->limbo_head) {
 		struct sg_conn *c = &ct->pool[w->limbo_head];
 		uint32_t next = c->wnext;
 
-		if (min != UINT64_MAX && !before(c->wprev, (uint32_t)min))
+		if (!sg_qsbr_reusable(horizon, c->wprev))
 			break;
 		c->wprev = NIL;
 		c->wnext = w->free_head;
@@ -547,17 +453,8 @@ static void entry_release_unused(struct sg_ct *ct, struct ct_worker *w, uint32_t
 }
 
 struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
-                             enum sg_ct_state state, uint32_t now_ms,
-                             struct sg_conn **existing, int *err)
-{
-	return sg_ct_insert_hashed(ct, worker, k, key_hash(ct, k), state, NULL, now_ms,
-	                           existing, err);
-}
-
-struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
-                                    uint32_t hash, enum sg_ct_state state,
-                                    const struct sg_conn_proxy *px, uint32_t now_ms,
-                                    struct sg_conn **existing, int *err)
+                             uint32_t hash, enum sg_ct_state state, const void *payload,
+                             uint32_t now_ms, struct sg_conn **existing, int *err)
 {
 	struct ct_worker *w = &ct->w[worker];
 	uint32_t b = bucket_of(ct, hash);
@@ -575,7 +472,7 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 	}
 	head = bucket_lock(ct, b);
 	for (cur = head; cur; cur = ct->pool[cur].hnext) {
-		if (key_eq(&ct->pool[cur].key, k)) {
+		if (sg_ct_key_eq(&ct->pool[cur].key, k)) {
 			bucket_unlock(ct, b, head);
 			entry_release_unused(ct, w, idx);
 			w->st.c[SG_CT_STAT_INSERT_EXISTS]++;
@@ -586,10 +483,10 @@ struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const str
 	}
 	c = &ct->pool[idx];
 	c->key = *k;
-	if (px)
-		c->px = *px;
+	if (payload)
+		memcpy(c->payload, payload, sizeof(c->payload));
 	else
-		memset(&c->px, 0, sizeof(c->px));
+		memset(c->payload, 0, sizeof(c->payload));
 	c->lock = 0;
 	c->owner = (uint8_t)worker;
 	c->state = (uint8_t)state;
@@ -620,25 +517,14 @@ void sg_ct_set_expiry(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint
 	}
 }
 
-int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
-                    enum sg_ct_state s, uint32_t now_ms)
-{
-	uint8_t cur = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
-
-	do {
-		if (cur == SG_CT_FREE)
-			return -ESTALE;
-	} while (!__atomic_compare_exchange_n(&c->state, &cur, (uint8_t)s, true,
-	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	sg_ct_set_expiry(ct, worker, c, now_ms + ct->timeout_ms[s]);
-	return 0;
-}
-
 void sg_ct_touch(struct sg_ct *ct, struct sg_conn *c, uint32_t now_ms)
 {
 	enum sg_ct_state s = sg_ct_state_get(c);
+	uint32_t e = __atomic_load_n(&c->expires_ms, __ATOMIC_RELAXED);
 
-	__atomic_store_n(&c->expires_ms, now_ms + ct->timeout_ms[s], __ATOMIC_RELAXED);
+	/* One store a second at most: other workers share this line. */
+	if ((int32_t)(e - now_ms) < (int32_t)ct->refresh_below_ms[s])
+		__atomic_store_n(&c->expires_ms, now_ms + ct->timeout_ms[s], __ATOMIC_RELAXED);
 }
 
 unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
@@ -695,25 +581,29 @@ unsigned sg_ct_expire(struct sg_ct *ct, unsigned worker, uint32_t now_ms,
 	return handled;
 }
 
+int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                    enum sg_ct_state s, uint32_t now_ms)
+{
+	uint8_t cur = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+
+	do {
+		if (cur == SG_CT_FREE)
+			return -ESTALE;
+	} while (!__atomic_compare_exchange_n(&c->state, &cur, (uint8_t)s, true,
+	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	sg_ct_set_expiry(ct, worker, c, now_ms + ct->timeout_ms[s]);
+	return 0;
+}
+
 void sg_ct_quiescent(struct sg_ct *ct, unsigned worker)
 {
-	struct ct_worker *w = &ct->w[worker];
-
-	/* Entries this worker freed were tagged with the epoch before this
-	 * increment; seeing the new epoch proves a worker passed a point after
-	 * they were unlinked. */
-	if (w->freed_since_qs) {
-		__atomic_fetch_add(&ct->epoch, 1, __ATOMIC_ACQ_REL);
-		w->freed_since_qs = 0;
-	}
-	__atomic_store_n(&ct->seen[worker].epoch,
-	                 __atomic_load_n(&ct->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	sg_qsbr_quiescent(&ct->qsbr, worker);
 	reclaim(ct, worker);
 }
 
 void sg_ct_offline(struct sg_ct *ct, unsigned worker)
 {
-	__atomic_store_n(&ct->seen[worker].epoch, UINT64_MAX, __ATOMIC_RELEASE);
+	sg_qsbr_offline(&ct->qsbr, worker);
 }
 
 const struct sg_ct_stats *sg_ct_stats(const struct sg_ct *ct, unsigned worker)

@@ -3,9 +3,9 @@
  * Bounded: all memory is allocated by sg_ct_create from the configured
  * capacity and never grows.  Keyed: the bucket of a flow is a universal hash of
  * its key under a random key, so no source can aim at one chain.  Shared:
- * N workers look entries up at once without a lock; see
- * docs/architecture.md, "Connection table and concurrency", for who may
- * write what and why no entry is reused while another worker reads it.
+ * N workers look entries up at once without a lock; see docs/design.md,
+ * "The connection table and concurrency", for who may write what and why
+ * no entry is reused while another worker reads it.
  *
  * Ownership.  The pool is cut into one slice per worker.  The worker that
  * inserts an entry owns it for its whole life: the entry sits on that
@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/cfgcheck.h"
 #include "core/flow.h"
 #include "sg_limits.h"
 
@@ -65,38 +66,19 @@ static inline bool sg_ct_state_embryonic(enum sg_ct_state s)
 	return s == SG_CT_SYN_SENT || s == SG_CT_UP_SYN_SENT || s == SG_CT_UP_SYN_RECV;
 }
 
-/* Per-connection fields of the proxy (src/core/proxy.c).  The table never
- * reads them; sg_ct_insert zeroes them, sg_ct_insert_hashed may set them. */
-struct sg_conn_proxy {
-	uint32_t seq_offset;     /* cookie ISN - server ISN (the cookie ISN
-	                            itself while waiting for the server) */
-	uint32_t ts_offset;      /* synguard's TSval - server's TSval (the TS
-	                            cookie itself while waiting) */
-	uint32_t client_isn;
-	uint32_t client_tsval;   /* for SYN retransmits */
-	uint32_t fin_seq[2];     /* [0] from WAN, [1] from LAN */
-	uint32_t max_end[2];     /* highest seq+len seen per direction */
-	uint16_t client_win;     /* the client's window in its cookie ACK */
-	uint16_t mss;            /* sent to the server */
-	uint8_t  client_ws;      /* told to the server; 0xf: none */
-	uint8_t  server_ws;      /* 0xf: none */
-	uint8_t  our_ws;         /* offered to the client in the SYN-ACK */
-	uint8_t  flags;          /* proxy-defined */
-	uint8_t  retries;        /* SYN retransmits so far */
-	uint8_t  nvlan;
-	uint8_t  wan_mac[6];
-	uint8_t  lan_mac[6];
-	uint16_t vlan_tpid[2];
-	uint16_t vlan_tci[2];
-};
+/* Bytes of payload an entry carries for its user (the proxy's record,
+ * core/conn.h), in the spirit of a netfilter conntrack extension: the
+ * table never reads them; sg_ct_insert copies them in before the entry is
+ * published. */
+#define SG_CT_PAYLOAD_BYTES 64
 
 /* One entry.  `key` and `owner` never change while the entry is linked.
  * `state` and `expires_ms` are read and written with relaxed atomics by any
- * worker (sg_ct_state_get/set, sg_ct_touch); `lock` serialises the
- * proxy's multi-field updates (sg_ct_lock/unlock).  The rest is private to
- * the table. */
+ * worker (sg_ct_state_get, sg_ct_set_state, sg_ct_touch); `lock` serialises
+ * a user's multi-field updates of the payload and is taken by the table
+ * when it frees the entry.  The rest is private to the table. */
 struct sg_conn {
-	struct sg_flow key;        /* 44 */
+	struct sg_flow key;          /* 44 */
 	uint32_t hnext;              /* hash chain, index (0 = end) */
 	uint32_t wnext, wprev;       /* owner's timer wheel slot list */
 	uint32_t expires_ms;
@@ -104,21 +86,25 @@ struct sg_conn {
 	uint8_t  lock;
 	uint8_t  owner;              /* worker index */
 	uint8_t  wslot;              /* wheel slot, valid while wprev != NIL */
-	struct sg_conn_proxy px;
+	uint8_t  payload[SG_CT_PAYLOAD_BYTES] __attribute__((aligned(8)));
 } __attribute__((aligned(64)));
 
-_Static_assert(sizeof(struct sg_conn) <= 128, "sg_conn must stay within 128 bytes");
+_Static_assert(sizeof(struct sg_conn) == 128, "an entry is two cache lines");
 
-/* Per-state timeouts in seconds; reference.md §4 defaults come from
- * sg_ct_config_default. */
+/* Per-state timeouts in seconds. */
 struct sg_ct_config {
 	uint32_t capacity;                        /* entries, whole table */
 	uint32_t timeout_s[SG_CT_STATE_COUNT];
 };
 
+#define SG_CT_MIN_TIMEOUT_S 1
+/* Timeouts are kept in ms in 32 bits with wrap-safe comparisons, so one
+ * must stay well below 2^31 ms. */
+#define SG_CT_MAX_TIMEOUT_S (7u * 86400u)
+
 void sg_ct_config_default(struct sg_ct_config *c);
-/* NULL if valid, else a message naming the bad field and its range. */
-const char *sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers);
+/* 0 if valid, else -1 and *why names the field (offset in sg_ct_config). */
+int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct sg_cfg_fault *why);
 
 /* Per-worker counters, written only by their worker; names once, here. */
 #define SG_CT_STATS_LIST(X)                                                    \
@@ -148,39 +134,39 @@ const char *sg_ct_stat_name(enum sg_ct_stat s);
 
 struct sg_ct;
 
-int  sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct **out);
+/* Random bytes keying the bucket hash; the caller draws them (the core
+ * reads no entropy itself, so tests can be deterministic). */
+#define SG_CT_HASH_KEY_BYTES 56
+
+int  sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
+                  const uint8_t hash_key[SG_CT_HASH_KEY_BYTES], struct sg_ct **out);
 void sg_ct_destroy(struct sg_ct *ct);
 
-/* Lock-free; the returned entry stays readable (not reused) until this
- * worker's next sg_ct_quiescent().  NULL when absent. */
-struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k);
-
-/* The same lookup in stages, for a burst of frames: hash every key and
- * prefetch its bucket, then prefetch each bucket's first entry, then look
- * up; the memory latency of one frame hides behind the work on others. */
+/* The bucket hash of a key.  A burst computes it once per frame and uses
+ * it in stages: prefetch every frame's bucket, then every bucket's first
+ * entry, then look up, so the memory latency of one frame hides behind the
+ * work on others. */
 uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_flow *k);
 void sg_ct_prefetch_bucket(const struct sg_ct *ct, uint32_t hash);
 void sg_ct_prefetch_entry(const struct sg_ct *ct, uint32_t hash);
-struct sg_conn *sg_ct_lookup_hashed(struct sg_ct *ct, unsigned worker,
-                                    const struct sg_flow *k, uint32_t hash);
 
-/* Inserts a new entry in `state`, expiring after that state's timeout.
+/* Lock-free; hash = sg_ct_hash(ct, k).  The returned entry stays readable
+ * (not reused) until this worker's next sg_ct_quiescent().  NULL when
+ * absent. */
+struct sg_conn *sg_ct_lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                             uint32_t hash);
+
+/* Inserts a new entry in `state`, expiring after that state's timeout,
+ * with its payload copied from `payload` (zeroed when NULL) before any
+ * other worker can find it: no lock is needed to initialise it.
  * May evict one of this worker's entries: pointers this worker obtained
  * before the call must not be used after it.
  * Returns it, or NULL with *err = -EEXIST (another entry has this key:
  * *existing points to it) or -ENOSPC (the worker's slice is full and
  * nothing is evictable).  Never allocates. */
 struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
-                             enum sg_ct_state state, uint32_t now_ms,
-                             struct sg_conn **existing, int *err);
-
-/* The same, for a caller that has hash = sg_ct_hash(ct, k) at hand, and
- * with the entry's proxy fields set from *px (zero when px is NULL) before
- * any other worker can find it: no lock is needed to initialise them. */
-struct sg_conn *sg_ct_insert_hashed(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
-                                    uint32_t hash, enum sg_ct_state state,
-                                    const struct sg_conn_proxy *px, uint32_t now_ms,
-                                    struct sg_conn **existing, int *err);
+                             uint32_t hash, enum sg_ct_state state, const void *payload,
+                             uint32_t now_ms, struct sg_conn **existing, int *err);
 
 static inline enum sg_ct_state sg_ct_state_get(const struct sg_conn *c)
 {
@@ -194,7 +180,10 @@ static inline enum sg_ct_state sg_ct_state_get(const struct sg_conn *c)
 int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
                     enum sg_ct_state s, uint32_t now_ms);
 
-/* Re-arms the current state's timeout from now (a packet was seen). */
+/* Re-arms the current state's timeout from now (a packet was seen).  It
+ * stores only once less than the timeout minus a second is left, so a
+ * busy connection writes its entry's line, which other workers read, once
+ * a second at most. */
 void sg_ct_touch(struct sg_ct *ct, struct sg_conn *c, uint32_t now_ms);
 
 /* Sets an explicit expiry (e.g. the next SYN retransmit).  Exact when

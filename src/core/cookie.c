@@ -2,6 +2,7 @@
 #include "core/cookie.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Defaults: docs/cookies.md says where they come from. */
@@ -15,7 +16,7 @@ static const uint16_t def_ts_mss[2][SG_COOKIE_TS_MSS_MAX] = {
 	{ 1220, 1232, 1240, 1260, 1280, 1300, 1340, 1360,
 	  1380, 1400, 1412, 1420, 1432, 1440, 4012, 8940 },
 };
-static const uint16_t mss_floor[2] = { 536, 1220 };
+static const uint16_t mss_floor[2] = { SG_TCP_MSS4_MIN, SG_TCP_MSS6_MIN };
 
 #define TS_CLOCK_SHIFT 8        /* ms per clock tick: 256 */
 #define TS_LOW_BITS    8
@@ -28,48 +29,29 @@ void sg_cookie_config_default(struct sg_cookie_config *c)
 	c->ts_mss_n[0] = c->ts_mss_n[1] = SG_COOKIE_TS_MSS_MAX;
 }
 
-static const char *check_table(const uint16_t *t, unsigned n, unsigned max, uint16_t floor,
-                               const char *name_size, const char *name_order,
-                               const char *name_floor)
+static int check_table(const uint16_t *t, unsigned n, unsigned max, uint16_t floor,
+                       size_t off, struct sg_cfg_fault *why)
 {
 	if (n < 1 || n > max)
-		return name_size;
+		return sg_cfg_fail(why, SG_CFG_COUNT, off);
 	if (t[0] < floor)
-		return name_floor;
+		return sg_cfg_fail(why, SG_CFG_RANGE, off);
 	for (unsigned i = 1; i < n; i++)
 		if (t[i] <= t[i - 1])
-			return name_order;
-	return NULL;
+			return sg_cfg_fail(why, SG_CFG_ORDER, off);
+	return 0;
 }
 
-const char *sg_cookie_config_check(const struct sg_cookie_config *c)
+int sg_cookie_config_check(const struct sg_cookie_config *c, struct sg_cfg_fault *why)
 {
-	static const char *const msg[2][5] = {
-		{ "cookie isn_mss4: must have 1..4 entries (2 bits; the ISN keeps 24 MAC bits)",
-		  "cookie isn_mss4: entries must be strictly ascending",
-		  "cookie isn_mss4: the first entry must be at least 536",
-		  "cookie ts_mss4: must have 1..16 entries (4 bits)",
-		  "cookie ts_mss4: entries must be strictly ascending" },
-		{ "cookie isn_mss6: must have 1..4 entries (2 bits; the ISN keeps 24 MAC bits)",
-		  "cookie isn_mss6: entries must be strictly ascending",
-		  "cookie isn_mss6: the first entry must be at least 1220",
-		  "cookie ts_mss6: must have 1..16 entries (4 bits)",
-		  "cookie ts_mss6: entries must be strictly ascending" },
-	};
-	const char *e;
-
 	for (unsigned f = 0; f < 2; f++) {
-		e = check_table(c->isn_mss[f], c->isn_mss_n[f], SG_COOKIE_ISN_MSS_MAX, mss_floor[f],
-		                msg[f][0], msg[f][1], msg[f][2]);
-		if (e)
-			return e;
-		e = check_table(c->ts_mss[f], c->ts_mss_n[f], SG_COOKIE_TS_MSS_MAX, mss_floor[f],
-		                msg[f][3], msg[f][4], f ? "cookie ts_mss6: the first entry must be at least 1220"
-		                                        : "cookie ts_mss4: the first entry must be at least 536");
-		if (e)
-			return e;
+		if (check_table(c->isn_mss[f], c->isn_mss_n[f], SG_COOKIE_ISN_MSS_MAX, mss_floor[f],
+		                offsetof(struct sg_cookie_config, isn_mss[f]), why) ||
+		    check_table(c->ts_mss[f], c->ts_mss_n[f], SG_COOKIE_TS_MSS_MAX, mss_floor[f],
+		                offsetof(struct sg_cookie_config, ts_mss[f]), why))
+			return -1;
 	}
-	return NULL;
+	return 0;
 }
 
 /* The largest entry not above mss; the first entry (the floor) below it. */
@@ -137,7 +119,7 @@ void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *
 	unsigned fam = f->family == 4 ? 0 : 1;
 	uint16_t mss = (o->present & SG_OPT_MSS) ? o->mss : mss_floor[fam];
 	uint32_t epoch = sg_secret_epoch(s, now_ns);
-	unsigned ws = (o->present & SG_OPT_WS) ? (o->wscale > 14 ? 14u : o->wscale) : SG_COOKIE_WS_NONE;
+	unsigned ws = (o->present & SG_OPT_WS) ? (o->wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : o->wscale) : SG_COOKIE_WS_NONE;
 	bool sack = (o->present & SG_OPT_SACKPERM) != 0;
 	bool ts = (o->present & SG_OPT_TS) != 0;
 	unsigned isn_idx = mss_index(cfg->isn_mss[fam], cfg->isn_mss_n[fam], mss);

@@ -42,9 +42,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/cfgcheck.h"
 #include "core/flow.h"
 #include "core/secret.h"
 #include "net/pkt.h"
+#include "net/tcpopt.h"
 
 #define SG_COOKIE_ISN_MSS_MAX  4    /* entries: 2 bits */
 #define SG_COOKIE_TS_MSS_MAX   16   /* entries: 4 bits */
@@ -62,8 +64,9 @@ struct sg_cookie_config {
 };
 
 void sg_cookie_config_default(struct sg_cookie_config *c);
-/* NULL if valid, else what is wrong: which table, which entry, the rule. */
-const char *sg_cookie_config_check(const struct sg_cookie_config *c);
+/* 0 if valid, else -1 and *why: which table (offset in sg_cookie_config)
+ * and the rule it breaks (count, floor as a range, order). */
+int sg_cookie_config_check(const struct sg_cookie_config *c, struct sg_cfg_fault *why);
 
 /* What a cookie says: the options synguard tells the server. */
 struct sg_cookie_result {

@@ -1,12 +1,9 @@
-/* Cookie keys: epochs, derivation and key files (see secret.h). */
+/* Cookie keys: epochs and derivation (see secret.h). */
 #include "core/secret.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <sodium.h>
 
@@ -31,14 +28,7 @@ int sg_secret_create(const uint8_t *master, uint32_t period_s, struct sg_secret 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (master) {
-		memcpy(s->master, master, sizeof(s->master));
-	} else if (getrandom(s->master, sizeof(s->master), 0) != (ssize_t)sizeof(s->master)) {
-		int e = errno;
-
-		free(s);
-		return -e;
-	}
+	memcpy(s->master, master, sizeof(s->master));
 	s->period_s = period_s;
 	*out = s;
 	return 0;
@@ -76,48 +66,4 @@ const struct sg_siphash_key *sg_secret_key(const struct sg_secret *s,
 	c->epoch[slot] = epoch;
 	c->valid[slot] = 1;
 	return &c->key[slot];
-}
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-int sg_secret_load_file(const char *path, uint8_t master[SG_SECRET_MASTER_BYTES],
-                        char *err, size_t errlen)
-{
-	char buf[SG_SECRET_MASTER_BYTES * 2 + 4];
-	FILE *f = fopen(path, "re");
-	size_t n, digits;
-
-	if (!f) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(e));
-		return -e;
-	}
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	/* 64 hex digits, then at most a newline. */
-	for (digits = 0; digits < n && hexval((unsigned char)buf[digits]) >= 0; digits++)
-		;
-	if (digits != SG_SECRET_MASTER_BYTES * 2) {
-		snprintf(err, errlen, "%s: key file must hold exactly 64 hexadecimal digits (32 bytes); found %zu",
-		         path, digits);
-		return -EINVAL;
-	}
-	if (n > digits + 1 || (n == digits + 1 && buf[digits] != '\n')) {
-		snprintf(err, errlen, "%s: unexpected characters after the 64 hexadecimal digits", path);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < SG_SECRET_MASTER_BYTES; i++)
-		master[i] = (uint8_t)(hexval((unsigned char)buf[2 * i]) << 4 |
-		                      hexval((unsigned char)buf[2 * i + 1]));
-	sodium_memzero(buf, sizeof(buf));
-	return 0;
 }

@@ -9,15 +9,13 @@
  * read-only master and caches them (struct sg_secret_cache), so reading a
  * key needs no lock and no shared write.
  *
- * The master is random (getrandom) by default.  Loaded from a key file,
- * it is the same on several synguard boxes, which then accept each other's
- * cookies (ECMP, HA pairs) without talking, provided they agree on the
- * epoch: the daemon then feeds the cookie clock from CLOCK_REALTIME (see
- * sg_proxy_set_cookie_clock) and the boxes keep NTP time.
- *
- * Key file format: 64 hexadecimal digits (32 bytes), optionally followed by
- * a newline; nothing else.  Make one with
- *   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > /etc/synguard/cookie.key
+ * The master comes from the caller: random by default (the proxy derives
+ * it from the seed it is given), or read by the daemon from a key file
+ * (daemon/keyfile.h), the same on several synguard boxes, which then
+ * accept each other's cookies (ECMP, HA pairs) without talking, provided
+ * they agree on the epoch: the daemon then feeds the cookie clock from
+ * CLOCK_REALTIME (see sg_proxy_set_cookie_clock) and the boxes keep NTP
+ * time.
  */
 #ifndef SG_CORE_SECRET_H
 #define SG_CORE_SECRET_H
@@ -41,7 +39,7 @@ struct sg_secret_cache {
 	struct sg_siphash_key key[2];
 };
 
-/* master: SG_SECRET_MASTER_BYTES bytes, or NULL for a random one. */
+/* master: SG_SECRET_MASTER_BYTES bytes. */
 int  sg_secret_create(const uint8_t *master, uint32_t period_s, struct sg_secret **out);
 void sg_secret_destroy(struct sg_secret *s);
 
@@ -52,10 +50,5 @@ uint32_t sg_secret_period_s(const struct sg_secret *s);
 /* The key of `epoch`, from the cache or derived into it. */
 const struct sg_siphash_key *sg_secret_key(const struct sg_secret *s,
                                            struct sg_secret_cache *c, uint32_t epoch);
-
-/* Reads a key file.  0, or a negative errno with a message naming the file
- * and what is wrong in err. */
-int sg_secret_load_file(const char *path, uint8_t master[SG_SECRET_MASTER_BYTES],
-                        char *err, size_t errlen);
 
 #endif

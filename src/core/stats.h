@@ -31,6 +31,7 @@
 	X(SYN_RECEIVED,       "syn_received")                                  \
 	X(SYNACK_SENT,        "synack_sent")                                   \
 	X(COOKIE_OK,          "cookie_ok")                                     \
+	X(COOKIE_PROBE,       "cookie_ok_probe") /* opened by a window probe */\
 	X(SYN_TO_SERVER,      "syn_to_server")                                 \
 	X(SYN_RETRANSMIT,     "syn_retransmit")                                \
 	X(SERVER_TIMEOUT,     "server_timeout")                                \
@@ -46,6 +47,7 @@
 	X(SACK_STRIPPED,      "sack_stripped")                                 \
 	X(TS_STRIPPED,        "ts_stripped")                                   \
 	X(MSS_CLAMPED,        "mss_clamped")                                   \
+	X(RST_CHALLENGED,     "rst_challenged")  /* RST in window: ACK sent */ \
 	/* drops, each with its reason */                                      \
 	X(DROP_BAD_FRAME,     "drop_bad_frame")                                \
 	X(DROP_BAD_CSUM,      "drop_bad_checksum")                             \
@@ -55,8 +57,11 @@
 	X(DROP_NO_BUFFER,     "drop_no_out_buffer")                            \
 	X(DROP_SYN_SENT_DATA, "drop_data_before_established")                  \
 	X(DROP_SYNACK_BAD,    "drop_synack_unexpected")                        \
+	X(DROP_SYNACK_ORPHAN, "drop_synack_no_connection") /* RST to server */ \
+	X(DROP_FRAGMENT,      "drop_tcp_fragment_no_connection")               \
 	X(DROP_RST_INVALID,   "drop_rst_out_of_window")                        \
 	X(DROP_FIN_CHANGED,   "drop_fin_sequence_changed")                     \
+	X(DROP_FIN_INVALID,   "drop_fin_out_of_window")                        \
 	X(DROP_SYN_FLAGS,     "drop_bad_tcp_flags")
 
 enum sg_stat {

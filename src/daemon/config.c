@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/random.h>
 
 #include "daemon/ctl.h"
+#include "daemon/keyfile.h"
 #include "daemon/log.h"
 
 enum opt_type { T_UINT, T_BOOL, T_ENUM, T_STRING, T_UINT_LIST };
@@ -30,16 +30,21 @@ struct opt {
 	unsigned count_width;
 	unsigned n_max;
 	size_t cap;                /* T_STRING: buffer size */
+	bool zero_is_off;          /* T_UINT: 0 is also valid, meaning "off" */
 };
 
 #define OFF(f) offsetof(struct sg_config, f)
 #define W(f) sizeof(((struct sg_config *)0)->f)
-#define UINT(p, f, lo, hi) { p, T_UINT, lo, hi, OFF(f), W(f), NULL, 0, 0, 0, 0 }
-#define ENUM(p, f, ch)     { p, T_ENUM, 0, 0, OFF(f), W(f), ch, 0, 0, 0, 0 }
-#define BOOL(p, f)         { p, T_BOOL, 0, 1, OFF(f), W(f), NULL, 0, 0, 0, 0 }
-#define STR(p, f)          { p, T_STRING, 0, 0, OFF(f), 0, NULL, 0, 0, 0, W(f) }
+#define UINT(p, f, lo, hi) { p, T_UINT, lo, hi, OFF(f), W(f), NULL, 0, 0, 0, 0, false }
+#define UINT_OR_OFF(p, f, lo, hi) { p, T_UINT, lo, hi, OFF(f), W(f), NULL, 0, 0, 0, 0, true }
+#define ENUM(p, f, ch)     { p, T_ENUM, 0, 0, OFF(f), W(f), ch, 0, 0, 0, 0, false }
+#define BOOL(p, f)         { p, T_BOOL, 0, 1, OFF(f), W(f), NULL, 0, 0, 0, 0, false }
+#define STR(p, f)          { p, T_STRING, 0, 0, OFF(f), 0, NULL, 0, 0, 0, W(f), false }
 #define LIST(p, f, lo, hi, cnt, n) \
-	{ p, T_UINT_LIST, lo, hi, OFF(f), sizeof(((struct sg_config *)0)->f[0]), NULL, OFF(cnt), W(cnt), n, 0 }
+	{ p, T_UINT_LIST, lo, hi, OFF(f), sizeof(((struct sg_config *)0)->f[0]), NULL, OFF(cnt), W(cnt), \
+	  n, 0, false }
+#define TIMEOUT(p, state) UINT("conntrack.timeouts." p, proxy.ct.timeout_s[state], \
+                               SG_CT_MIN_TIMEOUT_S, SG_CT_MAX_TIMEOUT_S)
 
 static const struct opt opts[] = {
 	UINT("threads", threads, 1, SG_MAX_WORKERS),
@@ -50,27 +55,31 @@ static const struct opt opts[] = {
 	ENUM("log.level", log_level, "error|warning|notice|info|debug"),
 	STR("control.socket", ctl_socket),
 	UINT("conntrack.capacity", proxy.ct.capacity, SG_CT_MIN_CAPACITY, SG_CT_MAX_CAPACITY),
-	UINT("conntrack.timeouts.syn_sent", proxy.ct.timeout_s[SG_CT_SYN_SENT], 1, 604800),
-	UINT("conntrack.timeouts.uplink_syn_sent", proxy.ct.timeout_s[SG_CT_UP_SYN_SENT], 1, 604800),
-	UINT("conntrack.timeouts.uplink_syn_recv", proxy.ct.timeout_s[SG_CT_UP_SYN_RECV], 1, 604800),
-	UINT("conntrack.timeouts.established", proxy.ct.timeout_s[SG_CT_ESTABLISHED], 1, 604800),
-	UINT("conntrack.timeouts.fin_wait", proxy.ct.timeout_s[SG_CT_FIN_WAIT], 1, 604800),
-	UINT("conntrack.timeouts.closing", proxy.ct.timeout_s[SG_CT_CLOSING], 1, 604800),
-	UINT("conntrack.timeouts.time_wait", proxy.ct.timeout_s[SG_CT_TIME_WAIT], 1, 604800),
-	UINT("conntrack.timeouts.closed", proxy.ct.timeout_s[SG_CT_CLOSED], 1, 604800),
+	TIMEOUT("syn_sent", SG_CT_SYN_SENT),
+	TIMEOUT("uplink_syn_sent", SG_CT_UP_SYN_SENT),
+	TIMEOUT("uplink_syn_recv", SG_CT_UP_SYN_RECV),
+	TIMEOUT("established", SG_CT_ESTABLISHED),
+	TIMEOUT("fin_wait", SG_CT_FIN_WAIT),
+	TIMEOUT("closing", SG_CT_CLOSING),
+	TIMEOUT("time_wait", SG_CT_TIME_WAIT),
+	TIMEOUT("closed", SG_CT_CLOSED),
 	UINT("cookie.period", proxy.cookie_period_s, SG_SECRET_MIN_PERIOD_S, SG_SECRET_MAX_PERIOD_S),
 	STR("cookie.key_file", key_file),
-	LIST("cookie.isn_mss4", proxy.cookie.isn_mss[0], 536, 65535, proxy.cookie.isn_mss_n[0], SG_COOKIE_ISN_MSS_MAX),
-	LIST("cookie.isn_mss6", proxy.cookie.isn_mss[1], 1220, 65535, proxy.cookie.isn_mss_n[1], SG_COOKIE_ISN_MSS_MAX),
-	LIST("cookie.ts_mss4", proxy.cookie.ts_mss[0], 536, 65535, proxy.cookie.ts_mss_n[0], SG_COOKIE_TS_MSS_MAX),
-	LIST("cookie.ts_mss6", proxy.cookie.ts_mss[1], 1220, 65535, proxy.cookie.ts_mss_n[1], SG_COOKIE_TS_MSS_MAX),
-	UINT("synack.mss4", proxy.synack_mss4, 536, 65495),
-	UINT("synack.mss6", proxy.synack_mss6, 1220, 65475),
-	UINT("synack.wscale", proxy.synack_wscale, 0, 14),
+	LIST("cookie.isn_mss4", proxy.cookie.isn_mss[0], SG_TCP_MSS4_MIN, UINT16_MAX,
+	     proxy.cookie.isn_mss_n[0], SG_COOKIE_ISN_MSS_MAX),
+	LIST("cookie.isn_mss6", proxy.cookie.isn_mss[1], SG_TCP_MSS6_MIN, UINT16_MAX,
+	     proxy.cookie.isn_mss_n[1], SG_COOKIE_ISN_MSS_MAX),
+	LIST("cookie.ts_mss4", proxy.cookie.ts_mss[0], SG_TCP_MSS4_MIN, UINT16_MAX,
+	     proxy.cookie.ts_mss_n[0], SG_COOKIE_TS_MSS_MAX),
+	LIST("cookie.ts_mss6", proxy.cookie.ts_mss[1], SG_TCP_MSS6_MIN, UINT16_MAX,
+	     proxy.cookie.ts_mss_n[1], SG_COOKIE_TS_MSS_MAX),
+	UINT("synack.mss4", proxy.synack_mss4, SG_TCP_MSS4_MIN, SG_SYNACK_MSS4_MAX),
+	UINT("synack.mss6", proxy.synack_mss6, SG_TCP_MSS6_MIN, SG_SYNACK_MSS6_MAX),
+	UINT("synack.wscale", proxy.synack_wscale, 0, SG_TCP_WSCALE_MAX),
 	ENUM("policy.bad_frames", proxy.bad_frame_policy, "drop|forward"),
 	ENUM("policy.unknown", proxy.unknown_policy, "drop|forward"),
-	UINT("policy.rst_slack", proxy.rst_slack, 0, 65535),
-	UINT("uplink_mss_clamp", proxy.uplink_mss_clamp, 0, 65535),
+	UINT("policy.rst_slack", proxy.rst_slack, 0, UINT16_MAX),
+	UINT_OR_OFF("uplink_mss_clamp", proxy.uplink_mss_clamp, SG_TCP_MSS4_MIN, UINT16_MAX),
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -144,6 +153,10 @@ static void choice_name(const char *choices, int idx, char *out, size_t cap)
  * alike; `who` names the setting: "FILE:LINE: path" or "--flag". */
 static int check_uint(const struct opt *o, const char *who, long long v, char *err, size_t errlen)
 {
+	if (o->zero_is_off && v == 0)
+		return 0;
+	if ((v < o->min || v > o->max) && o->zero_is_off)
+		FAIL("%s: must be 0 (off) or %ld..%ld, not %lld", who, o->min, o->max, v);
 	if (v < o->min || v > o->max)
 		FAIL("%s: %lld is out of range %ld..%ld", who, v, o->min, o->max);
 	return 0;
@@ -408,9 +421,52 @@ static int walk(config_setting_t *g, const char *prefix, struct sg_config *c,
 	return 0;
 }
 
+/* The option whose field holds byte `off` of struct sg_config. */
+static const struct opt *opt_at(size_t off)
+{
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		size_t size = o->type == T_UINT_LIST ? o->width * o->n_max :
+		              o->type == T_STRING ? o->cap : o->width;
+
+		if (off >= o->off && off < o->off + size)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+int sg_config_check(const struct sg_config *c, char *err, size_t errlen)
+{
+	struct sg_cfg_fault why;
+	const struct opt *o;
+
+	if (!sg_proxy_config_check(&c->proxy, c->threads, &why))
+		return 0;
+	o = why.off == SG_CFG_WORKERS ? find_opt("threads") : opt_at(OFF(proxy) + why.off);
+	if (!o)
+		FAIL("the configuration is invalid (no option holds the faulty field)");
+	switch (why.rule) {
+	case SG_CFG_COUNT:
+		FAIL("%s: must have 1..%u entries", o->path, o->n_max);
+	case SG_CFG_ORDER:
+		FAIL("%s: entries must be strictly ascending", o->path);
+	case SG_CFG_PER_WORKER:
+		FAIL("%s: %lu entries are too few for %u threads: each thread's share must be at least %u",
+		     o->path, get_uint((const uint8_t *)c + o->off, o->width), c->threads,
+		     SG_CT_MIN_CAPACITY / 2);
+	case SG_CFG_RANGE:
+	default:
+		if (o->type == T_ENUM)
+			FAIL("%s: must be one of %s", o->path, o->choices);
+		FAIL("%s: %s must be %s%ld..%ld", o->path, o->type == T_UINT_LIST ? "every entry" : "the value",
+		     o->zero_is_off ? "0 (off) or " : "", o->min, o->max);
+	}
+}
+
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen)
 {
 	config_t cf;
+	char why[256];
 	int rc;
 
 	config_init(&cf);
@@ -430,17 +486,10 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 	config_destroy(&cf);
 	if (rc)
 		return rc;
-	return sg_config_check(c, path, err, errlen);
-}
-
-int sg_config_check(const struct sg_config *c, const char *origin, char *err, size_t errlen)
-{
-	const char *why = sg_proxy_config_check(&c->proxy, c->threads);
-
-	if (!why)
-		return 0;
-	snprintf(err, errlen, "%s%s%s", origin ? origin : "", origin ? ": " : "", why);
-	return -EINVAL;
+	rc = sg_config_check(c, why, sizeof(why));
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return rc;
 }
 
 int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k)
@@ -456,39 +505,18 @@ int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k)
 	return -EINVAL;
 }
 
-/* Whoever can read the cookie key can forge cookies that pass; whoever can
- * write it chooses the key.  Only the owner (us, or root) may do either. */
-static int key_file_private(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0)
-		return 0;                 /* the reader says what is wrong */
-	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
-		snprintf(err, errlen, "%s: the cookie key file may be read or written by group or "
-		         "others (mode %04o): they could forge cookies; fix with `chmod 600 %s`",
-		         path, (unsigned)(st.st_mode & 07777), path);
-		return -EACCES;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: the cookie key file is owned by uid %u, who could change "
-		         "it; fix with `chown root %s`", path, (unsigned)st.st_uid, path);
-		return -EACCES;
-	}
-	return 0;
-}
-
 int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
-                       uint8_t key[SG_SECRET_MASTER_BYTES], char *err, size_t errlen)
+                       struct sg_config_secrets *sec, char *err, size_t errlen)
 {
 	*out = c->proxy;
 	out->shared_key = NULL;
+	if (getrandom(sec->seed, sizeof(sec->seed), 0) != (ssize_t)sizeof(sec->seed))
+		FAIL("cannot draw random bytes (getrandom): %s", strerror(errno));
+	out->seed = sec->seed;
 	if (c->key_file[0]) {
-		if (key_file_private(c->key_file, err, errlen))
+		if (sg_keyfile_load(c->key_file, sec->key, err, errlen))
 			return -1;
-		if (sg_secret_load_file(c->key_file, key, err, errlen))
-			return -1;
-		out->shared_key = key;
+		out->shared_key = sec->key;
 	}
 	return 0;
 }

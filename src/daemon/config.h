@@ -47,15 +47,23 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 int sg_config_set(struct sg_config *c, const char *path, const char *text,
                   const char *who, char *err, size_t errlen);
 
-/* The rules across options (the core's), for a configuration put together
- * from a file and the command line.  origin (may be NULL) starts the
- * message.  0 or -EINVAL. */
-int sg_config_check(const struct sg_config *c, const char *origin, char *err, size_t errlen);
+/* Checks *c as the core will (sg_proxy_config_check): the rules across
+ * options, for a configuration put together from a file and the command
+ * line, said in the words of the option table.  0, or -EINVAL with
+ * "option: ..." in err. */
+int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
 
-/* Fills the core's config, reading the key file if one is set: 0 or -1
- * with a message.  key must outlive the proxy's creation. */
+/* What the daemon hands the core besides options: randomness it drew and
+ * the key file's master.  Must outlive sg_proxy_create. */
+struct sg_config_secrets {
+	uint8_t seed[SG_PROXY_SEED_BYTES];
+	uint8_t key[SG_SECRET_MASTER_BYTES];
+};
+
+/* Fills the core's config: draws its seed and reads the key file if one
+ * is set.  0, or -1 with a message. */
 int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
-                       uint8_t key[SG_SECRET_MASTER_BYTES], char *err, size_t errlen);
+                       struct sg_config_secrets *sec, char *err, size_t errlen);
 
 /* The io option as the I/O layer's enum (its choices are named as
  * sg_io_kind_parse names them): 0, or -EINVAL. */

@@ -213,6 +213,11 @@ static const char *worker_stat(unsigned i)
 	return sg_worker_stat_name((enum sg_worker_stat)i);
 }
 
+static const char *io_stat(unsigned i)
+{
+	return sg_io_stat_name((enum sg_io_stat)i);
+}
+
 static const char *proxy_stat(unsigned i)
 {
 	return sg_stat_name((enum sg_stat)i);
@@ -257,12 +262,19 @@ static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 	s->at_ns = sg_clock_mono_ns();
 	sg_workers_stats(d->ws, SG_WORKERS_ALL, &ws);
 	rc |= sg_snapshot_add_set(s, "", worker_stat, ws.c, SG_WORKER_STAT__COUNT);
-	/* HERE the io set plugs in, by the same walker, once struct
-	 * sg_io_stats is a counter set named by sg_io_stat_name: for each
-	 * port, sum sg_io_stats(d->io, p, q, ...) over the queues and add
-	 *   sg_snapshot_add_set(s, p == SG_PORT_LAN ? "io_lan_" : "io_wan_",
-	 *                       io_stat, sum.c, SG_IO_STAT__COUNT);
-	 * with io_stat(i) returning sg_io_stat_name((enum sg_io_stat)i). */
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		struct sg_io_stats sum = { { 0 } };
+
+		for (unsigned q = 0; q < sg_io_nqueues(d->io); q++) {
+			struct sg_io_stats one;
+
+			sg_io_stats(d->io, p, q, &one);
+			for (unsigned k = 0; k < SG_IO_STAT__COUNT; k++)
+				sum.c[k] += one.c[k];
+		}
+		rc |= sg_snapshot_add_set(s, p == SG_PORT_LAN ? "io_lan_" : "io_wan_", io_stat,
+		                          sum.c, SG_IO_STAT__COUNT);
+	}
 	if (d->proxy) {
 		ct = sg_proxy_table(d->proxy);
 		for (unsigned i = 0; i < sg_workers_count(d->ws); i++) {
@@ -375,18 +387,18 @@ static int open_control(struct daemon *d)
 
 static int create_proxy(struct daemon *d, unsigned nworkers)
 {
-	uint8_t key[SG_SECRET_MASTER_BYTES];
+	struct sg_config_secrets sec;
 	struct sg_proxy_config pc;
 	char err[512];
 	int rc;
 
-	if (sg_config_to_proxy(&d->cfg, &pc, key, err, sizeof(err))) {
+	if (sg_config_to_proxy(&d->cfg, &pc, &sec, err, sizeof(err))) {
 		sg_log(LOG_ERR, "%s", err);
 		return EXIT_CONFIG;
 	}
 	d->shared_key = pc.shared_key != NULL;
 	rc = sg_proxy_create(&pc, nworkers, &d->proxy);
-	explicit_bzero(key, sizeof(key));      /* the secret module has it now */
+	explicit_bzero(&sec, sizeof(sec));     /* the core has what it needs */
 	if (rc) {
 		sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
 		       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
@@ -543,7 +555,7 @@ static int configure(struct daemon *d, const struct cli *cli)
 	if (cli->bridge_only)
 		d->cfg.bridge_only = true;
 	/* --threads may break a rule the file alone kept (table slices). */
-	if (sg_config_check(&d->cfg, NULL, err, sizeof(err))) {
+	if (sg_config_check(&d->cfg, err, sizeof(err))) {
 		fprintf(stderr, "synguard: %s\n", err);
 		return EXIT_CONFIG;
 	}

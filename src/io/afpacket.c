@@ -9,7 +9,8 @@
  *   TX (TPACKET_V3 frames, fixed size tx_frame):
  *     | tpacket3_hdr (48) | frame ... |
  *   We fill frames, mark them TP_STATUS_SEND_REQUEST and kick the kernel
- *   with one sendto() per burst.
+ *   with one sendto() per burst, and again at flush for as long as any
+ *   wait (the kernel leaves them when the driver refuses one).
  *
  * Queues: the sockets of a port join one PACKET_FANOUT_HASH group, so a
  * flow stays on one queue.  PACKET_IGNORE_OUTGOING keeps our own
@@ -23,7 +24,6 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,14 +78,6 @@ static void pq_close(struct pq *p)
 	p->map = NULL;
 }
 
-static uint32_t pow2_at_least(uint32_t v)
-{
-	uint32_t r = 1;
-	while (r < v)
-		r <<= 1;
-	return r;
-}
-
 static int if_mtu(const char *ifname, int fd)
 {
 	struct ifreq ifr = {0};
@@ -125,7 +117,7 @@ static int pq_open(struct sg_io *io, struct pq *p, unsigned port, unsigned q,
 
 	/* Room for the largest frame the MTU allows plus two tags. */
 	int mtu = if_mtu(ifn, p->fd);
-	p->tx_frame = pow2_at_least(TX_DATA_OFF + mtu + ETH_HLEN + 2 * VLAN_HLEN);
+	p->tx_frame = sg_io_pow2_ceil(TX_DATA_OFF + mtu + ETH_HLEN + 2 * VLAN_HLEN);
 	if (p->tx_frame < io->opts.frame_size)
 		p->tx_frame = io->opts.frame_size;
 	struct tpacket_req3 tq = {0};
@@ -233,6 +225,12 @@ fail:
 	return rc;
 }
 
+static inline struct pq *pq_of(struct sg_io *io, unsigned port, unsigned q)
+{
+	struct afp *a = io->priv;
+	return &a->pq[port][q];
+}
+
 static inline struct tpacket_block_desc *blk_desc(struct pq *p, unsigned b)
 {
 	return (struct tpacket_block_desc *)(p->rx + (size_t)b * RX_BLOCK);
@@ -251,8 +249,7 @@ static void return_blocks(struct pq *p)
 static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned max)
 {
-	struct afp *a = io->priv;
-	struct pq *p = &a->pq[port][q];
+	struct pq *p = pq_of(io, port, q);
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 	unsigned n = 0;
 
@@ -293,14 +290,14 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 		uint8_t *d = (uint8_t *)h + h->tp_mac;
 		uint32_t len = h->tp_snaplen;
 		if (h->tp_snaplen < h->tp_len || len < ETH_HLEN) {
-			st->rx_bad++;
+			st->c[SG_IO_STAT_RX_BAD]++;
 			continue;
 		}
 		if (h->tp_status & TP_STATUS_VLAN_VALID) {
 			/* The header and sockaddr_ll end well before tp_mac, so the
 			 * 4 bytes in front of the frame are ours to use. */
 			if (h->tp_mac < sizeof(*h) + VLAN_HLEN) {
-				st->rx_bad++;
+				st->c[SG_IO_STAT_RX_BAD]++;
 				continue;
 			}
 			uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) &&
@@ -315,86 +312,107 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[n].len = len;
 		f[n].origin = 1 + port;
 		f[n].priv = 0;
-		st->rx_bytes += len;
+		st->c[SG_IO_STAT_RX_BYTES] += len;
 		n++;
 	}
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	return (int)n;
+}
+
+static inline uint32_t tx_status(const struct pq *p, unsigned i)
+{
+	const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)
+		(p->tx + (size_t)i * p->tx_frame);
+	return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+}
+
+static inline bool tx_busy(const struct pq *p, unsigned i)
+{
+	return tx_status(p, i) & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING);
+}
+
+/* Frames marked for sending that the kernel has not taken yet.  It takes
+ * them in ring order, so if any waits, the last one marked does. */
+static bool tx_waiting(const struct pq *p)
+{
+	return tx_status(p, (p->tx_head + p->tx_nfr - 1) % p->tx_nfr) &
+	       TP_STATUS_SEND_REQUEST;
 }
 
 static void kick(struct pq *p)
 {
-	/* EAGAIN/ENOBUFS: the frames stay SEND_REQUEST and go with the next kick. */
+	/* When the driver refuses a frame (ENOBUFS: link down, queue full)
+	 * the kernel stops at it and leaves it and the rest SEND_REQUEST;
+	 * they go with the next sendto, and nothing but us makes one. */
 	(void)sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
+struct afp_tx {                 /* a tx burst in progress */
+	struct pq *p;
+	bool kicked;
+};
+
+/* Copies f into the next TX frame and marks it for sending, unless f does
+ * not fit or that frame is still the kernel's even after a kick. */
+static bool afp_put(void *ctx, const struct sg_io_frame *f)
+{
+	struct afp_tx *t = ctx;
+	struct pq *p = t->p;
+	if (f->len > p->tx_frame - TX_DATA_OFF)
+		return false;
+	if (tx_busy(p, p->tx_head) && !t->kicked) {
+		kick(p);
+		t->kicked = true;
+	}
+	if (tx_busy(p, p->tx_head))
+		return false;
+	struct tpacket3_hdr *h = (struct tpacket3_hdr *)
+		(p->tx + (size_t)p->tx_head * p->tx_frame);
+	memcpy((uint8_t *)h + TX_DATA_OFF, f->data, f->len);
+	h->tp_len = f->len;
+	h->tp_snaplen = f->len;
+	h->tp_next_offset = 0;
+	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+	p->tx_head = (p->tx_head + 1) % p->tx_nfr;
+	return true;
 }
 
 static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
-	struct afp *a = io->priv;
-	struct pq *p = &a->pq[port][q];
-	struct sg_io_stats *st = sg_io_st(io, port, q);
-	int sent = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct tpacket3_hdr *h = (struct tpacket3_hdr *)
-			(p->tx + (size_t)p->tx_head * p->tx_frame);
-		uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
-		if ((status & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) ||
-		    f[i].len > p->tx_frame - TX_DATA_OFF) {
-			st->tx_drops++;
-			continue;
-		}
-		memcpy((uint8_t *)h + TX_DATA_OFF, f[i].data, f[i].len);
-		h->tp_len = f[i].len;
-		h->tp_snaplen = f[i].len;
-		h->tp_next_offset = 0;
-		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-		p->tx_head = (p->tx_head + 1) % p->tx_nfr;
-		st->tx_bytes += f[i].len;
-		sent++;
-	}
-	if (sent) {
-		st->tx_frames += (uint64_t)sent;
-		kick(p);
-	}
-	return sent;
+	struct afp_tx t = { pq_of(io, port, q), false };
+	unsigned sent = sg_io_tx_each(sg_io_st(io, port, q), f, n, afp_put, &t);
+	if (sent)
+		kick(t.p);
+	return (int)sent;
 }
 
-static void afp_release(struct sg_io *io, unsigned port, unsigned q,
-                        struct sg_io_frame *f, unsigned n)
-{
-	/* Blocks go back whole, at the next rx burst. */
-	(void)io; (void)port; (void)q; (void)f; (void)n;
-}
-
+/* Whatever still waits in a TX ring (a kick refused, a full ring) is
+ * retried here, whether or not anything new was queued. */
 static void afp_flush(struct sg_io *io, unsigned q)
 {
-	(void)io; (void)q;
+	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
+		struct pq *p = pq_of(io, port, q);
+		if (tx_waiting(p))
+			kick(p);
+	}
 }
 
-static void afp_wait(struct sg_io *io, unsigned q, int timeout_ms)
+static int afp_fd(struct sg_io *io, unsigned port, unsigned q)
 {
-	struct afp *a = io->priv;
-	struct pollfd pfd[SG_IO_PORTS];
-	for (unsigned port = 0; port < SG_IO_PORTS; port++) {
-		pfd[port].fd = a->pq[port][q].fd;
-		pfd[port].events = POLLIN;
-		pfd[port].revents = 0;
-	}
-	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
+	return pq_of(io, port, q)->fd;
 }
 
 static void afp_kstats(struct sg_io *io, unsigned port, unsigned q,
                        struct sg_io_stats *st)
 {
-	struct afp *a = io->priv;
-	struct pq *p = &a->pq[port][q];
+	struct pq *p = pq_of(io, port, q);
 	struct tpacket_stats_v3 ks = {0};
 	socklen_t l = sizeof(ks);
 	pthread_mutex_lock(&p->kst_lock);
 	if (getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &l) == 0)
 		p->kdrops += ks.tp_drops;
-	st->rx_kernel_drops += p->kdrops;
+	st->c[SG_IO_STAT_RX_KERNEL_DROPS] += p->kdrops;
 	pthread_mutex_unlock(&p->kst_lock);
 }
 
@@ -404,8 +422,8 @@ const struct sg_io_ops sg_io_afpacket_ops = {
 	.close = afp_close,
 	.rx = afp_rx,
 	.tx = afp_tx,
-	.release = afp_release,
+	/* no release: blocks go back whole, at the next rx burst */
 	.flush = afp_flush,
-	.wait = afp_wait,
+	.fd = afp_fd,
 	.kstats = afp_kstats,
 };

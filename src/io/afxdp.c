@@ -15,6 +15,10 @@
  * worker's hands, a TX ring, a completion ring, the free stack.  All of it
  * is touched by worker q alone, so no locks.
  *
+ * A receive queue without a socket would have its frames passed to the
+ * host stack by libxdp's program, unseen by us: each port must have
+ * exactly nqueues receive queues (check_port refuses otherwise).
+ *
  * Modes are tried best first; the first that binds both ports wins and is
  * used for every queue: native + zero-copy, native + copy, skb + copy.
  * libxdp attaches its default redirect program (through its dispatcher
@@ -25,7 +29,6 @@
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,9 @@ struct xport {                  /* one (port, queue) */
 	struct xsk_ring_prod tx;
 	struct xsk_ring_prod fill;
 	struct xsk_ring_cons comp;
+	/* Ring sizes as configured: libxdp's ring structs are read only
+	 * through its functions. */
+	uint32_t tx_size, fill_size, comp_size;
 	uint32_t tx_outstanding;    /* submitted, not yet completed */
 	uint32_t fill_target;
 };
@@ -205,10 +211,9 @@ static void xq_close(struct xq *x)
 	x->free = NULL;
 }
 
-static void refill(struct sg_io *io, struct xq *x, struct xport *xp)
+static void refill(struct xq *x, struct xport *xp)
 {
-	(void)io;
-	uint32_t have = xp->fill.size - xsk_prod_nb_free(&xp->fill, xp->fill.size);
+	uint32_t have = xp->fill_size - xsk_prod_nb_free(&xp->fill, xp->fill_size);
 	if (have >= xp->fill_target || !x->nfree)
 		return;
 	uint32_t want = xp->fill_target - have;
@@ -224,7 +229,7 @@ static void refill(struct sg_io *io, struct xq *x, struct xport *xp)
 static void reclaim(struct sg_io *io, struct xq *x, struct xport *xp)
 {
 	uint32_t idx;
-	uint32_t n = xsk_ring_cons__peek(&xp->comp, xp->comp.size, &idx);
+	uint32_t n = xsk_ring_cons__peek(&xp->comp, xp->comp_size, &idx);
 	for (uint32_t i = 0; i < n; i++)
 		free_push(x, chunk(io, *xsk_ring_cons__comp_addr(&xp->comp, idx + i)));
 	xsk_ring_cons__release(&xp->comp, n);
@@ -294,11 +299,14 @@ static int xq_open(struct sg_io *io, struct xq *x, unsigned q,
 			return sg_io_fail(err, io->ifname[p], rc,
 			                  "AF_XDP socket (%s), queue %u", m->name, q);
 		}
+		xp->tx_size = o->tx_ring;
+		xp->fill_size = fill_size;
+		xp->comp_size = o->tx_ring;
 		xp->fill_target = o->rx_ring;
 		xp->tx_outstanding = 0;
 	}
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
-		refill(io, x, &x->port[p]);
+		refill(x, &x->port[p]);
 	return 0;
 }
 
@@ -365,6 +373,120 @@ static bool zc_bound(struct xport *xp)
 	return opt.flags & XDP_OPTIONS_ZEROCOPY;
 }
 
+/* What AF_XDP cannot serve on port p is refused before anything is set
+ * up.  May raise the umem chunk to a page for a large MTU. */
+static int check_port(struct sg_io *io, struct afx *a, unsigned p,
+                      struct sg_io_err *err)
+{
+	const char *ifn = io->ifname[p];
+	a->ifindex[p] = (int)if_nametoindex(ifn);
+	if (!a->ifindex[p])
+		return sg_io_fail(err, ifn, ENODEV, "AF_XDP open");
+
+	/* Socket i serves receive queue i; a queue without one is a silent
+	 * hole in the bridge. */
+	unsigned have = rx_queues(ifn);
+	if (have && have < io->nq)
+		return sg_io_fail(err, ifn, EINVAL, "AF_XDP: %u receive queue%s for "
+		                  "%u threads, one per queue; fix: `ethtool -L %s "
+		                  "combined %u` or --threads %u", have,
+		                  have > 1 ? "s" : "", io->nq, ifn, io->nq, have);
+	if (have > io->nq)
+		return sg_io_fail(err, ifn, EINVAL, "AF_XDP: %u receive queues for "
+		                  "%u thread%s: frames on queue %u%s would bypass us "
+		                  "to the host stack; fix: `ethtool -L %s combined %u` "
+		                  "or --threads %u", have, io->nq, io->nq > 1 ? "s" : "",
+		                  io->nq, have - io->nq > 1 ? " and up" : "", ifn,
+		                  io->nq, have);
+
+	/* One chunk holds one frame (no multi-buffer): the largest frame the
+	 * MTU allows, with two tags, after the kernel's XDP headroom. */
+	unsigned mtu = if_mtu(ifn);
+	unsigned need = mtu + ETH_FRAME_OVERHEAD + XDP_HEADROOM;
+	if (need > MAX_CHUNK)
+		return sg_io_fail(err, ifn, EMSGSIZE, "MTU %u is too large for "
+		                  "AF_XDP without multi-buffer (at most %u); use --io "
+		                  "afpacket or a smaller MTU", mtu,
+		                  MAX_CHUNK - ETH_FRAME_OVERHEAD - XDP_HEADROOM);
+	if (need > io->opts.frame_size) {
+		sg_io_log(io, LOG_INFO, "%s: MTU %u needs %u-byte umem chunks", ifn,
+		          mtu, MAX_CHUNK);
+		io->opts.frame_size = MAX_CHUNK;
+	}
+	return 0;
+}
+
+/* Best first; the first that binds every queue of both ports is used. */
+static const struct mode all_modes[] = {
+	{ XDP_FLAGS_DRV_MODE, XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP, "native, zero-copy" },
+	{ XDP_FLAGS_DRV_MODE, XDP_COPY | XDP_USE_NEED_WAKEUP,     "native, copy" },
+	{ XDP_FLAGS_SKB_MODE, XDP_COPY | XDP_USE_NEED_WAKEUP,     "skb, copy" },
+};
+#define NMODES (sizeof(all_modes) / sizeof(all_modes[0]))
+
+/* The modes the options allow, best first. */
+static unsigned choose_modes(const struct sg_io_opts *o, struct mode modes[NMODES])
+{
+	unsigned nm = 0;
+	for (unsigned i = 0; i < NMODES; i++) {
+		bool drv = all_modes[i].xdp_flags == XDP_FLAGS_DRV_MODE;
+		bool zc = all_modes[i].bind_flags & XDP_ZEROCOPY;
+		if (zc && !o->zerocopy)
+			continue;
+		if (o->xdp_mode == SG_IO_XDP_DRV && !drv)
+			continue;
+		if (o->xdp_mode == SG_IO_XDP_SKB && drv)
+			continue;
+		modes[nm++] = all_modes[i];
+	}
+	return nm;
+}
+
+/* Opens every queue in the first of modes[] that binds them all.  On
+ * failure err tells the best mode's reason, unless that mode merely was
+ * unsupported. */
+static int try_modes(struct sg_io *io, struct afx *a, const struct mode *modes,
+                     unsigned nm, const struct mode **used, struct sg_io_err *err)
+{
+	struct sg_io_err first = { .err = 0 };
+	for (unsigned i = 0; i < nm; i++) {
+		struct sg_io_err e = { .err = 0 };
+		int rc = 0;
+		for (unsigned q = 0; q < io->nq && !rc; q++)
+			rc = xq_open(io, &a->q[q], q, &modes[i], i > 0, &e);
+		if (!rc) {
+			*used = &modes[i];
+			return 0;
+		}
+		if (!first.err || (first.err == EOPNOTSUPP && e.err != EOPNOTSUPP))
+			first = e;
+		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name, e.msg);
+		for (unsigned q = 0; q < io->nq; q++)
+			xq_close(&a->q[q]);
+		/* A busy device or missing rights will not improve in another mode. */
+		if (rc == -EBUSY || rc == -EPERM || rc == -ENODEV)
+			break;
+	}
+	if (!first.err)
+		sg_io_fail(&first, io->ifname[0], EOPNOTSUPP, "AF_XDP: no mode left to try");
+	if (err)
+		*err = first;
+	return -first.err;
+}
+
+static void describe(struct sg_io *io, struct afx *a, const struct mode *used)
+{
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		bool zc = zc_bound(&a->q[0].port[p]);
+		snprintf(io->desc[p], sizeof(io->desc[p]),
+		         "afxdp %s mode, %s, %u queue%s, shared umem per queue, %s",
+		         used->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "skb",
+		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "",
+		         dispatcher_used(a->ifindex[p]) ? "libxdp dispatcher" :
+		         "single program (no libxdp dispatcher)");
+	}
+}
+
 static int afx_open(struct sg_io *io, struct sg_io_err *err)
 {
 	struct afx *a = calloc(1, sizeof(*a));
@@ -377,39 +499,10 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 		return sg_io_fail(err, NULL, ENOMEM, "afxdp state");
 	}
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		a->ifindex[p] = (int)if_nametoindex(io->ifname[p]);
-		if (!a->ifindex[p]) {
+		int rc = check_port(io, a, p, err);
+		if (rc) {
 			afx_close(io);
-			return sg_io_fail(err, io->ifname[p], ENODEV, "AF_XDP open");
-		}
-	}
-
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		unsigned have = rx_queues(io->ifname[p]);
-		if (have && have < io->nq) {
-			afx_close(io);
-			return sg_io_fail(err, io->ifname[p], EINVAL, "AF_XDP needs %u "
-			                  "queues, the interface has %u (raise them with "
-			                  "`ethtool -L %s combined %u`, or fewer threads)",
-			                  io->nq, have, io->ifname[p], io->nq);
-		}
-	}
-
-	/* One chunk holds one frame (no multi-buffer): the largest frame the
-	 * MTU allows, with two tags, after the kernel's XDP headroom. */
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		unsigned need = if_mtu(io->ifname[p]) + ETH_FRAME_OVERHEAD + XDP_HEADROOM;
-		if (need > io->opts.frame_size && need <= MAX_CHUNK) {
-			sg_io_log(io, LOG_INFO, "%s: MTU %u needs %u-byte umem chunks",
-			          io->ifname[p], if_mtu(io->ifname[p]), MAX_CHUNK);
-			io->opts.frame_size = MAX_CHUNK;
-		} else if (need > MAX_CHUNK) {
-			afx_close(io);
-			return sg_io_fail(err, io->ifname[p], EMSGSIZE, "MTU %u is too "
-			                  "large for AF_XDP without multi-buffer (at most "
-			                  "%u); use --io afpacket or a smaller MTU",
-			                  if_mtu(io->ifname[p]),
-			                  MAX_CHUNK - ETH_FRAME_OVERHEAD - XDP_HEADROOM);
+			return rc;
 		}
 	}
 
@@ -418,77 +511,31 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 	libbpf_set_print(bpf_print);
 	ensure_bpffs(io);
 	raise_memlock(io);
-
-	const uint16_t wake = XDP_USE_NEED_WAKEUP;
-	const struct mode all[] = {
-		{ XDP_FLAGS_DRV_MODE, XDP_ZEROCOPY | wake, "native, zero-copy" },
-		{ XDP_FLAGS_DRV_MODE, XDP_COPY | wake,     "native, copy" },
-		{ XDP_FLAGS_SKB_MODE, XDP_COPY | wake,     "skb, copy" },
-	};
-	struct mode modes[3];
-	unsigned nm = 0;
-	for (unsigned i = 0; i < 3; i++) {
-		bool drv = all[i].xdp_flags == XDP_FLAGS_DRV_MODE;
-		bool zc = all[i].bind_flags & XDP_ZEROCOPY;
-		if (zc && !io->opts.zerocopy)
-			continue;
-		if (io->opts.xdp_mode == SG_IO_XDP_DRV && !drv)
-			continue;
-		if (io->opts.xdp_mode == SG_IO_XDP_SKB && drv)
-			continue;
-		modes[nm++] = all[i];
-	}
-
-	int rc = -EOPNOTSUPP;
+	struct mode modes[NMODES];
+	unsigned nm = choose_modes(&io->opts, modes);
 	const struct mode *used = NULL;
-	/* Report the best mode's failure, unless it merely was unsupported. */
-	struct sg_io_err first = { .err = 0 };
-	for (unsigned i = 0; i < nm && !used; i++) {
-		struct sg_io_err e = { .err = 0 };
-		rc = 0;
-		for (unsigned q = 0; q < io->nq && !rc; q++)
-			rc = xq_open(io, &a->q[q], q, &modes[i], i > 0, &e);
-		if (!rc) {
-			used = &modes[i];
-			break;
-		}
-		if (!first.err || (first.err == EOPNOTSUPP && e.err != EOPNOTSUPP))
-			first = e;
-		sg_io_log(io, LOG_DEBUG, "AF_XDP %s failed: %s", modes[i].name, e.msg);
-		for (unsigned q = 0; q < io->nq; q++)
-			xq_close(&a->q[q]);
-		/* A busy device or missing rights will not improve in another mode. */
-		if (rc == -EBUSY || rc == -EPERM || rc == -ENODEV)
-			break;
-	}
+	int rc = try_modes(io, a, modes, nm, &used, err);
 	print_io = NULL;
-	if (!used) {
+	if (rc) {
 		afx_close(io);
-		if (!first.err)
-			sg_io_fail(&first, io->ifname[0], EOPNOTSUPP, "AF_XDP: no mode left to try");
-		if (err)
-			*err = first;
-		return -first.err;
+		return rc;
 	}
 	a->xdp_flags = used->xdp_flags;
 	a->opened = true;
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		bool zc = zc_bound(&a->q[0].port[p]);
-		snprintf(io->desc[p], sizeof(io->desc[p]),
-		         "afxdp %s mode, %s, %u queue%s, shared umem per queue, %s",
-		         used->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "skb",
-		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "",
-		         dispatcher_used(a->ifindex[p]) ? "libxdp dispatcher" :
-		         "single program (no libxdp dispatcher)");
-	}
+	describe(io, a, used);
 	return 0;
+}
+
+static inline struct xq *xq_of(struct sg_io *io, unsigned q)
+{
+	struct afx *a = io->priv;
+	return &a->q[q];
 }
 
 static int afx_rx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned max)
 {
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	struct xport *xp = &x->port[port];
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 	uint32_t idx;
@@ -505,11 +552,17 @@ static int afx_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[i].len = d->len;
 		f[i].origin = 1 + port;
 		f[i].priv = d->addr;
-		st->rx_bytes += d->len;
+		st->c[SG_IO_STAT_RX_BYTES] += d->len;
 	}
 	xsk_ring_cons__release(&xp->rx, n);
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	return (int)n;
+}
+
+/* Submitted descriptors the kernel has not taken from the TX ring yet. */
+static bool tx_waiting(struct xport *xp)
+{
+	return xsk_prod_nb_free(&xp->tx, xp->tx_size) < xp->tx_size;
 }
 
 static void kick_tx(struct xport *xp)
@@ -524,58 +577,74 @@ static void kick_tx(struct xport *xp)
 			return;
 		if (errno != EAGAIN && errno != EBUSY)
 			return;
-		if (__atomic_load_n(xp->tx.consumer, __ATOMIC_ACQUIRE) ==
-		    xp->tx.cached_prod)
+		if (!tx_waiting(xp))
 			return;
 	}
+}
+
+/* Whether f can go on a TX ring.  A frame of the caller's needs a free
+ * chunk to be copied into: *chunks counts those left.  Called twice per
+ * frame, to count and to fill, with the same answers both times. */
+static bool tx_fits(const struct sg_io *io, const struct sg_io_frame *f,
+                    uint32_t *chunks)
+{
+	uint32_t fs = io->opts.frame_size;
+	if (f->origin != SG_IO_ORIGIN_CALLER)
+		return f->len <= fs - (f->priv & (fs - 1));
+	if (!*chunks || f->len > fs)
+		return false;
+	(*chunks)--;
+	return true;
+}
+
+/* The umem address f goes out from: its own chunk, or a free one it is
+ * copied into. */
+static uint64_t tx_addr(struct xq *x, const struct sg_io_frame *f)
+{
+	if (f->origin != SG_IO_ORIGIN_CALLER)
+		return f->priv;
+	uint64_t addr = x->free[--x->nfree];
+	memcpy(xsk_umem__get_data(x->area, addr), f->data, f->len);
+	return addr;
 }
 
 static int afx_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	struct xport *xp = &x->port[port];
 	struct sg_io_stats *st = sg_io_st(io, port, q);
 
 	reclaim(io, x, xp);
+	/* Count what will be written, then reserve exactly that many. */
 	uint32_t room = xsk_prod_nb_free(&xp->tx, n);
-	uint32_t want = n < room ? n : room;
+	uint32_t chunks = x->nfree, take = 0;
+	for (unsigned i = 0; i < n && take < room; i++)
+		take += tx_fits(io, &f[i], &chunks);
 	uint32_t idx = 0;
-	if (want)
-		want = xsk_ring_prod__reserve(&xp->tx, want, &idx);
+	if (take && xsk_ring_prod__reserve(&xp->tx, take, &idx) != take)
+		take = 0;           /* not after nb_free said there is room */
+
 	uint32_t used = 0;
+	chunks = x->nfree;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t addr;
-		if (f[i].origin != SG_IO_ORIGIN_CALLER) {
-			addr = f[i].priv;
-			if (used >= want || f[i].len > io->opts.frame_size -
-			    (addr & (io->opts.frame_size - 1))) {
-				free_push(x, chunk(io, addr));
-				st->tx_drops++;
-				continue;
-			}
-		} else {
-			if (used >= want || !x->nfree || f[i].len > io->opts.frame_size) {
-				st->tx_drops++;
-				continue;
-			}
-			addr = x->free[--x->nfree];
-			memcpy(xsk_umem__get_data(x->area, addr), f[i].data, f[i].len);
+		if (used == take || !tx_fits(io, &f[i], &chunks)) {
+			if (f[i].origin != SG_IO_ORIGIN_CALLER)
+				free_push(x, chunk(io, f[i].priv));
+			st->c[SG_IO_STAT_TX_DROPS]++;
+			continue;
 		}
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&xp->tx, idx + used);
-		d->addr = addr;
+		d->addr = tx_addr(x, &f[i]);
 		d->len = f[i].len;
 		d->options = 0;
-		st->tx_bytes += f[i].len;
+		st->c[SG_IO_STAT_TX_BYTES] += f[i].len;
 		used++;
 	}
-	if (used < want)   /* hand back the slots we reserved but did not fill */
-		xp->tx.cached_prod -= want - used;
 	if (used) {
 		xsk_ring_prod__submit(&xp->tx, used);
 		xp->tx_outstanding += used;
-		st->tx_frames += used;
+		st->c[SG_IO_STAT_TX_FRAMES] += used;
 		kick_tx(xp);
 	}
 	return (int)used;
@@ -585,8 +654,7 @@ static void afx_release(struct sg_io *io, unsigned port, unsigned q,
                         struct sg_io_frame *f, unsigned n)
 {
 	(void)port;
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	for (unsigned i = 0; i < n; i++)
 		if (f[i].origin != SG_IO_ORIGIN_CALLER)
 			free_push(x, chunk(io, f[i].priv));
@@ -594,43 +662,32 @@ static void afx_release(struct sg_io *io, unsigned port, unsigned q,
 
 static void afx_flush(struct sg_io *io, unsigned q)
 {
-	struct afx *a = io->priv;
-	struct xq *x = &a->q[q];
+	struct xq *x = xq_of(io, q);
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		struct xport *xp = &x->port[p];
 		reclaim(io, x, xp);
 		/* Kick only for descriptors the kernel has not taken yet (the
 		 * last sendto stopped at its budget); sent-but-not-completed
 		 * ones need no syscall. */
-		if (xp->tx_outstanding &&
-		    __atomic_load_n(xp->tx.consumer, __ATOMIC_ACQUIRE) != xp->tx.cached_prod)
+		if (xp->tx_outstanding && tx_waiting(xp))
 			kick_tx(xp);
 	}
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
-		refill(io, x, &x->port[p]);
+		refill(x, &x->port[p]);
 }
 
-static void afx_wait(struct sg_io *io, unsigned q, int timeout_ms)
+static int afx_fd(struct sg_io *io, unsigned port, unsigned q)
 {
-	struct afx *a = io->priv;
-	struct pollfd pfd[SG_IO_PORTS];
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		pfd[p].fd = xsk_socket__fd(a->q[q].port[p].xsk);
-		pfd[p].events = POLLIN;
-		pfd[p].revents = 0;
-	}
-	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
+	return xsk_socket__fd(xq_of(io, q)->port[port].xsk);
 }
 
 static void afx_kstats(struct sg_io *io, unsigned port, unsigned q,
                        struct sg_io_stats *st)
 {
-	struct afx *a = io->priv;
 	struct xdp_statistics xs = {0};
 	socklen_t l = sizeof(xs);
-	if (getsockopt(xsk_socket__fd(a->q[q].port[port].xsk), SOL_XDP,
-	               XDP_STATISTICS, &xs, &l) == 0)
-		st->rx_kernel_drops += xs.rx_dropped + xs.rx_ring_full;
+	if (getsockopt(afx_fd(io, port, q), SOL_XDP, XDP_STATISTICS, &xs, &l) == 0)
+		st->c[SG_IO_STAT_RX_KERNEL_DROPS] += xs.rx_dropped + xs.rx_ring_full;
 }
 
 const struct sg_io_ops sg_io_afxdp_ops = {
@@ -641,6 +698,6 @@ const struct sg_io_ops sg_io_afxdp_ops = {
 	.tx = afx_tx,
 	.release = afx_release,
 	.flush = afx_flush,
-	.wait = afx_wait,
+	.fd = afx_fd,
 	.kstats = afx_kstats,
 };

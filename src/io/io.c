@@ -1,6 +1,7 @@
 /* The io.h interface: option checks, backend dispatch, AUTO fallback,
  * error messages operators can act on. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,7 @@ int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
 	if (e < 0)
 		e = -e;
 	if (err) {
-		char what[160];
+		char what[224];
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(what, sizeof(what), fmt, ap);
@@ -126,7 +127,7 @@ void sg_io_log(const struct sg_io *io, int level, const char *fmt, ...)
 {
 	if (!io->opts.log)
 		return;
-	char msg[256];
+	char msg[512];     /* room for a whole struct sg_io_err message and more */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -147,7 +148,7 @@ static const struct sg_io_ops *ops_for(enum sg_io_kind k)
 
 static bool pow2(unsigned v)
 {
-	return v && !(v & (v - 1));
+	return v == sg_io_pow2_ceil(v);
 }
 
 static int check_opts(const struct sg_io_opts *o, struct sg_io_err *err)
@@ -277,17 +278,30 @@ int sg_io_tx_burst(struct sg_io *io, unsigned port, unsigned q,
 void sg_io_release(struct sg_io *io, unsigned port, unsigned q,
                    struct sg_io_frame *f, unsigned n)
 {
-	io->ops->release(io, port, q, f, n);
+	if (io->ops->release)
+		io->ops->release(io, port, q, f, n);
 }
 
 void sg_io_flush(struct sg_io *io, unsigned q)
 {
-	io->ops->flush(io, q);
+	if (io->ops->flush)
+		io->ops->flush(io, q);
 }
 
 void sg_io_wait(struct sg_io *io, unsigned q, int timeout_ms)
 {
-	io->ops->wait(io, q, timeout_ms);
+	if (!io->ops->fd) {
+		if (io->ops->wait)
+			io->ops->wait(io, q, timeout_ms);
+		return;
+	}
+	struct pollfd pfd[SG_IO_PORTS];
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		pfd[p].fd = io->ops->fd(io, p, q);
+		pfd[p].events = POLLIN;
+		pfd[p].revents = 0;
+	}
+	(void)poll(pfd, SG_IO_PORTS, timeout_ms);
 }
 
 void sg_io_stats(struct sg_io *io, unsigned port, unsigned q,
@@ -296,16 +310,22 @@ void sg_io_stats(struct sg_io *io, unsigned port, unsigned q,
 	memset(st, 0, sizeof(*st));
 	if (port >= SG_IO_PORTS || q >= io->nq)
 		return;
-	/* Read field by field: the worker may be adding to them right now;
-	 * each 64-bit load is whole on the platforms we run on. */
-	const volatile struct sg_io_stats *s = &io->st[port][q];
-	st->rx_frames = s->rx_frames;
-	st->rx_bytes = s->rx_bytes;
-	st->tx_frames = s->tx_frames;
-	st->tx_bytes = s->tx_bytes;
-	st->rx_kernel_drops = s->rx_kernel_drops;
-	st->rx_bad = s->rx_bad;
-	st->tx_drops = s->tx_drops;
+	/* Read counter by counter: the worker may be adding to them right
+	 * now; each 64-bit load is whole on the platforms we run on. */
+	const volatile uint64_t *c = io->st[port][q].c;
+	for (unsigned i = 0; i < SG_IO_STAT__COUNT; i++)
+		st->c[i] = c[i];
 	if (io->ops->kstats)
 		io->ops->kstats(io, port, q, st);
+}
+
+static const char *const stat_names[SG_IO_STAT__COUNT] = {
+#define SG_IO_STAT_NAME(id, name) [SG_IO_STAT_##id] = name,
+	SG_IO_STATS_LIST(SG_IO_STAT_NAME)
+#undef SG_IO_STAT_NAME
+};
+
+const char *sg_io_stat_name(enum sg_io_stat s)
+{
+	return (unsigned)s < SG_IO_STAT__COUNT ? stat_names[s] : "invalid";
 }

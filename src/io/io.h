@@ -64,7 +64,8 @@ typedef void (*sg_io_log_fn)(void *ctx, int level, const char *msg);
 
 struct sg_io_opts {
 	enum sg_io_kind kind;
-	unsigned nqueues;            /* 1..SG_MAX_WORKERS (a worker per queue); pcap: 1 */
+	unsigned nqueues;            /* 1..SG_MAX_WORKERS (a worker per queue); pcap: 1;
+	                              * afxdp: each interface's receive queue count */
 	enum sg_io_xdp_mode xdp_mode;
 	bool zerocopy;               /* AF_XDP: try zero-copy before copy mode */
 	unsigned rx_ring;            /* descriptors, power of two */
@@ -96,14 +97,31 @@ struct sg_io_frame {
 	uint64_t priv;               /* backend's: umem address, slot ... */
 };
 
-/* Counters of one (port, queue); monotonic since open. */
-struct sg_io_stats {
-	uint64_t rx_frames, rx_bytes;
-	uint64_t tx_frames, tx_bytes;
-	uint64_t rx_kernel_drops;    /* dropped before we saw them (ring full) */
-	uint64_t rx_bad;             /* truncated or oversized, discarded */
-	uint64_t tx_drops;           /* no TX slot or buffer: not sent */
+/* Counters of one (port, queue); monotonic since open.  An array indexed
+ * by enum sg_io_stat, so readers list them by name without knowing each. */
+#define SG_IO_STATS_LIST(X)                                                    \
+	X(RX_FRAMES,       "rx_frames")                                        \
+	X(RX_BYTES,        "rx_bytes")                                         \
+	X(TX_FRAMES,       "tx_frames")       /* queued for sending */         \
+	X(TX_BYTES,        "tx_bytes")                                         \
+	/* the kernel's count: dropped before we saw them (ring full) */       \
+	X(RX_KERNEL_DROPS, "rx_kernel_drops")                                  \
+	X(RX_BAD,          "rx_bad")          /* truncated or oversized */     \
+	X(TX_DROPS,        "tx_drops")        /* no TX slot or buffer */
+
+enum sg_io_stat {
+#define SG_IO_STAT_ENUM(id, name) SG_IO_STAT_##id,
+	SG_IO_STATS_LIST(SG_IO_STAT_ENUM)
+#undef SG_IO_STAT_ENUM
+	SG_IO_STAT__COUNT
 };
+
+struct sg_io_stats {
+	uint64_t c[SG_IO_STAT__COUNT];
+};
+
+/* Stable snake_case names, for logs, the control socket and metrics. */
+const char *sg_io_stat_name(enum sg_io_stat s);
 
 struct sg_io;
 

@@ -124,11 +124,28 @@ static int mem_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[i].len = r->len[(tail + i) & r->mask];
 		f[i].origin = 1 + port;
 		f[i].priv = tail + i;
-		st->rx_bytes += f[i].len;
+		st->c[SG_IO_STAT_RX_BYTES] += f[i].len;
 	}
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	r->pending = n;
 	return (int)n;
+}
+
+struct mem_tx {                 /* a tx burst in progress */
+	struct ring *r;
+	uint32_t head, tail;
+};
+
+static bool mem_put(void *ctx, const struct sg_io_frame *f)
+{
+	struct mem_tx *t = ctx;
+	struct ring *r = t->r;
+	if (f->len > r->slot_size || t->head - t->tail > r->mask)
+		return false;
+	memcpy(slot(r, t->head), f->data, f->len);
+	r->len[t->head & r->mask] = f->len;
+	t->head++;
+	return true;
 }
 
 static int mem_tx(struct sg_io *io, unsigned port, unsigned q,
@@ -136,36 +153,10 @@ static int mem_tx(struct sg_io *io, unsigned port, unsigned q,
 {
 	struct mem *m = io->priv;
 	struct ring *r = &m->q[port][q].tx;
-	struct sg_io_stats *st = sg_io_st(io, port, q);
-	uint32_t head = r->head;
-	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-	int sent = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (f[i].len > r->slot_size || head - tail > r->mask) {
-			st->tx_drops++;
-			continue;
-		}
-		memcpy(slot(r, head), f[i].data, f[i].len);
-		r->len[head & r->mask] = f[i].len;
-		head++;
-		sent++;
-		st->tx_bytes += f[i].len;
-	}
-	st->tx_frames += (uint64_t)sent;
-	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
-	return sent;
-}
-
-static void mem_release(struct sg_io *io, unsigned port, unsigned q,
-                        struct sg_io_frame *f, unsigned n)
-{
-	/* Slots are retired all at once at the next rx burst. */
-	(void)io; (void)port; (void)q; (void)f; (void)n;
-}
-
-static void mem_flush(struct sg_io *io, unsigned q)
-{
-	(void)io; (void)q;
+	struct mem_tx t = { r, r->head, __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) };
+	unsigned sent = sg_io_tx_each(sg_io_st(io, port, q), f, n, mem_put, &t);
+	__atomic_store_n(&r->head, t.head, __ATOMIC_RELEASE);
+	return (int)sent;
 }
 
 static bool mem_ready(struct sg_io *io, unsigned q)
@@ -192,8 +183,7 @@ const struct sg_io_ops sg_io_mem_ops = {
 	.close = mem_close,
 	.rx = mem_rx,
 	.tx = mem_tx,
-	.release = mem_release,
-	.flush = mem_flush,
+	/* no release: slots are retired all at once at the next rx burst */
 	.wait = mem_wait,
 };
 

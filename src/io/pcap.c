@@ -129,7 +129,7 @@ static void load(struct sg_io *io, struct pc *c, unsigned p)
 		}
 		if (h->caplen < h->len || h->caplen > PCAP_SLOT) {
 			/* Cut by the capture's snap length: not the wire frame. */
-			io->st[p][0].rx_bad++;
+			io->st[p][0].c[SG_IO_STAT_RX_BAD]++;
 			continue;
 		}
 		memcpy(pp->la, d, h->caplen);
@@ -170,47 +170,29 @@ static int pc_rx(struct sg_io *io, unsigned port, unsigned q,
 		f[n].priv = 0;
 		c->now = pp->la_ts;
 		pp->have_la = false;
-		st->rx_bytes += f[n].len;
+		st->c[SG_IO_STAT_RX_BYTES] += f[n].len;
 		n++;
 	}
-	st->rx_frames += n;
+	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	if (!n && pp->eof && !pp->have_la)
 		return -ENODATA;
 	return (int)n;
 }
 
+static bool pc_put(void *ctx, const struct sg_io_frame *f)
+{
+	struct pc *c = ctx;
+	if (c->out) {
+		struct pcap_pkthdr h = { .ts = c->now, .caplen = f->len, .len = f->len };
+		pcap_dump((u_char *)c->out, &h, f->data);
+	}
+	return true;
+}
+
 static int pc_tx(struct sg_io *io, unsigned port, unsigned q,
                  struct sg_io_frame *f, unsigned n)
 {
-	struct pc *c = io->priv;
-	struct sg_io_stats *st = sg_io_st(io, port, q);
-	for (unsigned i = 0; i < n; i++) {
-		if (c->out) {
-			struct pcap_pkthdr h = { .ts = c->now, .caplen = f[i].len,
-			                         .len = f[i].len };
-			pcap_dump((u_char *)c->out, &h, f[i].data);
-		}
-		st->tx_bytes += f[i].len;
-	}
-	st->tx_frames += n;
-	return (int)n;
-}
-
-static void pc_release(struct sg_io *io, unsigned port, unsigned q,
-                       struct sg_io_frame *f, unsigned n)
-{
-	(void)io; (void)port; (void)q; (void)f; (void)n;
-}
-
-static void pc_flush(struct sg_io *io, unsigned q)
-{
-	(void)io; (void)q;
-}
-
-static void pc_wait(struct sg_io *io, unsigned q, int timeout_ms)
-{
-	/* A file is always ready (or at its end). */
-	(void)io; (void)q; (void)timeout_ms;
+	return (int)sg_io_tx_each(sg_io_st(io, port, q), f, n, pc_put, io->priv);
 }
 
 const struct sg_io_ops sg_io_pcap_ops = {
@@ -219,7 +201,6 @@ const struct sg_io_ops sg_io_pcap_ops = {
 	.close = pc_close,
 	.rx = pc_rx,
 	.tx = pc_tx,
-	.release = pc_release,
-	.flush = pc_flush,
-	.wait = pc_wait,
+	/* no release: frames are copies in slots the next burst reuses;
+	 * no wait: a file is always ready (or at its end) */
 };

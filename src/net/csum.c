@@ -30,22 +30,12 @@ static inline uint16_t load16(const uint8_t *p)
 	return v;
 }
 
-static inline void store16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 /* 64-bit one's-complement add: the end-around carry keeps the value
  * congruent modulo 2^64 - 1, a multiple of 0xffff. */
 static inline uint64_t add64(uint64_t a, uint64_t b)
 {
 	uint64_t r = a + b;
 	return r + (r < a);
-}
-
-static inline uint16_t bswap16(uint16_t v)
-{
-	return (uint16_t)((v >> 8) | (v << 8));
 }
 
 uint64_t sg_csum_partial(const void *buf, size_t len, uint64_t sum)
@@ -118,68 +108,5 @@ uint64_t sg_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
 	for (int i = 0; i < 16; i += 4)
 		s += (uint64_t)load32(saddr + i) + load32(daddr + i);
 	return s + be_u32_mem(l4_len) + be_u32_mem(proto);
-}
-
-/* RFC 1624 eqn. 3 on a folded difference: HC' = ~(~HC + ~m + m').
- * The only way the result differs from a full recompute (0xffff instead of
- * 0x0000 or the reverse) is when the whole covered data is zero before or
- * after, which a TCP or IPv4 header never is. */
-static inline void csum_replace(uint8_t csum[2], uint64_t neg_old, uint64_t new)
-{
-	uint64_t s = (uint16_t)~load16(csum);
-	s += neg_old + new;
-	store16(csum, (uint16_t)~sg_csum_fold(s));
-}
-
-void sg_csum_update16(uint8_t csum[2], uint16_t old_be, uint16_t new_be)
-{
-	csum_replace(csum, (uint16_t)~old_be, new_be);
-}
-
-void sg_csum_update32(uint8_t csum[2], uint32_t old_be, uint32_t new_be)
-{
-	uint64_t neg_old = (uint16_t)~(uint16_t)old_be;
-	neg_old += (uint16_t)~(uint16_t)(old_be >> 16);
-	csum_replace(csum, neg_old, (uint64_t)(uint16_t)new_be + (new_be >> 16));
-}
-
-/* The contribution of n bytes at p (n even) to a sum of words that starts
- * at an even offset, folded to 16 bits. */
-static inline uint16_t word_sum(const uint8_t *p, size_t n)
-{
-	uint64_t s = load16(p);
-	if (n == 4)
-		s += load16(p + 2);
-	return sg_csum_fold(s);
-}
-
-static void csum_set(uint8_t *region, size_t off, uint8_t csum[2],
-                     const uint8_t *newb, size_t n)
-{
-	uint8_t *p = region + off;
-	uint16_t old_sum = word_sum(p, n), new_sum = word_sum(newb, n);
-
-	memcpy(p, newb, n);
-	/* At an odd offset every byte sits in the other half of its word than
-	 * it would at an even one: the contribution is the byte-swapped sum
-	 * (RFC 1071 §2(B)). */
-	if (off & 1) {
-		old_sum = bswap16(old_sum);
-		new_sum = bswap16(new_sum);
-	}
-	sg_csum_update16(csum, old_sum, new_sum);
-}
-
-void sg_csum_set16(uint8_t *region, size_t off, uint8_t csum[2], uint16_t val)
-{
-	uint8_t b[2] = { (uint8_t)(val >> 8), (uint8_t)val };
-	csum_set(region, off, csum, b, 2);
-}
-
-void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val)
-{
-	uint8_t b[4] = { (uint8_t)(val >> 24), (uint8_t)(val >> 16),
-	                 (uint8_t)(val >> 8), (uint8_t)val };
-	csum_set(region, off, csum, b, 4);
 }
 

@@ -48,32 +48,19 @@ uint64_t sg_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
 uint64_t sg_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
                          uint8_t proto, uint32_t l4_len);
 
-/* RFC 1624 eqn. 3: the checksum field *csum (network order, stored in a
- * header) after a 16-bit word of the covered data changed from old_be to
- * new_be (both as they sit in memory, i.e. network order), the word being
- * aligned on an even offset from the start of the checksummed region. */
-void sg_csum_update16(uint8_t csum[2], uint16_t old_be, uint16_t new_be);
-void sg_csum_update32(uint8_t csum[2], uint32_t old_be, uint32_t new_be);
-
-/* Rewrites the 2 or 4 bytes at byte offset off of a checksummed region
- * whose checksum field is csum, and fixes csum incrementally.  off may be
- * odd: then the bytes straddle two 16-bit words and the delta is applied
- * byte-swapped (RFC 1071 §2(B), byte-order independence).  val is in host
- * order; it is stored big-endian.  off is counted from an even offset of
- * the checksummed data (the TCP header start is one), and the rewritten
- * bytes must not overlap csum. */
-void sg_csum_set16(uint8_t *region, size_t off, uint8_t csum[2], uint16_t val);
-void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val);
-
-/* Several rewrites of one checksummed region, one checksum update: the
- * per-packet path rewrites up to a dozen fields of a TCP header, and
- * folding once instead of once per field is measurably cheaper.
+/* The one way to change checksummed data in place (RFC 1624 eqn. 3,
+ * HC' = ~(~HC + ~m + m')): rewrite any number of 2- or 4-byte fields of a
+ * region, then update its checksum field once; the per-packet path
+ * rewrites up to a dozen fields of a TCP header, and folding once instead
+ * of once per field is measurably cheaper.
  *   struct sg_csum_edit e = { 0 };
  *   sg_csum_edit32(&e, region, off, val);   ... any number, any offsets
  *   sg_csum_edit_apply(&e, csum);
- * The same rules as sg_csum_set16/32: offsets from an even point, never
- * over the checksum field itself; a byte-swap distributes over one's
- * complement addition, so odd offsets are summed word by word swapped. */
+ * val is in host order and stored big-endian.  off counts from an even
+ * offset of the checksummed data (the TCP header start is one) and may be
+ * odd: a byte-swap distributes over one's complement addition, so such a
+ * field is summed word by word swapped (RFC 1071 §2(B)).  The rewritten
+ * bytes must not overlap the checksum field. */
 struct sg_csum_edit {
 	uint64_t sum;            /* one's complement sum of ~old + new words */
 };
@@ -91,7 +78,7 @@ static inline void sg_csum_put32(uint8_t *p, uint32_t v, uint64_t *sum)
 }
 
 /* Inline: the per-packet path edits two to a dozen fields per frame, and
- * as calls they kept the sum in memory and cost ~25 instructions each. */
+ * as calls they kept the sum in memory instead of a register. */
 
 /* ~old + new of a field, in memory order; at an odd offset every byte sits
  * in the other half of its 16-bit word, and the folded contribution is
@@ -140,6 +127,23 @@ static inline void sg_csum_edit_apply(struct sg_csum_edit *e, uint8_t csum[2])
 	c = (uint16_t)~sg_csum_fold(s);
 	memcpy(csum, &c, 2);
 	e->sum = 0;
+}
+
+/* One field, one update: the shorthand of edit + apply. */
+static inline void sg_csum_set16(uint8_t *region, size_t off, uint8_t csum[2], uint16_t val)
+{
+	struct sg_csum_edit e = { 0 };
+
+	sg_csum_edit16(&e, region, off, val);
+	sg_csum_edit_apply(&e, csum);
+}
+
+static inline void sg_csum_set32(uint8_t *region, size_t off, uint8_t csum[2], uint32_t val)
+{
+	struct sg_csum_edit e = { 0 };
+
+	sg_csum_edit32(&e, region, off, val);
+	sg_csum_edit_apply(&e, csum);
 }
 
 #endif

@@ -25,6 +25,13 @@
 
 #define SG_TCPOPT_MAXLEN   40
 
+/* The smallest MSS every host must accept (RFC 9293 §3.7.1; IPv6: the
+ * minimum MTU of RFC 8200 §5 less 60 bytes of headers), and the largest
+ * window scale (RFC 7323 §2.3). */
+#define SG_TCP_MSS4_MIN    536
+#define SG_TCP_MSS6_MIN    1220
+#define SG_TCP_WSCALE_MAX  14
+
 /* Parses opts[0..len) (the bytes after the 20-byte TCP header) into *out.
  * base is the offset of opts[0] from the TCP header start (20), so the
  * *_off fields come out relative to the header.  Returns 0 or -EINVAL. */

@@ -30,7 +30,7 @@ check "--threads 65" 2 '--threads: 65 is out of range 1\.\.64' "$SG" --lan a --w
 check "--cpus 1,x" 2 '--cpus: "1,x" is not a list like 1,3,5-7 of integers in 0\.\.4095' "$SG" --lan a --wan b --cpus 1,x
 check "--cpus 4096" 2 '--cpus: entry 1 \(4096\) is out of range 0\.\.4095' "$SG" --lan a --wan b --cpus 4096
 printf 'conntrack = { capacity = 16; };\n' >"$TMP/small.conf"
-check "--threads over a small table" 1 'too small for the number of workers' \
+check "--threads over a small table" 1 'conntrack.capacity: 16 entries are too few for 4 threads' \
   "$SG" -c "$TMP/small.conf" --lan a --wan b --threads 4
 check "missing interface" 3 'nosuch0: ENODEV: no such network interface' "$SG" --lan nosuch0 --wan nosuch1
 check "example config is valid" 0 'configuration is valid' "$SG" --check-config "$CONF"

@@ -6,8 +6,8 @@
  *
  *   sg-bridge --lan IF --wan IF [--io auto|afxdp|afpacket] [--threads N]
  *             [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic]
- *             [--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH]
- *             [--proxy]
+ *             [--cpus LIST] [--batch N] [--tx-ring N] [--seconds S]
+ *             [--ready-file PATH] [--proxy]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
  * counters on stdout ("name=value ..."; with --proxy a second line,
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, 0, 'r' },
 		{ "cpus", required_argument, 0, 'c' },
 		{ "batch", required_argument, 0, 'B' },
+		{ "tx-ring", required_argument, 0, 'T' },
 		{ "proxy", no_argument, 0, 'P' },
 		{ 0, 0, 0, 0 },
 	};
@@ -117,6 +119,7 @@ int main(int argc, char **argv)
 		case 's': seconds = number(optarg); break;
 		case 'r': ready = optarg; break;
 		case 'B': o.batch = number(optarg); break;
+		case 'T': o.tx_ring = number(optarg); break;
 		case 'P': proxy_mode = true; break;
 		case 'c': {
 			char *save = NULL, *tok;
@@ -166,7 +169,12 @@ int main(int argc, char **argv)
 	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
 	if (proxy_mode) {
 		struct sg_proxy_config pc;
+		uint8_t seed[SG_PROXY_SEED_BYTES];
+
 		sg_proxy_config_default(&pc);
+		if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			abort();
+		pc.seed = seed;
 		rc = sg_proxy_create(&pc, sg_io_nqueues(io), &proxy);
 		if (rc) {
 			fprintf(stderr, "sg-bridge: creating the proxy: %s\n", strerror(-rc));
@@ -210,8 +218,8 @@ int main(int argc, char **argv)
 		for (unsigned q = 0; q < sg_io_nqueues(io); q++) {
 			struct sg_io_stats is;
 			sg_io_stats(io, p, q, &is);
-			kdrops += is.rx_kernel_drops;
-			txdrops += is.tx_drops;
+			kdrops += is.c[SG_IO_STAT_RX_KERNEL_DROPS];
+			txdrops += is.c[SG_IO_STAT_TX_DROPS];
 		}
 	}
 	/* The workers' counters by their own names (bridged: what bridge-only

@@ -22,9 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sg_proxy_worker *w;
 
 	if (!proxy) {
+		static const uint8_t seed[SG_PROXY_SEED_BYTES] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 		struct sg_proxy_config cfg;
 
 		sg_proxy_config_default(&cfg);
+		cfg.seed = seed;          /* a crash must replay the same way */
 		cfg.ct.capacity = 64;     /* small: eviction and full-table paths */
 		if (sg_proxy_create(&cfg, 1, &proxy))
 			abort();

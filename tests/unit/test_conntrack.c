@@ -13,6 +13,31 @@
 
 #include "core/conntrack.h"
 
+/* A fixed hash key: the tests are deterministic. */
+static const uint8_t hash_key[SG_CT_HASH_KEY_BYTES] = {
+	0x3a, 0x91, 0x5c, 0x07, 0xe2, 0x44, 0xbd, 0x18, 0x6f, 0xc3, 0x29, 0x80, 0x5e, 0x17, 0xa4, 0xfb,
+	0x02, 0x6d, 0x99, 0x31, 0xce, 0x58, 0x7b, 0xe0, 0x14, 0xaf, 0x43, 0x86, 0x3d, 0xd2, 0x65, 0x0c,
+	0xb8, 0x27, 0x71, 0xea, 0x4f, 0x9c, 0x13, 0x56, 0xf1, 0x2e, 0x88, 0x6a, 0xd7, 0x35, 0xc9, 0x50,
+	0x1b, 0x74, 0xa6, 0x0f, 0xe9, 0x42, 0x97, 0x2c,
+};
+
+static int create(const struct sg_ct_config *cfg, unsigned nworkers, struct sg_ct **ct)
+{
+	return sg_ct_create(cfg, nworkers, hash_key, ct);
+}
+
+static struct sg_conn *lookup(struct sg_ct *ct, unsigned worker, const struct sg_flow *k)
+{
+	return sg_ct_lookup(ct, worker, k, sg_ct_hash(ct, k));
+}
+
+static struct sg_conn *insert(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                              enum sg_ct_state state, uint32_t now_ms,
+                              struct sg_conn **existing, int *err)
+{
+	return sg_ct_insert(ct, worker, k, sg_ct_hash(ct, k), state, NULL, now_ms, existing, err);
+}
+
 static struct sg_ct *make_ct(uint32_t capacity, unsigned nworkers)
 {
 	struct sg_ct_config cfg;
@@ -20,7 +45,7 @@ static struct sg_ct *make_ct(uint32_t capacity, unsigned nworkers)
 
 	sg_ct_config_default(&cfg);
 	cfg.capacity = capacity;
-	assert_int_equal(sg_ct_create(&cfg, nworkers, &ct), 0);
+	assert_int_equal(create(&cfg, nworkers, &ct), 0);
 	return ct;
 }
 
@@ -46,7 +71,7 @@ static struct sg_conn *insert_ok(struct sg_ct *ct, unsigned w, const struct sg_f
 {
 	struct sg_conn *ex;
 	int err = 1;
-	struct sg_conn *c = sg_ct_insert(ct, w, k, s, now, &ex, &err);
+	struct sg_conn *c = insert(ct, w, k, s, now, &ex, &err);
 
 	assert_non_null(c);
 	assert_int_equal(err, 0);
@@ -64,8 +89,8 @@ static void test_insert_then_lookup_finds_the_same_entry_v4_v6(void **state)
 	struct sg_conn *ca = insert_ok(ct, 0, &a, SG_CT_SYN_SENT, 0);
 	struct sg_conn *cb = insert_ok(ct, 0, &b, SG_CT_ESTABLISHED, 0);
 
-	assert_ptr_equal(sg_ct_lookup(ct, 0, &a), ca);
-	assert_ptr_equal(sg_ct_lookup(ct, 0, &b), cb);
+	assert_ptr_equal(lookup(ct, 0, &a), ca);
+	assert_ptr_equal(lookup(ct, 0, &b), cb);
 	assert_int_equal(sg_ct_state_get(ca), SG_CT_SYN_SENT);
 	assert_int_equal(sg_ct_count(ct), 2);
 	sg_ct_destroy(ct);
@@ -81,20 +106,20 @@ static void test_other_vlan_ports_or_family_is_another_flow(void **state)
 	insert_ok(ct, 0, &k, SG_CT_ESTABLISHED, 0);
 
 	key4(&other, 7, 101);                  /* another VLAN id */
-	assert_null(sg_ct_lookup(ct, 0, &other));
+	assert_null(lookup(ct, 0, &other));
 	key4(&other, 7, 0);                    /* untagged */
-	assert_null(sg_ct_lookup(ct, 0, &other));
+	assert_null(lookup(ct, 0, &other));
 	other = k;                             /* ports swapped */
 	other.wan_port = k.lan_port;
 	other.lan_port = k.wan_port;
-	assert_null(sg_ct_lookup(ct, 0, &other));
+	assert_null(lookup(ct, 0, &other));
 	other = k;                             /* second tag differs */
 	other.vid[1] = 5;
-	assert_null(sg_ct_lookup(ct, 0, &other));
+	assert_null(lookup(ct, 0, &other));
 	/* The same addresses as IPv6 (v4 bytes then zeros) are not the flow. */
 	sg_flow_make(&other, 6, k.wan_addr, k.wan_port, k.lan_addr, k.lan_port, 100, 0);
-	assert_null(sg_ct_lookup(ct, 0, &other));
-	assert_non_null(sg_ct_lookup(ct, 0, &k));
+	assert_null(lookup(ct, 0, &other));
+	assert_non_null(lookup(ct, 0, &k));
 	sg_ct_destroy(ct);
 }
 
@@ -134,7 +159,7 @@ static void test_duplicate_insert_returns_existing(void **state)
 
 	key4(&k, 3, 0);
 	struct sg_conn *c = insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 0);
-	assert_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 0, &ex, &err));
+	assert_null(insert(ct, 0, &k, SG_CT_SYN_SENT, 0, &ex, &err));
 	assert_int_equal(err, -EEXIST);
 	assert_ptr_equal(ex, c);
 	assert_int_equal(sg_ct_count(ct), 1);
@@ -158,14 +183,14 @@ static void test_full_table_of_established_refuses_and_never_grows(void **state)
 	assert_int_equal(sg_ct_count(ct), cap);
 	for (uint32_t i = cap; i < cap + 10; i++) {
 		key4(&k, i, 0);
-		assert_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 0, &ex, &err));
+		assert_null(insert(ct, 0, &k, SG_CT_SYN_SENT, 0, &ex, &err));
 		assert_int_equal(err, -ENOSPC);
 	}
 	assert_int_equal(sg_ct_count(ct), cap);
 	assert_int_equal(sg_ct_stats(ct, 0)->c[SG_CT_STAT_INSERT_FULL], 10);
 	for (uint32_t i = 0; i < cap; i++) {
 		key4(&k, i, 0);
-		assert_non_null(sg_ct_lookup(ct, 0, &k));
+		assert_non_null(lookup(ct, 0, &k));
 	}
 	sg_ct_destroy(ct);
 }
@@ -192,14 +217,14 @@ static void test_full_table_evicts_closing_before_embryonic(void **state)
 	key4(&k, 101, 0); insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 200);
 	assert_int_equal(sg_ct_stats(ct, 0)->c[SG_CT_STAT_EVICT_CLOSING], 2);
 	assert_int_equal(sg_ct_stats(ct, 0)->c[SG_CT_STAT_EVICT_EMBRYONIC], 0);
-	key4(&k, 62, 0); assert_null(sg_ct_lookup(ct, 0, &k));
-	key4(&k, 63, 0); assert_null(sg_ct_lookup(ct, 0, &k));
+	key4(&k, 62, 0); assert_null(lookup(ct, 0, &k));
+	key4(&k, 63, 0); assert_null(lookup(ct, 0, &k));
 
 	/* No closing left: the oldest embryonic (61, inserted at 50) goes. */
 	key4(&k, 102, 0); insert_ok(ct, 0, &k, SG_CT_SYN_SENT, 300);
 	assert_int_equal(sg_ct_stats(ct, 0)->c[SG_CT_STAT_EVICT_EMBRYONIC], 1);
-	key4(&k, 61, 0); assert_null(sg_ct_lookup(ct, 0, &k));
-	key4(&k, 60, 0); assert_non_null(sg_ct_lookup(ct, 0, &k));
+	key4(&k, 61, 0); assert_null(lookup(ct, 0, &k));
+	key4(&k, 60, 0); assert_non_null(lookup(ct, 0, &k));
 	assert_int_equal(sg_ct_count(ct), cap);
 	sg_ct_destroy(ct);
 }
@@ -234,9 +259,9 @@ static void test_each_state_times_out_at_its_timeout_not_before(void **state)
 			assert_int_equal(sg_ct_expire(ct, 0, t, NULL, NULL, 1000), 0);
 		assert_int_equal(run_wheel(ct, t0 + tmo - 2000 > t0 ? t0 + tmo - 2000 : t0,
 		                           t0 + tmo - 10), 0);
-		assert_non_null(sg_ct_lookup(ct, 0, &k));
+		assert_non_null(lookup(ct, 0, &k));
 		assert_int_equal(run_wheel(ct, t0 + tmo, t0 + tmo + 200), 1);
-		assert_null(sg_ct_lookup(ct, 0, &k));
+		assert_null(lookup(ct, 0, &k));
 		assert_int_equal(sg_ct_stats(ct, 0)->expired[s], 1);
 		assert_int_equal(sg_ct_count(ct), 0);
 		sg_ct_destroy(ct);
@@ -254,7 +279,7 @@ static void test_touch_postpones_expiry(void **state)
 	run_wheel(ct, 0, 40000);
 	sg_ct_touch(ct, c, 40000);                                   /* now 85 s */
 	assert_int_equal(run_wheel(ct, 40010, 84990), 0);
-	assert_non_null(sg_ct_lookup(ct, 0, &k));
+	assert_non_null(lookup(ct, 0, &k));
 	assert_true(sg_ct_stats(ct, 0)->c[SG_CT_STAT_REFILED] > 0);
 	assert_int_equal(run_wheel(ct, 85000, 85200), 1);
 	sg_ct_destroy(ct);
@@ -305,10 +330,11 @@ static enum sg_ct_expire_action retx_cb(void *arg, struct sg_conn *c, uint32_t n
 	struct retx *r = arg;
 
 	r->at[r->calls++] = now;
-	if (c->px.retries >= 4)
+	/* A user's own bookkeeping lives in the payload. */
+	if (c->payload[0] >= 4)
 		return SG_CT_EXPIRE_FREE;
-	c->px.retries++;
-	sg_ct_set_expiry(retx_ct, 0, c, now + (500u << c->px.retries));
+	c->payload[0]++;
+	sg_ct_set_expiry(retx_ct, 0, c, now + (500u << c->payload[0]));
 	return SG_CT_EXPIRE_KEEP;
 }
 
@@ -336,7 +362,7 @@ static void test_expire_callback_drives_syn_retransmit_backoff(void **state)
 		assert_true(d >= gap[i]);
 		assert_true(d < gap[i] + 75);
 	}
-	assert_null(sg_ct_lookup(ct, 0, &k));
+	assert_null(lookup(ct, 0, &k));
 	sg_ct_destroy(ct);
 }
 
@@ -374,14 +400,14 @@ static void test_freed_entry_not_reused_before_every_worker_is_quiescent(void **
 		insert_ok(ct, 0, &k, SG_CT_CLOSED, 0);
 	}
 	key4(&k, 0, 0);
-	struct sg_conn *held = sg_ct_lookup(ct, 1, &k);   /* worker 1 reads it */
+	struct sg_conn *held = lookup(ct, 1, &k);   /* worker 1 reads it */
 	assert_non_null(held);
 
 	/* Worker 0 expires everything; the entries wait in limbo. */
 	assert_int_equal(sg_ct_expire(ct, 0, 46000, NULL, NULL, 100), 8);
 	sg_ct_quiescent(ct, 0);
 	key4(&k, 100, 0);
-	assert_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 46000, &ex, &err));
+	assert_null(insert(ct, 0, &k, SG_CT_SYN_SENT, 46000, &ex, &err));
 	assert_int_equal(err, -ENOSPC);
 	/* Worker 1 still sees a freed, unchanged entry; it cannot revive it. */
 	assert_int_equal(sg_ct_state_get(held), SG_CT_FREE);
@@ -389,7 +415,7 @@ static void test_freed_entry_not_reused_before_every_worker_is_quiescent(void **
 	assert_int_equal(held->key.wan_addr[3], 0);
 
 	sg_ct_quiescent(ct, 1);                            /* worker 1 lets go */
-	assert_non_null(sg_ct_insert(ct, 0, &k, SG_CT_SYN_SENT, 46000, &ex, &err));
+	assert_non_null(insert(ct, 0, &k, SG_CT_SYN_SENT, 46000, &ex, &err));
 	assert_true(sg_ct_stats(ct, 0)->c[SG_CT_STAT_RECLAIMED] >= 1);
 	sg_ct_destroy(ct);
 }
@@ -416,19 +442,29 @@ static void test_config_check_names_the_bad_field(void **state)
 {
 	(void)state;
 	struct sg_ct_config c;
+	struct sg_cfg_fault why;
 	struct sg_ct *ct = NULL;
 
 	sg_ct_config_default(&c);
-	assert_null(sg_ct_config_check(&c, 2));
+	assert_int_equal(sg_ct_config_check(&c, 2, &why), 0);
 	c.capacity = 3;
-	assert_non_null(strstr(sg_ct_config_check(&c, 1), "capacity"));
-	assert_int_equal(sg_ct_create(&c, 1, &ct), -EINVAL);
+	assert_int_equal(sg_ct_config_check(&c, 1, &why), -1);
+	assert_int_equal(why.rule, SG_CFG_RANGE);
+	assert_int_equal(why.off, offsetof(struct sg_ct_config, capacity));
+	assert_int_equal(create(&c, 1, &ct), -EINVAL);
+	c.capacity = 64;
+	assert_int_equal(sg_ct_config_check(&c, 16, &why), -1);
+	assert_int_equal(why.rule, SG_CFG_PER_WORKER);
+	assert_int_equal(why.off, offsetof(struct sg_ct_config, capacity));
 	sg_ct_config_default(&c);
 	c.timeout_s[SG_CT_TIME_WAIT] = 0;
-	assert_non_null(strstr(sg_ct_config_check(&c, 1), "timeout"));
+	assert_int_equal(sg_ct_config_check(&c, 1, &why), -1);
+	assert_int_equal(why.off, offsetof(struct sg_ct_config, timeout_s[SG_CT_TIME_WAIT]));
 	sg_ct_config_default(&c);
-	assert_non_null(sg_ct_config_check(&c, 0));
-	assert_non_null(sg_ct_config_check(&c, SG_MAX_WORKERS + 1));
+	assert_int_equal(sg_ct_config_check(&c, 0, &why), -1);
+	assert_int_equal(why.off, SG_CFG_WORKERS);
+	assert_int_equal(sg_ct_config_check(&c, SG_MAX_WORKERS + 1, &why), -1);
+	assert_int_equal(why.off, SG_CFG_WORKERS);
 }
 
 /* The longest chain when n keys made by mk(i) fill 65 536 buckets (the
@@ -488,15 +524,23 @@ static void by_vid(struct sg_flow *k, unsigned i)
 static void test_hash_spreads_flows_that_differ_in_one_field(void **state)
 {
 	(void)state;
-	struct sg_ct *ct = make_ct(1024, 1), *other = make_ct(1024, 1);
+	struct sg_ct *ct = make_ct(1024, 1), *other = NULL;
+	struct sg_ct_config cfg;
+	uint8_t other_key[SG_CT_HASH_KEY_BYTES];
 	struct sg_flow k;
 	unsigned differ = 0;
+
+	sg_ct_config_default(&cfg);
+	cfg.capacity = 1024;
+	for (unsigned i = 0; i < sizeof(other_key); i++)
+		other_key[i] = (uint8_t)(hash_key[i] ^ (i * 29 + 1));
+	assert_int_equal(sg_ct_create(&cfg, 1, other_key, &other), 0);
 
 	assert_in_range(longest_chain(ct, 1u << 16, by_wan_port), 1, 16);
 	assert_in_range(longest_chain(ct, 1u << 16, by_wan_addr4), 1, 16);
 	assert_in_range(longest_chain(ct, 1u << 16, by_wan_addr6), 1, 16);
 	assert_in_range(longest_chain(ct, 4096, by_vid), 1, 6);
-	/* The hash key is the table's own: another table spreads differently. */
+	/* The hash depends on its key: a table keyed otherwise spreads differently. */
 	for (unsigned i = 0; i < 16; i++) {
 		by_wan_port(&k, i);
 		differ += sg_ct_hash(ct, &k) != sg_ct_hash(other, &k);
@@ -511,7 +555,8 @@ static void test_entry_fits_two_cache_lines(void **state)
 	(void)state;
 	assert_true(sizeof(struct sg_conn) <= 128);
 	assert_int_equal(sizeof(struct sg_conn) % 64, 0);
-	assert_int_equal(offsetof(struct sg_conn, px), 64);
+	assert_int_equal(offsetof(struct sg_conn, payload), 64);
+	assert_int_equal(sizeof(((struct sg_conn *)0)->payload), SG_CT_PAYLOAD_BYTES);
 }
 
 /* ---- concurrency ---- */
@@ -540,17 +585,17 @@ static void *stress_worker(void *arg)
 		key4(&k, (rnd >> 8) % STRESS_KEYS, (uint16_t)(rnd & 1));
 		switch (rnd >> 29) {
 		case 0: case 1: case 2:
-			c = sg_ct_insert(s->ct, s->id, &k, SG_CT_CLOSED, now, &ex, &err);
+			c = insert(s->ct, s->id, &k, SG_CT_CLOSED, now, &ex, &err);
 			if (c)
 				s->inserted++;
 			break;
 		case 3:
-			c = sg_ct_lookup(s->ct, s->id, &k);
+			c = lookup(s->ct, s->id, &k);
 			if (c)
 				sg_ct_set_state(s->ct, s->id, c, SG_CT_CLOSED, now);
 			break;
 		default:
-			c = sg_ct_lookup(s->ct, s->id, &k);
+			c = lookup(s->ct, s->id, &k);
 			if (c && memcmp(&c->key, &k, sizeof(k)) != 0 &&
 			    sg_ct_state_get(c) != SG_CT_FREE)
 				s->wrong_key++;
@@ -600,7 +645,7 @@ static void test_concurrent_workers_keep_the_table_consistent(void **state)
 			struct sg_conn *c;
 
 			key4(&k, n, v);
-			c = sg_ct_lookup(ct, 0, &k);
+			c = lookup(ct, 0, &k);
 			if (c) {
 				assert_memory_equal(&c->key, &k, sizeof(k));
 				found++;

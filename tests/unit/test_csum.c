@@ -211,8 +211,7 @@ static void update_landing_on_zero_gives_0000_like_a_recompute(void **state)
 	uint16_t c = full_csum(r, 8);
 	assert_int_not_equal(c, 0);
 	memcpy(r + 2, &c, 2);
-	sg_csum_update16(r + 2, htons(0x0005), htons(0x0001));
-	r[5] = 0x01;
+	sg_csum_set16(r, 4, r + 2, 0x0001);
 	assert_int_equal(r[2], 0);
 	assert_int_equal(r[3], 0);
 	assert_int_equal(full_csum(r, 8), 0);
@@ -221,7 +220,7 @@ static void update_landing_on_zero_gives_0000_like_a_recompute(void **state)
 	uint8_t q[8] = { 0x12, 0x34, 0, 0, 0x00, 0x05, 0xed, 0xca };
 	c = full_csum(q, 8);
 	memcpy(q + 2, &c, 2);
-	sg_csum_update32(q + 2, htonl(0x0005edca), htonl(0x0001edca));
+	sg_csum_set32(q, 4, q + 2, 0x0001edca);
 	assert_int_equal(q[2], 0);
 	assert_int_equal(q[3], 0);
 }

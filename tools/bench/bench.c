@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "bench.h"
 #include "daemon/clock.h"
@@ -21,6 +22,14 @@ static const struct bench_scenario *const scenarios[] = {
 uint64_t bench_now_ns(void)
 {
 	return sg_clock_mono_ns();
+}
+
+void bench_random(void *buf, size_t len)
+{
+	if (getrandom(buf, len, 0) != (ssize_t)len) {
+		perror("synguard-bench: getrandom");
+		exit(1);
+	}
 }
 
 struct thread_arg {

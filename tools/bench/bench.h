@@ -5,6 +5,7 @@
 #ifndef SG_BENCH_H
 #define SG_BENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bench_opts {
@@ -36,5 +37,8 @@ extern const struct bench_scenario bench_ct_lookup;
 extern const struct bench_scenario bench_syn, bench_established, bench_handshake;
 
 uint64_t bench_now_ns(void);
+
+/* Fills buf with random bytes: the keys the core is handed. */
+void bench_random(void *buf, size_t len);
 
 #endif

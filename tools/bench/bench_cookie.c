@@ -22,8 +22,11 @@ static void *cookie_setup(const struct bench_opts *o)
 	                           .mss = 1460, .wscale = 7, .tsval = 1 };
 	struct sg_secret_cache cache = { 0 };
 
+	uint8_t master[SG_SECRET_MASTER_BYTES];
+
 	(void)o;
-	if (!st || sg_secret_create(NULL, 32, &st->s)) {
+	bench_random(master, sizeof(master));
+	if (!st || sg_secret_create(master, 32, &st->s)) {
 		free(st);
 		return NULL;
 	}

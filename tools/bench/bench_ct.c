@@ -25,6 +25,7 @@ static void *ct_setup(const struct bench_opts *o)
 {
 	struct ct_state *st = calloc(1, sizeof(*st));
 	struct sg_ct_config cfg;
+	uint8_t hash_key[SG_CT_HASH_KEY_BYTES];
 
 	if (!st)
 		return NULL;
@@ -34,7 +35,7 @@ static void *ct_setup(const struct bench_opts *o)
 	if (cfg.capacity < o->flows * o->threads * 2)
 		cfg.capacity = o->flows * o->threads * 2;
 	st->keys = calloc((size_t)o->flows * o->threads, sizeof(*st->keys));
-	if (!st->keys || sg_ct_create(&cfg, o->threads, &st->ct)) {
+	if (!st->keys || (bench_random(hash_key, sizeof(hash_key)), sg_ct_create(&cfg, o->threads, hash_key, &st->ct))) {
 		free(st->keys);
 		free(st);
 		return NULL;
@@ -44,8 +45,10 @@ static void *ct_setup(const struct bench_opts *o)
 			struct sg_conn *ex;
 			int err;
 
+			const struct sg_flow *k = &st->keys[(size_t)t * o->flows + i];
+
 			key_of(&st->keys[(size_t)t * o->flows + i], t, i);
-			sg_ct_insert(st->ct, t, &st->keys[(size_t)t * o->flows + i], SG_CT_ESTABLISHED, 0, &ex, &err);
+			sg_ct_insert(st->ct, t, k, sg_ct_hash(st->ct, k), SG_CT_ESTABLISHED, NULL, 0, &ex, &err);
 		}
 	return st;
 }
@@ -68,7 +71,9 @@ static void ct_run(void *p, unsigned t, struct bench_sample *s)
 
 	for (unsigned i = 0; i < LOOKUPS; i++) {
 		x = x * 1103515245u + 12345u;
-		hits += sg_ct_lookup(st->ct, t, &keys[(x >> 8) % st->flows]) != NULL;
+		const struct sg_flow *k = &keys[(x >> 8) % st->flows];
+
+		hits += sg_ct_lookup(st->ct, t, k, sg_ct_hash(st->ct, k)) != NULL;
 		if ((i & 63) == 0)
 			sg_ct_quiescent(st->ct, t);
 	}

@@ -98,10 +98,13 @@ static struct proxy_state *state_new(const struct bench_opts *o)
 {
 	struct proxy_state *st = calloc(1, sizeof(*st));
 	struct sg_proxy_config cfg;
+	uint8_t seed[SG_PROXY_SEED_BYTES];
 
 	if (!st)
 		return NULL;
 	sg_proxy_config_default(&cfg);
+	bench_random(seed, sizeof(seed));
+	cfg.seed = seed;
 	if (cfg.ct.capacity < 2 * o->flows * o->threads)
 		cfg.ct.capacity = 2 * o->flows * o->threads;
 	st->threads = o->threads;

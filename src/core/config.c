@@ -1,0 +1,53 @@
+/* The proxy's configuration: defaults and checks (see config.h). */
+#include "core/config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "core/secret.h"
+
+void sg_proxy_config_default(struct sg_proxy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	sg_ct_config_default(&c->ct);
+	c->synack_mss4 = 1460;
+	c->synack_mss6 = 1440;
+	c->synack_wscale = 7;
+	c->bad_frame_policy = SG_POLICY_DROP;
+	c->unknown_policy = SG_POLICY_DROP;
+	c->uplink_mss_clamp = 0;
+	c->rst_slack = 16;
+	c->cookie_period_s = SG_SECRET_DEFAULT_PERIOD_S;
+	sg_cookie_config_default(&c->cookie);
+}
+
+#define FIELD(f) offsetof(struct sg_proxy_config, f)
+
+int sg_proxy_config_check(const struct sg_proxy_config *c, unsigned nworkers,
+                          struct sg_cfg_fault *why)
+{
+	if (sg_ct_config_check(&c->ct, nworkers, why)) {
+		if (why->off != SG_CFG_WORKERS)
+			why->off += FIELD(ct);
+		return -1;
+	}
+	if (c->synack_mss4 < SG_TCP_MSS4_MIN || c->synack_mss4 > SG_SYNACK_MSS4_MAX)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(synack_mss4));
+	if (c->synack_mss6 < SG_TCP_MSS6_MIN || c->synack_mss6 > SG_SYNACK_MSS6_MAX)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(synack_mss6));
+	if (c->synack_wscale > SG_TCP_WSCALE_MAX)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(synack_wscale));
+	if (c->bad_frame_policy > SG_POLICY_FORWARD)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(bad_frame_policy));
+	if (c->unknown_policy > SG_POLICY_FORWARD)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(unknown_policy));
+	if (c->uplink_mss_clamp && c->uplink_mss_clamp < SG_TCP_MSS4_MIN)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(uplink_mss_clamp));
+	if (c->cookie_period_s < SG_SECRET_MIN_PERIOD_S || c->cookie_period_s > SG_SECRET_MAX_PERIOD_S)
+		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(cookie_period_s));
+	if (sg_cookie_config_check(&c->cookie, why)) {
+		why->off += FIELD(cookie);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,262 @@
+/* Transitions of a connection record (see conn.h for the rules). */
+#include "core/conn.h"
+
+#include <errno.h>
+#include <string.h>
+
+int sg_conn_open_proxied(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                         uint32_t hash, struct sg_conn *old, const struct sg_conn_rec *init,
+                         uint32_t now_ms, struct sg_conn **out)
+{
+	struct sg_conn *c, *ex;
+	int err;
+
+	if (old) {
+		sg_ct_lock(old);
+		memcpy(old->payload, init, sizeof(*init));
+		sg_ct_unlock(old);
+		*out = old;
+		return sg_ct_set_state(ct, worker, old, SG_CT_SYN_SENT, now_ms);
+	}
+	c = sg_ct_insert(ct, worker, k, hash, SG_CT_SYN_SENT, init, now_ms, &ex, &err);
+	*out = c;
+	return c ? 0 : err;
+}
+
+struct sg_conn *sg_conn_open_tracked(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                                     uint32_t hash, struct sg_conn *old, enum sg_ct_state state,
+                                     const struct sg_conn_rec *init, uint32_t now_ms)
+{
+	struct sg_conn *c, *ex;
+	int err;
+
+	if (old) {
+		sg_ct_lock(old);
+		memcpy(old->payload, init, sizeof(*init));
+		sg_ct_unlock(old);
+		sg_ct_set_state(ct, worker, old, state, now_ms);
+		return old;
+	}
+	c = sg_ct_insert(ct, worker, k, hash, state, init, now_ms, &ex, &err);
+	return c ? c : ex;
+}
+
+void sg_conn_uplink_answered(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint8_t ws,
+                             uint32_t now_ms)
+{
+	sg_ct_lock(c);
+	sg_conn_rec(c)->client_ws = ws;
+	sg_conn_learn_shifts(sg_conn_rec(c));
+	sg_ct_unlock(c);
+	sg_ct_set_state(ct, worker, c, SG_CT_UP_SYN_RECV, now_ms);
+}
+
+int sg_conn_establish(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                      const struct sg_conn_server *srv, uint32_t now_ms,
+                      uint32_t *cookie_isn, uint32_t *ts_cookie)
+{
+	struct sg_conn_rec *r = sg_conn_rec(c);
+
+	sg_ct_lock(c);
+	if (sg_ct_state_get(c) != SG_CT_SYN_SENT) {
+		sg_ct_unlock(c);
+		return -EALREADY;
+	}
+	*cookie_isn = r->seq_offset;
+	*ts_cookie = r->ts_offset;
+	r->seq_offset = *cookie_isn - srv->isn;
+	r->server_ws = srv->ws;
+	if (srv->sack)
+		r->flags |= SG_CONN_SERVER_SACK;
+	if (srv->ts) {
+		r->flags |= SG_CONN_SERVER_TS;
+		r->ts_offset = *ts_cookie - srv->tsval;
+	} else {
+		r->ts_offset = 0;
+	}
+	sg_conn_learn_shifts(r);
+	/* Both sides' numbers as the handshake fixed them: the server's ISN,
+	 * the client's; the server's window in its SYN-ACK, the client's in
+	 * its cookie ACK (in the server's sequence space). */
+	sg_conn_anchor(r, SG_DIR_LAN, srv->isn);
+	if (sg_seq_after(r->client_isn + 1, r->max_end[SG_DIR_WAN]))
+		sg_conn_anchor(r, SG_DIR_WAN, r->client_isn);
+	sg_conn_anchor_window(r, SG_DIR_LAN, r->client_isn + 1, srv->win);
+	sg_conn_anchor_window(r, SG_DIR_WAN, srv->isn + 1,
+	                      (uint32_t)r->client_win << sg_conn_client_shift(r));
+	/* Publish the offsets before the state other workers test. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	sg_ct_unlock(c);
+	sg_ct_set_state(ct, worker, c, SG_CT_ESTABLISHED, now_ms);
+	return 0;
+}
+
+void sg_conn_close(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint32_t now_ms)
+{
+	sg_ct_set_state(ct, worker, c, SG_CT_CLOSED, now_ms);
+}
+
+#define SEEN_END(d) ((d) == SG_DIR_WAN ? SG_SEEN_END_WAN : SG_SEEN_END_LAN)
+#define SEEN_WIN(d) ((d) == SG_DIR_WAN ? SG_SEEN_WIN_WAN : SG_SEEN_WIN_LAN)
+#define FIN_BIT(d)  ((d) == SG_DIR_WAN ? SG_CONN_FIN_WAN : SG_CONN_FIN_LAN)
+
+static inline enum sg_dir other(enum sg_dir d)
+{
+	return d == SG_DIR_WAN ? SG_DIR_LAN : SG_DIR_WAN;
+}
+
+/* The largest window side d can advertise, in bytes. */
+static inline uint32_t max_window(const struct sg_conn_rec *r, enum sg_dir d)
+{
+	return 0xffffu << sg_conn_shift(r, d);
+}
+
+/* Is seq a number side `from` may send now: up to the right edge of the
+ * receiver's window (one beyond: a zero-window probe), and back as far as
+ * the receiver's largest window, for a retransmission of data lost after
+ * synguard saw it?  Unknown edges count as the largest window. */
+static bool in_window(const struct sg_conn_rec *r, enum sg_dir from, uint32_t seq)
+{
+	enum sg_dir to = other(from);
+	uint32_t span = max_window(r, to), hi, lo;
+
+	if (!(r->seen & SEEN_END(from)))
+		return true;
+	lo = r->max_end[from] - span;
+	hi = (r->seen & SEEN_WIN(to)) ? r->redge[to] + 1 : r->max_end[from] + span;
+	return seq - lo <= hi - lo;
+}
+
+static inline uint32_t seg_end(const struct sg_pkt *p)
+{
+	return p->seq + p->payload_len + ((p->tcp_flags & SG_TCP_FIN) ? 1 : 0) +
+	       ((p->tcp_flags & SG_TCP_SYN) ? 1 : 0);
+}
+
+void sg_conn_anchor(struct sg_conn_rec *r, enum sg_dir dir, uint32_t isn)
+{
+	r->max_end[dir] = isn + 1;
+	r->seen |= SEEN_END(dir);
+}
+
+void sg_conn_anchor_window(struct sg_conn_rec *r, enum sg_dir dir, uint32_t ack, uint32_t win_bytes)
+{
+	r->redge[dir] = ack + win_bytes;
+	r->seen |= SEEN_WIN(dir);
+}
+
+void sg_conn_observe_first(struct sg_conn *c, enum sg_dir dir, const struct sg_pkt *p)
+{
+	struct sg_conn_rec *r = sg_conn_rec(c);
+	enum sg_dir to = other(dir);
+	uint32_t end = seg_end(p);
+
+	if (!(r->seen & SEEN_END(dir))) {
+		r->max_end[dir] = end;
+		r->seen |= SEEN_END(dir);
+	} else if (!in_window(r, dir, end)) {
+		return;
+	} else if (sg_seq_after(end, r->max_end[dir]) && !(r->flags & FIN_BIT(dir))) {
+		r->max_end[dir] = end;
+	}
+	/* An ACK can only acknowledge what the other side sent. */
+	if ((p->tcp_flags & SG_TCP_ACK) &&
+	    (!(r->seen & SEEN_END(to)) || r->max_end[to] - p->ack <= max_window(r, dir))) {
+		unsigned shift = (p->tcp_flags & SG_TCP_SYN) ? 0 : sg_conn_shift(r, dir);
+		uint32_t edge = p->ack + ((uint32_t)p->win << shift);
+
+		if (!(r->seen & SEEN_WIN(dir)) || sg_seq_after(edge, r->redge[dir]))
+			sg_conn_anchor_window(r, dir, p->ack, (uint32_t)p->win << shift);
+	}
+}
+
+/* Records a FIN at `end` (its SEQ + 1).  False when it repeats an earlier
+ * FIN at another place. */
+static bool note_fin(struct sg_ct *ct, unsigned worker, struct sg_conn *c, enum sg_dir dir,
+                     uint32_t end, enum sg_ct_state s, uint32_t now_ms)
+{
+	struct sg_conn_rec *r = sg_conn_rec(c);
+	bool both;
+
+	sg_ct_lock(c);
+	if (r->flags & FIN_BIT(dir)) {
+		bool same = r->max_end[dir] == end;
+
+		sg_ct_unlock(c);
+		return same;
+	}
+	if ((r->seen & SEEN_END(dir)) && sg_seq_after(r->max_end[dir], end)) {
+		/* Data beyond this FIN was seen: nothing to record. */
+		sg_ct_unlock(c);
+		return true;
+	}
+	r->flags |= FIN_BIT(dir);
+	r->max_end[dir] = end;
+	r->seen |= SEEN_END(dir);
+	both = (r->flags & (SG_CONN_FIN_WAN | SG_CONN_FIN_LAN)) == (SG_CONN_FIN_WAN | SG_CONN_FIN_LAN);
+	if (both && dir == SG_DIR_LAN)
+		r->flags |= SG_CONN_LAST_FIN_LAN;
+	sg_ct_unlock(c);
+	if (both && s != SG_CT_TIME_WAIT && s != SG_CT_CLOSED)
+		sg_ct_set_state(ct, worker, c, SG_CT_CLOSING, now_ms);
+	else if (!both && s == SG_CT_ESTABLISHED)
+		sg_ct_set_state(ct, worker, c, SG_CT_FIN_WAIT, now_ms);
+	return true;
+}
+
+static bool rst_rules(struct sg_ct *ct, unsigned worker, struct sg_conn *c, const struct sg_pkt *p,
+                      enum sg_dir dir, uint16_t rst_slack, uint32_t now_ms, enum sg_stat *why,
+                      bool *challenge)
+{
+	const struct sg_conn_rec *r = sg_conn_rec(c);
+	int32_t d = (int32_t)(p->seq - r->max_end[dir]);
+
+	if (!(r->seen & SEEN_END(dir)))
+		return true;     /* nothing to judge by: the endpoint decides */
+	if (d >= -(int32_t)rst_slack && d <= (int32_t)rst_slack) {
+		sg_conn_close(ct, worker, c, now_ms);
+		return true;
+	}
+	/* In the window: maybe the sender's data never reached synguard.  The
+	 * challenge ACK tells a genuine sender the sequence to reset with
+	 * (RFC 5961 §3.2); a blind attacker never sees it. */
+	*challenge = in_window(r, dir, p->seq);
+	*why = SG_STAT_DROP_RST_INVALID;
+	return false;
+}
+
+bool sg_conn_fin_rst(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                     const struct sg_pkt *p, enum sg_dir dir, uint16_t rst_slack,
+                     uint32_t now_ms, enum sg_stat *why, bool *challenge)
+{
+	const struct sg_conn_rec *r = sg_conn_rec(c);
+
+	if (p->first_frag)
+		return true;  /* its checksum cannot be verified: no state change */
+	if (!sg_pkt_tcp_csum_ok(p)) {
+		*why = SG_STAT_DROP_BAD_CSUM;
+		return false;
+	}
+	if (p->tcp_flags & SG_TCP_RST)
+		return rst_rules(ct, worker, c, p, dir, rst_slack, now_ms, why, challenge);
+	if (!in_window(r, dir, seg_end(p))) {
+		*why = SG_STAT_DROP_FIN_INVALID;
+		return false;
+	}
+	if (!note_fin(ct, worker, c, dir, seg_end(p), sg_ct_state_get(c), now_ms)) {
+		*why = SG_STAT_DROP_FIN_CHANGED;
+		return false;
+	}
+	return true;
+}
+
+/* The ACK of the later FIN, from the other side, ends the closing. */
+void sg_conn_closing_ack(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                         const struct sg_pkt *p, enum sg_dir dir, uint32_t now_ms)
+{
+	const struct sg_conn_rec *r = sg_conn_rec(c);
+	enum sg_dir last = (r->flags & SG_CONN_LAST_FIN_LAN) ? SG_DIR_LAN : SG_DIR_WAN;
+
+	if ((p->tcp_flags & SG_TCP_ACK) && dir != last && !sg_seq_after(r->max_end[last], p->ack))
+		sg_ct_set_state(ct, worker, c, SG_CT_TIME_WAIT, now_ms);
+}

@@ -1,0 +1,312 @@
+/* The proxy's record of one connection, and the transitions that must
+ * follow the table's lock and fence rules.  Private to src/core.
+ *
+ * The record lives in the payload of its table entry (conntrack.h).  Who
+ * writes what, with N workers reading the same entry:
+ * - a new entry's record is written before sg_ct_insert publishes it;
+ * - a record changed later (a replaced closing entry, the server's answer,
+ *   a FIN) is changed under the entry's lock (sg_ct_lock), and what other
+ *   workers must see together with a state is written before the release
+ *   fence that precedes the state change;
+ * - readers take the state with sg_conn_state(), whose acquire fence makes
+ *   everything published before that state visible.
+ * Only the functions below change a record after publication; the rest of
+ * the core reads it.
+ *
+ * Sequence spaces.  The client's own ISN goes to the server unchanged, so
+ * client->server SEQ and server->client ACK never change.  The server's
+ * sequence numbers differ from the cookie ISN the client knows by
+ * seq_offset = cookie ISN - server ISN: server->client SEQ += seq_offset;
+ * client->server ACK and SACK edges -= seq_offset.  Timestamps likewise:
+ * ts_offset = synguard's TSval (the TS cookie) - the server's first TSval.
+ */
+#ifndef SG_CORE_CONN_H
+#define SG_CORE_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/conntrack.h"
+#include "core/stats.h"
+#include "net/pkt.h"
+#include "net/tcpopt.h"
+
+#define SG_WS_NONE 0xf           /* no window scale option */
+
+/* struct sg_conn_rec.flags */
+#define SG_CONN_PROXIED      0x01   /* opened from WAN through a cookie */
+#define SG_CONN_CLIENT_SACK  0x02   /* client and server were told SACK-permitted */
+#define SG_CONN_CLIENT_TS    0x04   /* the client uses timestamps */
+#define SG_CONN_SERVER_SACK  0x08
+#define SG_CONN_SERVER_TS    0x10
+#define SG_CONN_FIN_WAN      0x20   /* FIN seen from that side */
+#define SG_CONN_FIN_LAN      0x40
+#define SG_CONN_LAST_FIN_LAN 0x80   /* the later FIN came from LAN */
+
+/* struct sg_conn_rec.seen: what of each side's sequence space is known.
+ * A side's numbers are anchored by the first segment seen from it, never
+ * by a zeroed field: ISNs cover the whole 32-bit space. */
+#define SG_SEEN_END_WAN   0x01   /* max_end[WAN] holds a real value */
+#define SG_SEEN_END_LAN   0x02
+#define SG_SEEN_WIN_WAN   0x04   /* redge[WAN] holds a real value */
+#define SG_SEEN_WIN_LAN   0x08
+#define SG_SEEN_NO_SCALE  0x10   /* picked up mid-stream: window scales unknown */
+
+/* A direction, as an index of max_end / redge: who sent the segment. */
+enum sg_dir {
+	SG_DIR_WAN = 0,
+	SG_DIR_LAN = 1,
+};
+
+struct sg_conn_rec {
+	uint32_t seq_offset;     /* cookie ISN - server ISN (the cookie ISN
+	                            itself while waiting for the server) */
+	uint32_t ts_offset;      /* synguard's TSval - server's TSval (the TS
+	                            cookie itself while waiting) */
+	uint32_t client_isn;
+	uint32_t client_tsval;   /* for SYN retransmits */
+	uint32_t max_end[2];     /* by enum sg_dir: the highest SEQ + length (+1
+	                            for SYN, FIN) a side sent in its window;
+	                            after its FIN, FIN + 1, which never moves */
+	uint32_t redge[2];       /* the right edge of a side's receive window:
+	                            the highest ACK + scaled window it sent */
+	uint16_t client_win;     /* the client's window in its cookie ACK */
+	uint16_t mss;            /* sent to the server */
+	uint8_t  client_ws;      /* told to the server; SG_WS_NONE: none */
+	uint8_t  server_ws;      /* SG_WS_NONE: none */
+	uint8_t  our_ws;         /* offered to the client in the SYN-ACK */
+	uint8_t  flags;          /* SG_CONN_* */
+	uint8_t  retries;        /* SYN retransmits so far (owner only) */
+	uint8_t  nvlan;
+	uint8_t  seen;           /* SG_SEEN_* */
+	uint8_t  wan_mac[6];
+	uint8_t  lan_mac[6];
+	uint8_t  shifts;         /* window shift of WAN (low nibble) and LAN side,
+	                            see sg_conn_shift */
+	uint16_t vlan_tpid[2];
+	uint16_t vlan_tci[2];
+};
+
+_Static_assert(sizeof(struct sg_conn_rec) <= SG_CT_PAYLOAD_BYTES,
+               "the record must fit in a table entry's payload");
+
+static inline struct sg_conn_rec *sg_conn_rec(struct sg_conn *c)
+{
+	return (struct sg_conn_rec *)(void *)c->payload;
+}
+
+static inline const struct sg_conn_rec *sg_conn_rec_c(const struct sg_conn *c)
+{
+	return (const struct sg_conn_rec *)(const void *)c->payload;
+}
+
+/* The entry's state, and (acquire) every record field published with it. */
+static inline enum sg_ct_state sg_conn_state(const struct sg_conn *c)
+{
+	enum sg_ct_state s = c ? sg_ct_state_get(c) : SG_CT_FREE;
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return s;
+}
+
+static inline bool sg_seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/* ---- windows ---- */
+
+/* The window a receiver that shifts by to_shift must see for the window
+ * a sender shifting by from_shift advertised.  Never turns an open window
+ * into zero: that would stall the sender until its persist timer. */
+static inline uint16_t sg_window_convert(uint16_t win, unsigned from_shift, unsigned to_shift)
+{
+	uint32_t real = (uint32_t)win << from_shift;
+	uint32_t v = real >> to_shift;
+
+	if (v > 0xffff)
+		v = 0xffff;
+	if (v == 0 && win)
+		v = 1;
+	return (uint16_t)v;
+}
+
+/* Scaling is in force on the client side when the client sent WS (and was
+ * then offered WS by the cookie SYN-ACK); on the server side when, in
+ * addition, the server answered with WS (RFC 7323 §2.2). */
+static inline unsigned sg_conn_client_shift(const struct sg_conn_rec *r)
+{
+	return r->client_ws == SG_WS_NONE ? 0 : r->client_ws;
+}
+
+static inline unsigned sg_conn_shift_to_client(const struct sg_conn_rec *r)
+{
+	return r->client_ws == SG_WS_NONE ? 0 : r->our_ws;
+}
+
+static inline bool sg_conn_server_scaling(const struct sg_conn_rec *r)
+{
+	return r->client_ws != SG_WS_NONE && r->server_ws != SG_WS_NONE;
+}
+
+/* The shift of the windows side d advertises, as far as synguard knows
+ * (kept in `shifts` by sg_conn_learn_shifts, read on every segment). */
+static inline unsigned sg_conn_shift(const struct sg_conn_rec *r, enum sg_dir d)
+{
+	return (r->shifts >> (4 * d)) & 0xf;
+}
+
+/* Sets `shifts` once the scales are known: for a proxied connection the
+ * scales it negotiated with each side; for a tracked one the scales of
+ * the handshake it saw, the largest possible when it saw none (so no
+ * window it checks is ever too small). */
+static inline void sg_conn_learn_shifts(struct sg_conn_rec *r)
+{
+	unsigned wan, lan;
+
+	if (r->flags & SG_CONN_PROXIED) {
+		wan = sg_conn_client_shift(r);
+		lan = sg_conn_server_scaling(r) ? r->server_ws : 0;
+	} else if (r->seen & SG_SEEN_NO_SCALE) {
+		wan = lan = SG_TCP_WSCALE_MAX;
+	} else if (r->client_ws == SG_WS_NONE || r->server_ws == SG_WS_NONE) {
+		wan = lan = 0;
+	} else {
+		wan = r->client_ws;
+		lan = r->server_ws;
+	}
+	r->shifts = (uint8_t)(wan | lan << 4);
+}
+
+/* A window the client sent, as the server must see it. */
+static inline uint16_t sg_conn_win_c2s(const struct sg_conn_rec *r, uint16_t win)
+{
+	return sg_window_convert(win, sg_conn_client_shift(r),
+	                         sg_conn_server_scaling(r) ? r->client_ws : 0);
+}
+
+/* A window the server sent, as the client must see it. */
+static inline uint16_t sg_conn_win_s2c(const struct sg_conn_rec *r, uint16_t win)
+{
+	return sg_window_convert(win, sg_conn_server_scaling(r) ? r->server_ws : 0,
+	                         sg_conn_shift_to_client(r));
+}
+
+/* ---- transitions ---- */
+
+/* A connection a valid cookie ACK opens, in SYN_SENT with record *init:
+ * a new entry, or `old` (a closing entry on the same tuple, which gives
+ * way to the new connection).  0 and *out, or -EEXIST (another worker
+ * opened it first), -ENOSPC (the worker's table slice is full), -ESTALE
+ * (old was freed meanwhile). */
+int sg_conn_open_proxied(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                         uint32_t hash, struct sg_conn *old, const struct sg_conn_rec *init,
+                         uint32_t now_ms, struct sg_conn **out);
+
+/* A connection seen from LAN (a LAN host's SYN, or mid-stream after a
+ * restart), tracked but not proxied, in `state` with record *init: a new
+ * entry, or `old` (closing) reset.  Returns the entry (an existing one
+ * when another worker inserted it first), or NULL when the table is full. */
+struct sg_conn *sg_conn_open_tracked(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
+                                     uint32_t hash, struct sg_conn *old, enum sg_ct_state state,
+                                     const struct sg_conn_rec *init, uint32_t now_ms);
+
+/* UP_SYN_SENT -> UP_SYN_RECV: the WAN host answered a LAN host's SYN with
+ * window scale ws (SG_WS_NONE: none). */
+void sg_conn_uplink_answered(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint8_t ws,
+                             uint32_t now_ms);
+
+/* What the server's SYN-ACK tells about the server. */
+struct sg_conn_server {
+	uint32_t isn;
+	uint32_t tsval;
+	uint16_t win;            /* its SYN-ACK's window (never scaled) */
+	uint8_t  ws;             /* SG_WS_NONE: none */
+	bool     sack, ts;
+};
+
+/* SYN_SENT -> ESTABLISHED on the server's SYN-ACK: the offsets are
+ * computed and published before the state.  *cookie_isn and *ts_cookie
+ * receive the values the client knows.  -EALREADY when another worker
+ * handled a copy of the SYN-ACK first. */
+int sg_conn_establish(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                      const struct sg_conn_server *srv, uint32_t now_ms,
+                      uint32_t *cookie_isn, uint32_t *ts_cookie);
+
+/* Any state -> CLOSED: a RST was accepted, or the server refused. */
+void sg_conn_close(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint32_t now_ms);
+
+/* The FIN and RST rules of one segment p sent by `dir` (SEQ in the
+ * sender's own space, ACK in the receiver's), RFC 5961 in spirit.  Only a
+ * segment with a valid checksum changes state.  A RST within rst_slack of
+ * the sender's next sequence closes; another RST in the receiver's window
+ * is answered with a challenge ACK (*challenge set: the caller emits it)
+ * and dropped; the rest are dropped.  A FIN in the window is recorded
+ * (FIN_WAIT, CLOSING) and must not move when retransmitted.  The ACK of
+ * the later FIN ends the closing (TIME_WAIT).  Returns true to pass the
+ * segment on; false to drop it, with the counter of the reason in *why. */
+bool sg_conn_fin_rst(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                     const struct sg_pkt *p, enum sg_dir dir, uint16_t rst_slack,
+                     uint32_t now_ms, enum sg_stat *why, bool *challenge);
+void sg_conn_closing_ack(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                         const struct sg_pkt *p, enum sg_dir dir, uint32_t now_ms);
+
+/* Inline, as every segment of a live connection passes here. */
+static inline bool sg_conn_close_rules(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
+                                       const struct sg_pkt *p, enum sg_dir dir, uint16_t rst_slack,
+                                       uint32_t now_ms, enum sg_stat *why, bool *challenge)
+{
+	*challenge = false;
+	if (__builtin_expect(p->tcp_flags & (SG_TCP_RST | SG_TCP_FIN), 0))
+		return sg_conn_fin_rst(ct, worker, c, p, dir, rst_slack, now_ms, why, challenge);
+	if (__builtin_expect(sg_ct_state_get(c) == SG_CT_CLOSING, 0))
+		sg_conn_closing_ack(ct, worker, c, p, dir, now_ms);
+	return true;
+}
+
+/* The first segments of each side, from the handshake synguard made or
+ * saw: anchors a side's sequence (isn + 1) and, when known, its window
+ * edge (ack + win, the SYN's window is never scaled). */
+void sg_conn_anchor(struct sg_conn_rec *r, enum sg_dir dir, uint32_t isn);
+void sg_conn_anchor_window(struct sg_conn_rec *r, enum sg_dir dir, uint32_t ack, uint32_t win_bytes);
+
+/* sg_conn_observe for a record that lacks one of the numbers it uses. */
+void sg_conn_observe_first(struct sg_conn *c, enum sg_dir dir, const struct sg_pkt *p);
+
+/* Learns from a segment sent by `dir` that passed the rules: the sender's
+ * highest sequence (only within the receiver's window, so a blind
+ * segment cannot walk it) and, from its ACK and window, the right edge of
+ * the sender's own receive window (only for an ACK of what the other side
+ * sent).  The first segment of a side anchors its numbers.  Inline: every
+ * segment of a live connection passes here. */
+static inline void sg_conn_observe(struct sg_conn *c, enum sg_dir dir, const struct sg_pkt *p)
+{
+	struct sg_conn_rec *r = sg_conn_rec(c);
+	enum sg_dir to = (enum sg_dir)(dir ^ 1);
+	const uint8_t need = SG_SEEN_END_WAN | SG_SEEN_END_LAN | SG_SEEN_WIN_WAN | SG_SEEN_WIN_LAN;
+	/* FIN is 0x01 and SYN 0x02 (RFC 9293): each counts one. */
+	uint32_t end = p->seq + p->payload_len + (p->tcp_flags & SG_TCP_FIN) +
+	               ((p->tcp_flags & SG_TCP_SYN) >> 1);
+	uint32_t lo, hi;
+
+	if (__builtin_expect((r->seen & need) != need, 0)) {
+		sg_conn_observe_first(c, dir, p);
+		return;
+	}
+	lo = r->max_end[dir] - (0xffffu << sg_conn_shift(r, to));
+	hi = r->redge[to] + 1;   /* one beyond: a zero-window probe */
+	if (end - lo > hi - lo)
+		return;
+	if (sg_seq_after(end, r->max_end[dir]) && !(r->flags & (SG_CONN_FIN_WAN << dir)))
+		r->max_end[dir] = end;
+	if ((p->tcp_flags & SG_TCP_ACK) &&
+	    r->max_end[to] - p->ack <= (0xffffu << sg_conn_shift(r, dir))) {
+		unsigned shift = (p->tcp_flags & SG_TCP_SYN) ? 0 : sg_conn_shift(r, dir);
+		uint32_t edge = p->ack + ((uint32_t)p->win << shift);
+
+		if (sg_seq_after(edge, r->redge[dir]))
+			r->redge[dir] = edge;
+	}
+}
+
+#endif

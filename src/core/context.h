@@ -1,0 +1,89 @@
+/* What every room of the proxy works in: the process-wide state (struct
+ * sg_proxy), one worker's state (struct sg_proxy_worker), and the flow a
+ * frame belongs to.  Private to src/core. */
+#ifndef SG_CORE_CONTEXT_H
+#define SG_CORE_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/conntrack.h"
+#include "core/secret.h"
+#include "core/stats.h"
+#include "core/verdict.h"
+#include "net/pkt.h"
+
+struct sg_proxy_worker {
+	struct sg_proxy *p;
+	unsigned id;
+	uint32_t now_ms;                 /* the clock of the frame at hand */
+	struct sg_secret_cache keys;
+	struct sg_stats st;
+} __attribute__((aligned(64)));
+
+struct sg_proxy {
+	struct sg_proxy_config cfg;
+	struct sg_ct *ct;
+	struct sg_secret *secret;
+	int64_t cookie_clock_offset_ns;  /* see sg_proxy_set_cookie_clock */
+	unsigned nworkers;
+	struct sg_proxy_worker w[];
+};
+
+static inline void sg_count(struct sg_proxy_worker *w, enum sg_stat s)
+{
+	w->st.c[s]++;
+}
+
+static inline uint64_t sg_cookie_clock(const struct sg_proxy *p, uint64_t now_ns)
+{
+	return now_ns + (uint64_t)__atomic_load_n(&p->cookie_clock_offset_ns, __ATOMIC_RELAXED);
+}
+
+/* A frame's flow key and its table hash, computed once: by the burst's
+ * prefetch pass, or on demand. */
+struct sg_flow_ref {
+	struct sg_flow k;
+	uint32_t h;
+	bool valid;
+};
+
+/* The key of a parsed TCP segment (or quoted segment) received on port. */
+static inline void sg_flow_from_pkt(struct sg_flow *k, const struct sg_pkt *p, enum sg_port port)
+{
+	const uint8_t *s = sg_pkt_saddr(p), *d = sg_pkt_daddr(p);
+	uint16_t vid0 = 0, vid1 = 0;
+
+	if (__builtin_expect(p->nvlan != 0, 0)) {
+		vid0 = sg_pkt_vid(p, 0);
+		vid1 = sg_pkt_vid(p, 1);
+	}
+	if (port == SG_PORT_WAN)
+		sg_flow_make(k, p->family, s, p->sport, d, p->dport, vid0, vid1);
+	else
+		sg_flow_make(k, p->family, d, p->dport, s, p->sport, vid0, vid1);
+}
+
+static inline void sg_flow_ref_fill(const struct sg_proxy *px, struct sg_flow_ref *f,
+                                    const struct sg_pkt *p, enum sg_port port)
+{
+	if (f->valid)
+		return;
+	sg_flow_from_pkt(&f->k, p, port);
+	f->h = sg_ct_hash(px->ct, &f->k);
+	f->valid = true;
+}
+
+static inline bool sg_is_pure_syn(const struct sg_pkt *p)
+{
+	return (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST | SG_TCP_FIN)) == SG_TCP_SYN;
+}
+
+static inline bool sg_is_synack(const struct sg_pkt *p)
+{
+	return (p->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK | SG_TCP_RST | SG_TCP_FIN)) ==
+	       (SG_TCP_SYN | SG_TCP_ACK);
+}
+
+#endif

@@ -1,0 +1,56 @@
+/* The handshake of a proxied connection, from the client's SYN to the
+ * server's SYN-ACK: the cookie SYN-ACK (no state), the cookie ACK that
+ * opens the connection and sends the server a SYN, SYN retransmits and
+ * their expiry, the server's SYN-ACK (ACK to the server, window update to
+ * the client) or refusal.  Private to src/core. */
+#ifndef SG_CORE_HANDSHAKE_H
+#define SG_CORE_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/conntrack.h"
+#include "core/context.h"
+
+/* WAN, no live connection: a SYN, answered with a cookie SYN-ACK. */
+enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
+                          uint64_t now_ns, struct sg_out *out);
+
+/* WAN, no live connection (or `old`, a closing one): an ACK.  A verdict
+ * when it proved a cookie (CONSUME: a SYN went to the server; DROP: bad
+ * checksum or no room in the table), or -1 when it is no cookie ACK.
+ * Any segment a client sends after the cookie SYN-ACK proves it: its ACK,
+ * data, a FIN, and a window probe (SEQ = ISN, no data), which is all a
+ * Linux client sends when its ACK was lost and the window stays shut. */
+int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow_ref *fr,
+                     struct sg_conn *old, uint64_t now_ns, struct sg_out *out);
+
+/* WAN, while the server has not answered (SYN_SENT). */
+enum sg_verdict sg_hs_client_waits(struct sg_proxy_worker *w, struct sg_conn *c,
+                                   const struct sg_pkt *p, struct sg_out *out);
+
+/* LAN, while the server has not answered (SYN_SENT): its SYN-ACK or RST. */
+enum sg_verdict sg_hs_server_answers(struct sg_proxy_worker *w, struct sg_conn *c,
+                                     struct sg_pkt *p, struct sg_out *out);
+
+/* LAN, no connection: a SYN-ACK answers a SYN synguard no longer knows
+ * (its entry was evicted, or it never sent it): the server gets a RST so
+ * its half-open connection goes, and nothing is picked up. */
+enum sg_verdict sg_hs_orphan_synack(struct sg_proxy_worker *w, const struct sg_pkt *p,
+                                    struct sg_out *out);
+
+/* LAN, established: the server repeats its SYN-ACK (our ACK was lost). */
+enum sg_verdict sg_hs_server_repeats(struct sg_proxy_worker *w, struct sg_conn *c,
+                                     const struct sg_pkt *p, struct sg_out *out);
+
+/* The timer of a worker's entries (sg_ct_expire's callback; arg is a
+ * struct sg_hs_timer): SYN_SENT entries re-send their SYN with backoff,
+ * then give the client a RST; others are freed. */
+struct sg_hs_timer {
+	struct sg_proxy_worker *w;
+	struct sg_out *out;
+	bool full;               /* out filled up: call again after sending */
+};
+enum sg_ct_expire_action sg_hs_expire(void *arg, struct sg_conn *c, uint32_t now_ms);
+
+#endif
