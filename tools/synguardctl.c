@@ -10,14 +10,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define DEFAULT_SOCKET "/run/synguard/ctl.sock"
+#include "daemon/ctl.h"   /* SG_CTL_DEFAULT_SOCKET: the daemon's default */
+
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: synguardctl [-s SOCKET] stats [--json]\n"
 	           "  stats    counters of the running synguard, with rates per second\n"
 	           "  --json   the same as one JSON object\n"
-	           "  -s PATH  control socket (default " DEFAULT_SOCKET ")\n");
+	           "  -s PATH  control socket (default " SG_CTL_DEFAULT_SOCKET ")\n");
 }
 
 int main(int argc, char **argv)
@@ -28,7 +29,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = DEFAULT_SOCKET;
+	const char *path = SG_CTL_DEFAULT_SOCKET;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char buf[4096], cmd[32];
 	int json = 0, o, fd;

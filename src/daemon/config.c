@@ -6,11 +6,14 @@
 
 #include <errno.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "daemon/ctl.h"
 #include "daemon/keyfile.h"
 #include "daemon/log.h"
 
@@ -90,10 +93,10 @@ void sg_config_default(struct sg_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->threads = 1;
-	c->io = 0;
+	c->io = 0;          /* "auto", the first of the io option's choices */
 	c->log_target = SG_LOG_STDERR;
 	c->log_level = 3;   /* index of "info" in log.level's choices */
-	strcpy(c->ctl_socket, SG_CONFIG_DEFAULT_SOCKET);
+	strcpy(c->ctl_socket, SG_CTL_DEFAULT_SOCKET);
 	sg_proxy_config_default(&c->proxy);
 }
 
@@ -150,77 +153,108 @@ static void choice_name(const char *choices, int idx, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)(strchr(p, '|') ? (size_t)(strchr(p, '|') - p) : strlen(p)), p);
 }
 
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+
+/* Each kind of mistake has one wording, for the file and the command line
+ * alike; `who` names the setting: "FILE:LINE: path" or "--flag". */
+static int check_uint(const struct opt *o, const char *who, long long v, char *err, size_t errlen)
+{
+	if (o->zero_is_off && v == 0)
+		return 0;
+	if ((v < o->min || v > o->max) && o->zero_is_off)
+		FAIL("%s: must be 0 (off) or %ld..%ld, not %lld", who, o->min, o->max, v);
+	if (v < o->min || v > o->max)
+		FAIL("%s: %lld is out of range %ld..%ld", who, v, o->min, o->max);
+	return 0;
+}
+
+static int check_entry(const struct opt *o, const char *who, unsigned i, long long v,
+                       char *err, size_t errlen)
+{
+	if (v < o->min || v > o->max)
+		FAIL("%s: entry %u (%lld) is out of range %ld..%ld", who, i + 1, v, o->min, o->max);
+	return 0;
+}
+
+static int check_count(const struct opt *o, const char *who, unsigned long n, char *err, size_t errlen)
+{
+	if (n < 1 || n > o->n_max)
+		FAIL("%s: must have 1..%u entries, has %lu", who, o->n_max, n);
+	return 0;
+}
+
+static int set_choice(const struct opt *o, const char *who, const char *v, uint8_t *dst,
+                      char *err, size_t errlen)
+{
+	int idx = choice_index(o->choices, v);
+
+	if (idx < 0)
+		FAIL("%s: \"%s\" is not one of %s", who, v, o->choices);
+	put_uint(dst, o->width, (unsigned long)idx);
+	return 0;
+}
+
+static int set_string(const struct opt *o, const char *who, const char *v, uint8_t *dst,
+                      char *err, size_t errlen)
+{
+	if (strlen(v) >= o->cap)
+		FAIL("%s: longer than %zu characters", who, o->cap - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
 
 static int set_one(const struct opt *o, config_setting_t *s, struct sg_config *c,
                    const char *file, char *err, size_t errlen)
 {
-	int line = config_setting_source_line(s);
 	uint8_t *dst = (uint8_t *)c + o->off;
+	char who[PATH_MAX + 128];
+	int rc;
 
+	snprintf(who, sizeof(who), "%s:%d: %s", file, config_setting_source_line(s), o->path);
 	switch (o->type) {
 	case T_UINT: {
 		long long v;
 
 		if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-			FAIL("%s:%d: %s: must be an integer in %ld..%ld", file, line, o->path, o->min, o->max);
+			FAIL("%s: must be an integer in %ld..%ld", who, o->min, o->max);
 		v = config_setting_get_int64(s);
-		if (o->zero_is_off && v == 0) {
-			put_uint(dst, o->width, 0);
-			return 0;
-		}
-		if ((v < o->min || v > o->max) && o->zero_is_off)
-			FAIL("%s:%d: %s: must be 0 (off) or %ld..%ld, not %lld", file, line, o->path,
-			     o->min, o->max, v);
-		if (v < o->min || v > o->max)
-			FAIL("%s:%d: %s: %lld is out of range %ld..%ld", file, line, o->path, v, o->min, o->max);
+		rc = check_uint(o, who, v, err, errlen);
+		if (rc)
+			return rc;
 		put_uint(dst, o->width, (unsigned long)v);
 		return 0;
 	}
 	case T_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			FAIL("%s:%d: %s: must be true or false", file, line, o->path);
+			FAIL("%s: must be true or false", who);
 		*(bool *)dst = config_setting_get_bool(s);
 		return 0;
-	case T_ENUM: {
-		const char *v = config_setting_get_string(s);
-		int idx;
-
-		if (!v)
-			FAIL("%s:%d: %s: must be a string, one of %s", file, line, o->path, o->choices);
-		idx = choice_index(o->choices, v);
-		if (idx < 0)
-			FAIL("%s:%d: %s: \"%s\" is not one of %s", file, line, o->path, v, o->choices);
-		put_uint(dst, o->width, (unsigned long)idx);
-		return 0;
-	}
-	case T_STRING: {
-		const char *v = config_setting_get_string(s);
-
-		if (!v)
-			FAIL("%s:%d: %s: must be a string", file, line, o->path);
-		if (strlen(v) >= o->cap)
-			FAIL("%s:%d: %s: longer than %zu characters", file, line, o->path, o->cap - 1);
-		memcpy(dst, v, strlen(v) + 1);
-		return 0;
-	}
+	case T_ENUM:
+		if (!config_setting_get_string(s))
+			FAIL("%s: must be a string, one of %s", who, o->choices);
+		return set_choice(o, who, config_setting_get_string(s), dst, err, errlen);
+	case T_STRING:
+		if (!config_setting_get_string(s))
+			FAIL("%s: must be a string", who);
+		return set_string(o, who, config_setting_get_string(s), dst, err, errlen);
 	case T_UINT_LIST: {
 		int n = config_setting_length(s);
 
 		if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
-			FAIL("%s:%d: %s: must be a list of integers [a, b, ...]", file, line, o->path);
-		if (n < 1 || (unsigned)n > o->n_max)
-			FAIL("%s:%d: %s: must have 1..%u entries, has %d", file, line, o->path, o->n_max, n);
+			FAIL("%s: must be a list of integers [a, b, ...]", who);
+		rc = check_count(o, who, (unsigned long)n, err, errlen);
+		if (rc)
+			return rc;
 		for (int i = 0; i < n; i++) {
 			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			long long v;
 
 			if (config_setting_type(e) != CONFIG_TYPE_INT && config_setting_type(e) != CONFIG_TYPE_INT64)
-				FAIL("%s:%d: %s: entry %d must be an integer", file, line, o->path, i + 1);
+				FAIL("%s: entry %d must be an integer", who, i + 1);
 			v = config_setting_get_int64(e);
-			if (v < o->min || v > o->max)
-				FAIL("%s:%d: %s: entry %d (%lld) is out of range %ld..%ld", file, line, o->path,
-				     i + 1, v, o->min, o->max);
+			rc = check_entry(o, who, (unsigned)i, v, err, errlen);
+			if (rc)
+				return rc;
 			put_uint(dst + (size_t)i * o->width, o->width, (unsigned long)v);
 		}
 		put_uint((uint8_t *)c + o->count_off, o->count_width, (unsigned long)n);
@@ -228,6 +262,89 @@ static int set_one(const struct opt *o, config_setting_t *s, struct sg_config *c
 	}
 	}
 	return 0;
+}
+
+/* Decimal digits and nothing else before *end: strtoull alone would take
+ * " 2", "+2" and "-1" (as 2^64 - 1). */
+static int parse_decimal(const char *s, char **end, unsigned long long *v)
+{
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
+static int set_uint_text(const struct opt *o, const char *who, const char *text,
+                         uint8_t *dst, char *err, size_t errlen)
+{
+	unsigned long long v;
+	char *end;
+	int rc = parse_decimal(text, &end, &v);
+
+	if (rc == -ERANGE)
+		FAIL("%s: %s is out of range %ld..%ld", who, text, o->min, o->max);
+	if (rc || *end)
+		FAIL("%s: \"%s\" is not an integer in %ld..%ld", who, text, o->min, o->max);
+	rc = check_uint(o, who, v > LLONG_MAX ? LLONG_MAX : (long long)v, err, errlen);
+	if (rc)
+		return rc;
+	put_uint(dst, o->width, (unsigned long)v);
+	return 0;
+}
+
+/* Entries a list option may have at most (cpus has the most). */
+#define LIST_MAX 64
+_Static_assert(SG_CONFIG_MAX_CPUS <= LIST_MAX && SG_COOKIE_ISN_MSS_MAX <= LIST_MAX &&
+               SG_COOKIE_TS_MSS_MAX <= LIST_MAX, "LIST_MAX bounds every list option");
+
+/* "1,3,5-7": entries and ascending ranges.  Checked whole before anything
+ * is stored, so a refused list leaves the option as it was. */
+static int set_list_text(const struct opt *o, const char *who, const char *text,
+                         struct sg_config *c, char *err, size_t errlen)
+{
+	unsigned long long vals[LIST_MAX];
+	unsigned long n = 0;
+	const char *s = text;
+	int rc;
+
+	for (;;) {
+		unsigned long long a, b, span;
+		char *end;
+
+		if (parse_decimal(s, &end, &a) == -EINVAL)
+			goto syntax;
+		b = a;
+		if (*end == '-' && parse_decimal(end + 1, &end, &b) == -EINVAL)
+			goto syntax;
+		if (b < a)
+			FAIL("%s: %llu-%llu is not an ascending range", who, a, b);
+		/* In range at both ends, so in range throughout. */
+		span = b - a + 1;
+		rc = check_entry(o, who, (unsigned)n, a > LLONG_MAX ? LLONG_MAX : (long long)a, err, errlen);
+		if (!rc)
+			rc = check_entry(o, who, (unsigned)(n + span - 1),
+			                 b > LLONG_MAX ? LLONG_MAX : (long long)b, err, errlen);
+		if (rc)
+			return rc;
+		for (unsigned long long k = 0; k < span && n + k < o->n_max; k++)
+			vals[n + k] = a + k;
+		n += (unsigned long)span;
+		if (*end == 0)
+			break;
+		if (*end != ',')
+			goto syntax;
+		s = end + 1;
+	}
+	rc = check_count(o, who, n, err, errlen);
+	if (rc)
+		return rc;
+	for (unsigned long i = 0; i < n; i++)
+		put_uint((uint8_t *)c + o->off + i * o->width, o->width, (unsigned long)vals[i]);
+	put_uint((uint8_t *)c + o->count_off, o->count_width, n);
+	return 0;
+syntax:
+	FAIL("%s: \"%s\" is not a list like 1,3,5-7 of integers in %ld..%ld", who, text, o->min, o->max);
 }
 
 /* Is `path` an option, or a group some option lives in? */
@@ -249,6 +366,37 @@ static bool is_group_prefix(const char *path)
 	return false;
 }
 
+int sg_config_set(struct sg_config *c, const char *path, const char *text,
+                  const char *who, char *err, size_t errlen)
+{
+	const struct opt *o = find_opt(path);
+	uint8_t *dst;
+
+	if (!o) {
+		snprintf(err, errlen, "%s: unknown option '%s' (see synguard.conf(5))",
+		         who ? who : path, path);
+		return -ENOENT;
+	}
+	who = who ? who : o->path;
+	dst = (uint8_t *)c + o->off;
+	switch (o->type) {
+	case T_UINT:
+		return set_uint_text(o, who, text, dst, err, errlen);
+	case T_BOOL:
+		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
+			FAIL("%s: \"%s\" is not true or false", who, text);
+		*(bool *)dst = strcmp(text, "true") == 0;
+		return 0;
+	case T_ENUM:
+		return set_choice(o, who, text, dst, err, errlen);
+	case T_STRING:
+		return set_string(o, who, text, dst, err, errlen);
+	case T_UINT_LIST:
+		return set_list_text(o, who, text, c, err, errlen);
+	}
+	return -EINVAL;
+}
+
 static int walk(config_setting_t *g, const char *prefix, struct sg_config *c,
                 const char *file, char *err, size_t errlen)
 {
@@ -260,13 +408,17 @@ static int walk(config_setting_t *g, const char *prefix, struct sg_config *c,
 		const struct opt *o;
 
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", config_setting_name(s));
+		int rc;
+
 		o = find_opt(path);
 		if (o) {
-			if (set_one(o, s, c, file, err, errlen))
-				return -1;
+			rc = set_one(o, s, c, file, err, errlen);
+			if (rc)
+				return rc;
 		} else if (config_setting_type(s) == CONFIG_TYPE_GROUP && is_group_prefix(path)) {
-			if (walk(s, path, c, file, err, errlen))
-				return -1;
+			rc = walk(s, path, c, file, err, errlen);
+			if (rc)
+				return rc;
 		} else {
 			FAIL("%s:%d: unknown option '%s' (see synguard.conf(5))", file,
 			     config_setting_source_line(s), path);
@@ -335,23 +487,38 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 
 	config_init(&cf);
 	if (!config_read_file(&cf, path)) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+		rc = -EINVAL;
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO) {
 			snprintf(err, errlen, "%s: cannot read the file", path);
-		else
+			rc = -EIO;
+		} else {
 			snprintf(err, errlen, "%s:%d: syntax error: %s", path, config_error_line(&cf),
 			         config_error_text(&cf));
+		}
 		config_destroy(&cf);
-		return -1;
+		return rc;
 	}
 	rc = walk(config_root_setting(&cf), "", c, path, err, errlen);
 	config_destroy(&cf);
 	if (rc)
-		return -1;
-	if (sg_config_check(c, why, sizeof(why))) {
+		return rc;
+	rc = sg_config_check(c, why, sizeof(why));
+	if (rc)
 		snprintf(err, errlen, "%s: %s", path, why);
-		return -1;
+	return rc;
+}
+
+int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k)
+{
+	char name[32];
+
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (opts[i].off == OFF(io)) {
+			choice_name(opts[i].choices, c->io, name, sizeof(name));
+			return sg_io_kind_parse(name, k);
+		}
 	}
-	return 0;
+	return -EINVAL;
 }
 
 int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,

@@ -11,13 +11,14 @@
 
 #include "core/proxy.h"
 #include "core/secret.h"
+#include "io/io.h"
 
 #define SG_CONFIG_MAX_CPUS 64
-#define SG_CONFIG_DEFAULT_SOCKET "/run/synguard/ctl.sock"
 
 struct sg_config {
 	unsigned threads;
-	int      io;                          /* 0 auto, 1 afxdp, 2 afpacket */
+	int      io;                          /* index in the io option's choices:
+	                                         sg_config_io_kind maps it */
 	int      cpus[SG_CONFIG_MAX_CPUS];
 	unsigned ncpus;
 	bool     bridge_only;
@@ -30,12 +31,26 @@ struct sg_config {
 
 void sg_config_default(struct sg_config *c);
 
-/* Reads path into *c (defaults for what the file leaves out).  0, or -1
- * with a message "path:line: option: what is wrong" in err. */
+/* Reads path into *c (defaults for what the file leaves out), then
+ * sg_config_check.  0, or a negative errno with a message
+ * "path:line: option: what is wrong" in err. */
 int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errlen);
 
-/* Checks *c as the core will (sg_proxy_config_check) and says what is
- * wrong in the words of the option table: 0, or -1 with "option: ...". */
+/* Sets one option from text, e.g. a command-line argument, with the type
+ * and range of the option table (the one place that states them):
+ * integers in decimal digits and nothing else ("2x", "-1", " 2" are
+ * refused), enums by name, booleans true|false, lists as "1,3,5-7".
+ * `who` names the setting in the message (e.g. "--threads"; NULL: the
+ * option's path), worded as for the file: "--threads: 0 is out of range
+ * 1..64".  0, or -EINVAL / -ENOENT (no such option) with the message; *c
+ * is unchanged then. */
+int sg_config_set(struct sg_config *c, const char *path, const char *text,
+                  const char *who, char *err, size_t errlen);
+
+/* Checks *c as the core will (sg_proxy_config_check): the rules across
+ * options, for a configuration put together from a file and the command
+ * line, said in the words of the option table.  0, or -EINVAL with
+ * "option: ..." in err. */
 int sg_config_check(const struct sg_config *c, char *err, size_t errlen);
 
 /* The words for a fault the core found in c's proxy options (a check or
@@ -54,6 +69,10 @@ struct sg_config_secrets {
  * is set.  0, or -1 with a message. */
 int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
                        struct sg_config_secrets *sec, char *err, size_t errlen);
+
+/* The io option as the I/O layer's enum (its choices are named as
+ * sg_io_kind_parse names them): 0, or -EINVAL. */
+int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k);
 
 /* Writes every option with its effective value, in config syntax. */
 void sg_config_print(const struct sg_config *c, FILE *f);

@@ -13,18 +13,54 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "daemon/rundir.h"
+
+#define LOCK_SUFFIX ".lock"
+
 struct sg_ctl {
 	int fd;
+	int lock_fd;                 /* held while we serve; frees with us */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + sizeof(LOCK_SUFFIX)];
 };
 
-void sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v)
+static int add_named(struct sg_snapshot *s, const char *prefix, const char *name, uint64_t v)
 {
+	struct sg_counter *c;
+	int len;
+
 	if (s->n >= SG_CTL_MAX_COUNTERS)
-		return;
-	snprintf(s->c[s->n].name, sizeof(s->c[s->n].name), "%s", name);
-	s->c[s->n].value = v;
+		return -ENOSPC;
+	c = &s->c[s->n];
+	len = snprintf(c->name, sizeof(c->name), "%s%s", prefix, name);
+	if (len < 0 || (size_t)len >= sizeof(c->name))
+		return -ENAMETOOLONG;
+	c->value = v;
 	s->n++;
+	return 0;
+}
+
+int sg_snapshot_add(struct sg_snapshot *s, const char *name, uint64_t v)
+{
+	return add_named(s, "", name, v);
+}
+
+int sg_snapshot_add_set(struct sg_snapshot *s, const char *prefix,
+                        sg_snapshot_name_fn name, const uint64_t *v, unsigned n)
+{
+	int first = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *nm = name(i);
+		int rc;
+
+		if (!nm)
+			continue;
+		rc = add_named(s, prefix, nm, v[i]);
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
 }
 
 int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
@@ -61,21 +97,31 @@ int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
 	return (int)len;
 }
 
-static int mkdir_parent(const char *path)
+/* The socket's name is ours once we hold PATH.lock: a socket file there
+ * without a lock holder is a dead daemon's, and ours to replace; a live
+ * daemon's is never unlinked. */
+static int take_name(struct sg_ctl *ctl, char *err, size_t errlen)
 {
-	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *dir;
+	int rc;
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	dir = dirname(tmp);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	snprintf(ctl->lock, sizeof(ctl->lock), "%s" LOCK_SUFFIX, ctl->path);
+	rc = sg_rundir_lock(ctl->lock, 0, &ctl->lock_fd);
+	if (rc == -EBUSY)
+		snprintf(err, errlen, "control socket %s: EBUSY: another synguard is running and "
+		         "holds %s; stop it, or give this one its own control.socket",
+		         ctl->path, ctl->lock);
+	else if (rc)
+		snprintf(err, errlen, "control socket %s: cannot lock %s: %s", ctl->path,
+		         ctl->lock, strerror(-rc));
+	else
+		unlink(ctl->path);
+	return rc;
 }
 
 int sg_ctl_open(struct sg_ctl **out, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], why[384];
 	struct sg_ctl *ctl;
 	int rc;
 
@@ -84,21 +130,28 @@ int sg_ctl_open(struct sg_ctl **out, const char *path, char *err, size_t errlen)
 		         sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
-	rc = mkdir_parent(path);
+	/* Whoever may write the directory may swap the socket and answer
+	 * synguardctl in our name. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	rc = sg_rundir_prepare(dirname(dir), why, sizeof(why));
 	if (rc) {
-		snprintf(err, errlen, "control socket %s: cannot create its directory: %s", path, strerror(-rc));
+		snprintf(err, errlen, "control socket %s: %s", path, why);
 		return rc;
 	}
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
+	ctl->fd = ctl->lock_fd = -1;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	rc = take_name(ctl, err, errlen);
+	if (rc) {
+		free(ctl);
+		return rc;
+	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ctl->fd < 0)
 		goto fail;
-	/* A socket left by a crashed daemon; a live one would answer. */
-	unlink(path);
 	{
 		mode_t old = umask(0177);   /* the socket is born 0600 */
 
@@ -114,6 +167,7 @@ fail:
 	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
 	if (ctl->fd >= 0)
 		close(ctl->fd);
+	sg_rundir_unlock(ctl->lock, ctl->lock_fd);
 	free(ctl);
 	return rc;
 }
@@ -166,5 +220,6 @@ void sg_ctl_close(struct sg_ctl *ctl)
 		return;
 	close(ctl->fd);
 	unlink(ctl->path);
+	sg_rundir_unlock(ctl->lock, ctl->lock_fd);
 	free(ctl);
 }

@@ -14,7 +14,8 @@
 #include "core/secret.h"
 
 /* Reads a key file.  0, or a negative errno with a message naming the file
- * and what is wrong in err. */
+ * and what is wrong in err; -EACCES for a file group or others may read
+ * or write, or another user owns (the message says `chmod 600 FILE`). */
 int sg_keyfile_load(const char *path, uint8_t master[SG_SECRET_MASTER_BYTES],
                     char *err, size_t errlen);
 

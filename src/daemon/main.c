@@ -12,14 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/proxy.h"
+#include "daemon/clock.h"
 #include "daemon/config.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
+#include "daemon/privs.h"
 #include "daemon/worker.h"
 #include "io/io.h"
 
@@ -32,15 +33,24 @@
 #define SG_VERSION "0.1.0"
 #endif
 
+/* A command-line option that sets a config option: it is parsed and
+ * range-checked by the config's option table, like the file. */
+struct cli_set {
+	const char *path;      /* config option */
+	const char *text;
+	const char *flag;      /* as typed, for messages */
+};
+
+#define CLI_SETS_MAX 8
+
 struct cli {
 	const char *ifname[SG_IO_PORTS];
 	const char *config;
 	const char *check_config;
 	const char *pcap_in[SG_IO_PORTS];
 	const char *pcap_out;
-	int io;                /* -1: from config */
-	int threads;           /* 0: from config */
-	const char *cpus;
+	struct cli_set set[CLI_SETS_MAX];   /* applied over the file, in order */
+	unsigned nset;
 	bool bridge_only;
 	int verbose;
 };
@@ -74,35 +84,35 @@ static const char *errno_name(int e)
 	}
 }
 
-static int parse_cpus(const char *s, int *cpus, unsigned *n)
+/* Checks an option that sets a config option at once (a usage error,
+ * before any file is read) and keeps it for apply_cli_sets. */
+static int cli_set(struct cli *c, const char *path, const char *text, const char *flag)
 {
-	char *end;
+	static struct sg_config scratch;
+	char err[256];
 
-	*n = 0;
-	while (*s) {
-		long a = strtol(s, &end, 10), b;
-
-		if (end == s || a < 0 || a > 4095)
-			return -1;
-		b = a;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtol(s, &end, 10);
-			if (end == s || b < a || b > 4095)
-				return -1;
-		}
-		for (long c = a; c <= b; c++) {
-			if (*n >= SG_CONFIG_MAX_CPUS)
-				return -1;
-			cpus[(*n)++] = (int)c;
-		}
-		if (*end == ',')
-			end++;
-		else if (*end)
-			return -1;
-		s = end;
+	sg_config_default(&scratch);
+	if (c->nset >= CLI_SETS_MAX || sg_config_set(&scratch, path, text, flag, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", c->nset >= CLI_SETS_MAX ? "too many options" : err);
+		return -EINVAL;
 	}
-	return *n ? 0 : -1;
+	c->set[c->nset++] = (struct cli_set){ path, text, flag };
+	return 0;
+}
+
+static int apply_cli_sets(const struct cli *c, struct sg_config *cfg)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < c->nset; i++) {
+		int rc = sg_config_set(cfg, c->set[i].path, c->set[i].text, c->set[i].flag,
+		                       err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "synguard: %s\n", err);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 static int parse_cli(int argc, char **argv, struct cli *c)
@@ -127,29 +137,23 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	int o;
 
 	memset(c, 0, sizeof(*c));
-	c->io = -1;
 	while ((o = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (o) {
 		case 'L': c->ifname[SG_PORT_LAN] = optarg; break;
 		case 'W': c->ifname[SG_PORT_WAN] = optarg; break;
 		case 'c': c->config = optarg; break;
 		case 'i':
-			if (strcmp(optarg, "auto") == 0) c->io = 0;
-			else if (strcmp(optarg, "afxdp") == 0) c->io = 1;
-			else if (strcmp(optarg, "afpacket") == 0) c->io = 2;
-			else {
-				fprintf(stderr, "synguard: --io %s: must be auto, afxdp or afpacket\n", optarg);
+			if (cli_set(c, "io", optarg, "--io"))
 				return -1;
-			}
 			break;
 		case 't':
-			c->threads = atoi(optarg);
-			if (c->threads < 1 || c->threads > 64) {
-				fprintf(stderr, "synguard: --threads %s: must be 1..64\n", optarg);
+			if (cli_set(c, "threads", optarg, "--threads"))
 				return -1;
-			}
 			break;
-		case 'C': c->cpus = optarg; break;
+		case 'C':
+			if (cli_set(c, "cpus", optarg, "--cpus"))
+				return -1;
+			break;
 		case 'b': c->bridge_only = true; break;
 		case 1: c->pcap_in[SG_PORT_LAN] = optarg; break;
 		case 2: c->pcap_in[SG_PORT_WAN] = optarg; break;
@@ -183,21 +187,11 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
+/* CLOCK_REALTIME - CLOCK_MONOTONIC: the cookie clock of a key shared
+ * between boxes (sg_proxy_set_cookie_clock). */
 static int64_t realtime_offset_ns(void)
 {
-	struct timespec r, m;
-
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000ll + (r.tv_nsec - m.tv_nsec);
+	return (int64_t)(sg_clock_ns(CLOCK_REALTIME) - sg_clock_mono_ns());
 }
 
 struct daemon {
@@ -212,45 +206,97 @@ struct daemon {
 	bool shared_key;
 };
 
+/* Each counter set's name function, as the snapshot walker takes it (an
+ * index rather than each module's enum); NULL leaves an index out. */
+static const char *worker_stat(unsigned i)
+{
+	return sg_worker_stat_name((enum sg_worker_stat)i);
+}
+
+static const char *io_stat(unsigned i)
+{
+	return sg_io_stat_name((enum sg_io_stat)i);
+}
+
+static const char *proxy_stat(unsigned i)
+{
+	return sg_stat_name((enum sg_stat)i);
+}
+
+static const char *bad_reason(unsigned i)
+{
+	return i == SG_BAD_NONE ? NULL : sg_bad_reason_name((enum sg_bad_reason)i);
+}
+
+static const char *ct_stat(unsigned i)
+{
+	return sg_ct_stat_name((enum sg_ct_stat)i);
+}
+
+static const char *ct_state(unsigned i)
+{
+	return i == SG_CT_FREE ? NULL : sg_ct_state_name((enum sg_ct_state)i);
+}
+
+static void ct_stats_add(struct sg_ct_stats *d, const struct sg_ct_stats *s)
+{
+	for (unsigned k = 0; k < SG_CT_STAT__COUNT; k++)
+		d->c[k] += s->c[k];
+	for (unsigned k = 0; k < SG_CT_STATE_COUNT; k++)
+		d->expired[k] += s->expired[k];
+}
+
+#define CT_PREFIX "conntrack_"
+
+/* Every counter set, summed over the workers, each walked by its names. */
 static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 {
+	static bool warned;
 	struct sg_worker_stats ws;
 	struct sg_stats ps = { 0 };
 	struct sg_ct_stats cs = { 0 };
-	char name[64];
+	struct sg_ct *ct;
+	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
-	s->at_ns = mono_ns();
+	s->at_ns = sg_clock_mono_ns();
 	sg_workers_stats(d->ws, SG_WORKERS_ALL, &ws);
-	sg_snapshot_add(s, "rx_lan_frames", ws.rx[SG_PORT_LAN]);
-	sg_snapshot_add(s, "rx_wan_frames", ws.rx[SG_PORT_WAN]);
-	sg_snapshot_add(s, "tx_lan_frames", ws.tx[SG_PORT_LAN]);
-	sg_snapshot_add(s, "tx_wan_frames", ws.tx[SG_PORT_WAN]);
-	sg_snapshot_add(s, "tx_drops", ws.tx_drops);
-	if (!d->proxy)
-		return;
-	for (unsigned i = 0; i < sg_workers_count(d->ws); i++) {
-		struct sg_proxy_worker *w = sg_proxy_worker(d->proxy, i);
-		const struct sg_ct_stats *c = sg_proxy_ct_stats(w);
+	rc |= sg_snapshot_add_set(s, "", worker_stat, ws.c, SG_WORKER_STAT__COUNT);
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		struct sg_io_stats sum = { { 0 } };
 
-		sg_stats_add(&ps, sg_proxy_stats(w));
-		cs.c[SG_CT_STAT_INSERTS] += c->c[SG_CT_STAT_INSERTS];
-		cs.c[SG_CT_STAT_INSERT_FULL] += c->c[SG_CT_STAT_INSERT_FULL];
-		cs.c[SG_CT_STAT_EVICT_CLOSING] += c->c[SG_CT_STAT_EVICT_CLOSING];
-		cs.c[SG_CT_STAT_EVICT_EMBRYONIC] += c->c[SG_CT_STAT_EVICT_EMBRYONIC];
+		for (unsigned q = 0; q < sg_io_nqueues(d->io); q++) {
+			struct sg_io_stats one;
+
+			sg_io_stats(d->io, p, q, &one);
+			for (unsigned k = 0; k < SG_IO_STAT__COUNT; k++)
+				sum.c[k] += one.c[k];
+		}
+		rc |= sg_snapshot_add_set(s, p == SG_PORT_LAN ? "io_lan_" : "io_wan_", io_stat,
+		                          sum.c, SG_IO_STAT__COUNT);
 	}
-	for (unsigned i = 0; i < SG_STAT__COUNT; i++)
-		sg_snapshot_add(s, sg_stat_name((enum sg_stat)i), ps.c[i]);
-	for (unsigned i = 1; i < SG_BAD__COUNT; i++) {
-		snprintf(name, sizeof(name), "bad_%s", sg_bad_reason_name((enum sg_bad_reason)i));
-		sg_snapshot_add(s, name, ps.bad[i]);
+	if (d->proxy) {
+		ct = sg_proxy_table(d->proxy);
+		for (unsigned i = 0; i < sg_workers_count(d->ws); i++) {
+			struct sg_proxy_worker *w = sg_proxy_worker(d->proxy, i);
+
+			sg_stats_add(&ps, sg_proxy_stats(w));
+			ct_stats_add(&cs, sg_proxy_ct_stats(w));
+		}
+		rc |= sg_snapshot_add_set(s, "", proxy_stat, ps.c, SG_STAT__COUNT);
+		rc |= sg_snapshot_add_set(s, "bad_", bad_reason, ps.bad, SG_BAD__COUNT);
+		rc |= sg_snapshot_add(s, CT_PREFIX "entries", sg_ct_count(ct));
+		rc |= sg_snapshot_add(s, CT_PREFIX "capacity", sg_ct_capacity(ct));
+		rc |= sg_snapshot_add_set(s, CT_PREFIX, ct_stat, cs.c, SG_CT_STAT__COUNT);
+		rc |= sg_snapshot_add_set(s, CT_PREFIX "expired_", ct_state, cs.expired,
+		                          SG_CT_STATE_COUNT);
 	}
-	sg_snapshot_add(s, "conntrack_entries", sg_ct_count(sg_proxy_table(d->proxy)));
-	sg_snapshot_add(s, "conntrack_capacity", sg_ct_capacity(sg_proxy_table(d->proxy)));
-	sg_snapshot_add(s, "conntrack_inserts", cs.c[SG_CT_STAT_INSERTS]);
-	sg_snapshot_add(s, "conntrack_full", cs.c[SG_CT_STAT_INSERT_FULL]);
-	sg_snapshot_add(s, "conntrack_evict_closing", cs.c[SG_CT_STAT_EVICT_CLOSING]);
-	sg_snapshot_add(s, "conntrack_evict_embryonic", cs.c[SG_CT_STAT_EVICT_EMBRYONIC]);
+	if (rc && !warned) {
+		/* A counter set outgrew the snapshot: a build problem, said once. */
+		sg_log(LOG_WARNING, "counters: some are missing from the control socket "
+		       "(raise SG_CTL_MAX_COUNTERS or shorten names)");
+		warned = true;
+	}
 }
 
 /* SIGHUP: re-read the file; the log level changes at once, any other
@@ -309,60 +355,89 @@ static void log_nic(void *ctx, int level, const char *msg)
 	sg_log_io(ctx, level, msg);
 }
 
-static int start(struct daemon *d, const struct cli *cli)
-{
-	struct sg_io_opts o;
-	struct sg_io_err ioerr;
-	struct sg_worker_config wc;
-	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
-	char err[512];
-	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
+/* The start, step by step; each returns 0 or the exit code. */
 
-	for (unsigned p = 0; p < SG_IO_PORTS && !offline; p++) {
+static int check_ports(const struct cli *cli)
+{
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		if (if_nametoindex(cli->ifname[p]) == 0) {
 			sg_log(LOG_ERR, "%s: ENODEV: no such network interface (check --%s and `ip link`)",
 			       cli->ifname[p], p == SG_PORT_LAN ? "lan" : "wan");
 			return EXIT_IO;
 		}
 	}
-	if (!d->cfg.bridge_only) {
-		struct sg_config_secrets sec;
-		struct sg_proxy_config pc;
-		int rc;
+	return 0;
+}
 
-		if (sg_config_to_proxy(&d->cfg, &pc, &sec, err, sizeof(err))) {
+/* Before anything is changed: another daemon on this socket is another
+ * daemon on these ports, most likely. */
+static int open_control(struct daemon *d)
+{
+	char err[512];
+	int rc = sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err));
+
+	if (rc == -EBUSY || rc == -EPERM || rc == -ENOTDIR) {
+		sg_log(LOG_ERR, "%s", err);
+		return EXIT_START;
+	}
+	if (rc)
+		sg_log(LOG_WARNING, "%s: synguardctl will not reach this daemon", err);
+	return 0;
+}
+
+static int create_proxy(struct daemon *d, unsigned nworkers)
+{
+	struct sg_config_secrets sec;
+	struct sg_proxy_config pc;
+	char err[512];
+	int rc;
+
+	if (sg_config_to_proxy(&d->cfg, &pc, &sec, err, sizeof(err))) {
+		sg_log(LOG_ERR, "%s", err);
+		return EXIT_CONFIG;
+	}
+	d->shared_key = pc.shared_key != NULL;
+	rc = sg_proxy_create(&pc, nworkers, &d->proxy);
+	explicit_bzero(&sec, sizeof(sec));     /* the core has what it needs */
+	if (rc) {
+		sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
+		       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
+		return EXIT_START;
+	}
+	if (d->shared_key)
+		sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
+	return 0;
+}
+
+static int prepare_ports(struct daemon *d, const struct cli *cli)
+{
+	struct sg_nic_opts no;
+	char err[512];
+
+	sg_nic_opts_default(&no);
+	no.channels = d->cfg.threads;
+	no.log = log_nic;
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		if (sg_nic_prepare(&d->nic[p], cli->ifname[p], &no, err, sizeof(err))) {
 			sg_log(LOG_ERR, "%s", err);
-			return EXIT_CONFIG;
-		}
-		d->shared_key = pc.shared_key != NULL;
-		rc = sg_proxy_create(&pc, d->cfg.threads, &d->proxy);
-		explicit_bzero(&sec, sizeof(sec));
-		if (rc) {
-			sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
-			       rc == -ENOMEM ? " (lower conntrack.capacity)" : "");
-			return EXIT_START;
-		}
-		if (d->shared_key)
-			sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
-	}
-	if (!offline) {
-		struct sg_nic_opts no;
-
-		sg_nic_opts_default(&no);
-		no.channels = d->cfg.threads;
-		no.log = log_nic;
-		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-			int rc = sg_nic_prepare(&d->nic[p], cli->ifname[p], &no, err, sizeof(err));
-
-			if (rc) {
-				sg_log(LOG_ERR, "%s", err);
-				return EXIT_IO;
-			}
+			return EXIT_IO;
 		}
 	}
+	return 0;
+}
+
+static int open_io(struct daemon *d, const struct cli *cli, bool offline, unsigned nworkers)
+{
+	struct sg_io_opts o;
+	struct sg_io_err ioerr;
+
 	sg_io_opts_default(&o);
-	o.kind = offline ? SG_IO_PCAP : d->cfg.io == 1 ? SG_IO_AFXDP : d->cfg.io == 2 ? SG_IO_AFPACKET : SG_IO_AUTO;
-	o.nqueues = offline ? 1 : d->cfg.threads;
+	o.kind = SG_IO_PCAP;
+	if (!offline && sg_config_io_kind(&d->cfg, &o.kind)) {
+		sg_log(LOG_ERR, "io: no such I/O backend in this build");
+		return EXIT_CONFIG;
+	}
+	o.nqueues = nworkers;
 	o.pcap_in[0] = cli->pcap_in[0];
 	o.pcap_in[1] = cli->pcap_in[1];
 	o.pcap_out = cli->pcap_out;
@@ -374,9 +449,27 @@ static int start(struct daemon *d, const struct cli *cli)
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		sg_log(LOG_INFO, "%s port %s: %s", p == SG_PORT_LAN ? "lan" : "wan", cli->ifname[p],
 		       sg_io_describe(d->io, p));
+	return 0;
+}
 
+/* Every socket is open: from here on frames are parsed, and only the
+ * teardown needs privileges (privs.h). */
+static int start_workers(struct daemon *d, bool offline)
+{
+	struct sg_worker_config wc;
+	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
+	char err[512];
+	int rc;
+
+	rc = sg_privs_drop((offline ? 0 : SG_PRIVS_NIC) |
+	                   (sg_io_kind(d->io) == SG_IO_AFXDP ? SG_PRIVS_XDP : 0), err, sizeof(err));
+	if (rc) {
+		sg_log(LOG_ERR, "dropping privileges: %s", err);
+		return EXIT_START;
+	}
 	memset(&wc, 0, sizeof(wc));
 	wc.io = d->io;
+	wc.thread_init = sg_privs_drop_thread;
 	wc.cpus = d->cfg.cpus;
 	wc.ncpus = d->cfg.ncpus;
 	wc.bridge_only = d->cfg.bridge_only;
@@ -389,8 +482,34 @@ static int start(struct daemon *d, const struct cli *cli)
 		sg_log(LOG_ERR, "%s", err);
 		return EXIT_START;
 	}
-	if (sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err)))
-		sg_log(LOG_WARNING, "%s: synguardctl will not reach this daemon", err);
+	return 0;
+}
+
+static int start(struct daemon *d, const struct cli *cli)
+{
+	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
+	/* One count for the queues, the worker threads and the table's
+	 * workers: a table worker no thread serves never reaches a quiescent
+	 * point, and then nothing the table frees is ever reused. */
+	unsigned nworkers = offline ? 1 : d->cfg.threads;
+	int rc = offline ? 0 : check_ports(cli);
+
+	if (!rc)
+		rc = open_control(d);
+	if (rc)
+		return rc;
+	if (offline && d->cfg.threads > 1)
+		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
+	if (!d->cfg.bridge_only)
+		rc = create_proxy(d, nworkers);
+	if (!rc && !offline)
+		rc = prepare_ports(d, cli);
+	if (!rc)
+		rc = open_io(d, cli, offline, nworkers);
+	if (!rc)
+		rc = start_workers(d, offline);
+	if (rc)
+		return rc;
 	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
 	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
 	return 0;
@@ -398,6 +517,11 @@ static int start(struct daemon *d, const struct cli *cli)
 
 static void stop(struct daemon *d)
 {
+	int rc = sg_privs_raise();
+
+	if (rc)
+		sg_log(LOG_WARNING, "taking back the privileges the teardown needs: %s; "
+		       "the ports may stay changed", strerror(-rc));
 	if (d->ws) {
 		char buf[16384];
 		int n;
@@ -416,11 +540,88 @@ static void stop(struct daemon *d)
 	sg_proxy_destroy(d->proxy);
 }
 
+/* The configuration: defaults, the file, the command line over it. */
+static int configure(struct daemon *d, const struct cli *cli)
+{
+	char err[512];
+
+	sg_config_default(&d->cfg);
+	if (cli->config && sg_config_load(cli->config, &d->cfg, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	if (apply_cli_sets(cli, &d->cfg))
+		return EXIT_USAGE;
+	if (cli->bridge_only)
+		d->cfg.bridge_only = true;
+	/* --threads may break a rule the file alone kept (table slices). */
+	if (sg_config_check(&d->cfg, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static int check_config(const char *path)
+{
+	struct sg_config c;
+	char err[512];
+
+	sg_config_default(&c);
+	if (sg_config_load(path, &c, err, sizeof(err))) {
+		fprintf(stderr, "synguard: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	sg_config_print(&c, stdout);
+	fprintf(stderr, "synguard: %s: configuration is valid\n", path);
+	return 0;
+}
+
+/* The control thread until a signal or the end of the input: counters
+ * every second, the control socket, SIGHUP. */
+static void serve(struct daemon *d, const struct cli *cli, int sfd)
+{
+	take_snapshot(d, &d->snap[d->cur]);
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = d->ctl ? sg_ctl_fd(d->ctl) : -1, .events = POLLIN },
+		};
+		uint64_t next = d->snap[d->cur].at_ns + 1000000000ull, now = sg_clock_mono_ns();
+		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
+
+		poll(pfd, 2, timeout);
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo != SIGHUP) {
+					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
+					return;
+				}
+				reload(d, cli->config);
+			}
+		}
+		if (sg_clock_mono_ns() >= next) {
+			/* Rates are per second over the last whole interval. */
+			d->cur ^= 1;
+			take_snapshot(d, &d->snap[d->cur]);
+			if (d->shared_key)
+				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
+		}
+		if (pfd[1].revents & POLLIN)
+			sg_ctl_serve(d->ctl, &d->snap[d->cur], &d->snap[d->cur ^ 1]);
+		if (sg_workers_finished(d->ws)) {
+			sg_log(LOG_NOTICE, "input exhausted: stopping");
+			return;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct cli cli;
-	char err[512];
 	sigset_t mask;
 	int sfd, rc;
 
@@ -428,34 +629,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	sg_config_default(&d.cfg);
-	if (cli.check_config) {
-		if (sg_config_load(cli.check_config, &d.cfg, err, sizeof(err))) {
-			fprintf(stderr, "synguard: %s\n", err);
-			return EXIT_CONFIG;
-		}
-		sg_config_print(&d.cfg, stdout);
-		fprintf(stderr, "synguard: %s: configuration is valid\n", cli.check_config);
-		return 0;
-	}
-	if (cli.config && sg_config_load(cli.config, &d.cfg, err, sizeof(err))) {
-		fprintf(stderr, "synguard: %s\n", err);
-		return EXIT_CONFIG;
-	}
-	if (cli.threads)
-		d.cfg.threads = (unsigned)cli.threads;
-	if (cli.io >= 0)
-		d.cfg.io = cli.io;
-	if (cli.bridge_only)
-		d.cfg.bridge_only = true;
-	if (cli.cpus && parse_cpus(cli.cpus, d.cfg.cpus, &d.cfg.ncpus)) {
-		fprintf(stderr, "synguard: --cpus %s: expected a list like 0,2-3\n", cli.cpus);
-		return EXIT_USAGE;
-	}
-	if (sg_config_check(&d.cfg, err, sizeof(err))) {
-		fprintf(stderr, "synguard: %s\n", err);
-		return EXIT_CONFIG;
-	}
+	if (cli.check_config)
+		return check_config(cli.check_config);
+	rc = configure(&d, &cli);
+	if (rc)
+		return rc;
 	sg_log_open((enum sg_log_target)d.cfg.log_target,
 	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
 
@@ -469,46 +647,8 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	rc = start(&d, &cli);
-	if (rc) {
-		stop(&d);
-		return rc;
-	}
-	take_snapshot(&d, &d.snap[d.cur]);
-	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = d.ctl ? sg_ctl_fd(d.ctl) : -1, .events = POLLIN },
-		};
-		uint64_t next = d.snap[d.cur].at_ns + 1000000000ull, now = mono_ns();
-		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
-
-		poll(pfd, 2, timeout);
-		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					reload(&d, cli.config);
-				} else {
-					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
-					break;
-				}
-			}
-		}
-		if (mono_ns() >= next) {
-			/* Rates are per second over the last whole interval. */
-			d.cur ^= 1;
-			take_snapshot(&d, &d.snap[d.cur]);
-			if (d.shared_key)
-				sg_proxy_set_cookie_clock(d.proxy, realtime_offset_ns());
-		}
-		if (pfd[1].revents & POLLIN)
-			sg_ctl_serve(d.ctl, &d.snap[d.cur], &d.snap[d.cur ^ 1]);
-		if (sg_workers_finished(d.ws)) {
-			sg_log(LOG_NOTICE, "input exhausted: stopping");
-			break;
-		}
-	}
+	if (!rc)
+		serve(&d, &cli, sfd);
 	stop(&d);
-	return 0;
+	return rc;
 }

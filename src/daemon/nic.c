@@ -2,9 +2,28 @@
  *
  * Promiscuous mode is taken as a PACKET_MR_PROMISC membership on a packet
  * socket we keep open: the kernel counts it and drops it when the socket
- * closes, so even a killed daemon leaves the interface as it found it.
+ * closes, so even a killed daemon leaves promiscuity as it found it.
+ *
+ * Everything else stays changed when the daemon dies: offloads, queue
+ * counts, libxdp's AF_XDP program, the ports' IPv6 sysctls.  So each change is first written to a
+ * journal, SG_RUN_DIR/nic-NETNS-IFNAME (a tmpfs: it survives a crash, not
+ * a reboot), one line per original setting, appended and synced before
+ * the change is made:
+ *
+ *   synguard-nic 1 IFNAME IFINDEX MAC     who this journal is about
+ *   xdp none                              no XDP program was attached
+ *   offload NAME                          was on; turned off
+ *   channels RX TX OTHER COMBINED         the queue counts as found
+ *   sysctl NAME VALUE                     net.ipv6.conf.IF.NAME as found
+ *
+ * The daemon holds an flock on the journal while it runs.  The next start
+ * that finds it unlocked and not empty restores what it lists (its writer
+ * died), then prepares afresh; a locked one means another synguard has
+ * the interface.  A clean stop restores and removes it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/ethtool.h>
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
@@ -15,11 +34,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
 #include "daemon/nic.h"
+#include "daemon/rundir.h"
 
 /* Features that make the kernel hand us, or expect from us, frames that
  * were never on the wire (ethtool -k names in parentheses). */
@@ -51,20 +75,33 @@ static const char *const offloads[] = {
 
 #define RESTORE_RETRIES  40                     /* x RESTORE_WAIT_NS */
 #define RESTORE_WAIT_NS  (50 * 1000 * 1000)
+#define JOURNAL_MAGIC    "synguard-nic 1"
+#define JOURNAL_MAX      4096                   /* bytes: a few dozen lines */
+#define LIBXDP_XSK_PROG  "xsk_def_prog"         /* libxdp's AF_XDP redirect program */
+
+/* What to put back: the original settings we changed. */
+struct undo {
+	int feat[NOFFLOADS];             /* features to turn back on: index in
+	                                    the kernel's string set */
+	unsigned nfeat;
+	bool channels;                   /* old_ch holds the counts as found */
+	struct ethtool_channels old_ch;
+	bool xdp_none;                   /* no XDP program was attached */
+	int disable_ipv6;                /* as found; -1: not changed */
+};
 
 struct sg_nic {
 	char ifname[IF_NAMESIZE];
+	int ifindex;
 	int fd;                          /* ioctl socket */
 	int promisc_fd;                  /* holds the promiscuity, -1 if none */
+	int journal_fd;                  /* flock'ed while we run, -1 if none */
+	int journal_err;                 /* errno of a failed journal_add */
+	char journal[PATH_MAX];
 	sg_io_log_fn log;
 	void *log_ctx;
-	/* features we turned off: index in the kernel's string set */
 	unsigned nfeat_total;
-	int changed[NOFFLOADS];
-	unsigned nchanged;
-	/* channels as found, when we changed them */
-	bool channels_changed;
-	struct ethtool_channels old_ch;
+	struct undo u;
 	unsigned channels_now;
 };
 
@@ -73,6 +110,7 @@ void sg_nic_opts_default(struct sg_nic_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->promisc = true;
 	o->offloads_off = true;
+	o->ipv6_off = true;
 }
 
 static void nlog(const struct sg_nic *n, int level, const char *fmt, ...)
@@ -102,6 +140,321 @@ static const char *ename(int e)
 {
 	const char *s = strerrorname_np(e < 0 ? -e : e);
 	return s ? s : "E?";
+}
+
+/* ---- the journal of original settings ---- */
+
+/* Appends one line and syncs it: on return the change it announces may
+ * be made, and a crash from here on leaves the line for the next start. */
+static int journal_add(struct sg_nic *n, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int journal_add(struct sg_nic *n, const char *fmt, ...)
+{
+	char line[160];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(line) - 1) {
+		n->journal_err = EOVERFLOW;
+		return -EOVERFLOW;
+	}
+	line[len++] = '\n';
+	errno = 0;
+	if (write(n->journal_fd, line, (size_t)len) != len || fsync(n->journal_fd) != 0) {
+		n->journal_err = errno ? errno : EIO;   /* a short write sets none */
+		return -n->journal_err;
+	}
+	return 0;
+}
+
+static int mac_text(struct sg_nic *n, char *out, size_t cap)
+{
+	struct ifreq ifr = {0};
+	const unsigned char *m = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->ifname);
+	if (ioctl(n->fd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	snprintf(out, cap, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return 0;
+}
+
+/* libxdp's AF_XDP program, left attached by a daemon that died; only
+ * that program, so another user's XDP stays where it is. */
+static void xdp_detach_leftover(struct sg_nic *n)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(n->ifindex);
+	struct xdp_program *prog = NULL;
+	int r = 0;
+
+	if (libxdp_get_error(mp) || !mp)
+		return;
+	if (xdp_multiprog__is_legacy(mp)) {
+		prog = xdp_multiprog__main_prog(mp);
+		if (prog && strcmp(xdp_program__name(prog), LIBXDP_XSK_PROG) == 0)
+			r = xdp_multiprog__detach(mp);
+		else
+			prog = NULL;
+	} else {
+		while ((prog = xdp_multiprog__next_prog(prog, mp)))
+			if (strcmp(xdp_program__name(prog), LIBXDP_XSK_PROG) == 0)
+				break;
+		if (prog)
+			r = xdp_program__detach(prog, n->ifindex, xdp_multiprog__attach_mode(mp), 0);
+	}
+	if (prog && r < 0)
+		nlog(n, LOG_WARNING, "%s: removing the AF_XDP program a previous synguard left: "
+		     "%s; remove it with `ip link set dev %s xdp off`", n->ifname, ename(r),
+		     n->ifname);
+	else if (prog)
+		nlog(n, LOG_INFO, "%s: removed the AF_XDP program a previous synguard left",
+		     n->ifname);
+	xdp_multiprog__close(mp);
+}
+
+static int offload_index(const char *name)
+{
+	for (unsigned k = 0; k < NOFFLOADS; k++)
+		if (strcmp(offloads[k], name) == 0)
+			return (int)k;
+	return -1;
+}
+
+static int feature_indexes(struct sg_nic *n, int idx[NOFFLOADS]);
+
+/* The offloads[] name of a kernel feature index, or NULL. */
+static const char *offload_name(struct sg_nic *n, int feature)
+{
+	int idx[NOFFLOADS];
+
+	if (feature_indexes(n, idx) < 0)
+		return NULL;
+	for (unsigned k = 0; k < NOFFLOADS; k++)
+		if (idx[k] == feature)
+			return offloads[k];
+	return NULL;
+}
+
+static void undo_apply(struct sg_nic *n, const struct undo *u, bool crashed);
+static struct ethtool_gfeatures *get_features(struct sg_nic *n);
+
+/* Features of u whose "requested" bit is still off. */
+static unsigned still_off(struct sg_nic *n, const struct undo *u, int out[NOFFLOADS])
+{
+	struct ethtool_gfeatures *g = get_features(n);
+	unsigned cnt = 0;
+
+	if (!g)
+		return 0;
+	for (unsigned k = 0; k < u->nfeat; k++) {
+		unsigned b = (unsigned)u->feat[k] / 32, bit = 1u << ((unsigned)u->feat[k] % 32);
+
+		if (!(g->features[b].requested & bit))
+			out[cnt++] = u->feat[k];
+	}
+	free(g);
+	return cnt;
+}
+
+/* Reads a journal a daemon that died left, puts back what it lists.  One
+ * about another interface that had this name (the header's index or MAC
+ * differ) is only reported.  Offloads the kernel would not take back yet
+ * go to *carry, to be kept in the new journal: a veth cannot have its
+ * segmentation offloads while its peer still has an XDP program, which
+ * the peer's own replay removes only later. */
+static void journal_replay(struct sg_nic *n, struct undo *carry)
+{
+	char buf[JOURNAL_MAX + 1], mac[32], who[128];
+	struct undo u = { .disable_ipv6 = -1 };
+	int idx[NOFFLOADS];
+	ssize_t len = pread(n->journal_fd, buf, JOURNAL_MAX, 0);
+	char *line, *save = NULL;
+
+	if (len <= 0)
+		return;
+	buf[len] = 0;
+	if (mac_text(n, mac, sizeof(mac)) < 0)
+		mac[0] = 0;
+	snprintf(who, sizeof(who), JOURNAL_MAGIC " %s %d %s", n->ifname, n->ifindex, mac);
+	line = strtok_r(buf, "\n", &save);
+	if (!line || strcmp(line, who) != 0) {
+		nlog(n, LOG_WARNING, "%s: %s is about another interface (\"%s\"); not restoring from it",
+		     n->ifname, n->journal, line ? line : "");
+		return;
+	}
+	if (feature_indexes(n, idx) < 0)
+		memset(idx, -1, sizeof(idx));
+	/* A line the crash cut short has no newline: strtok_r still returns
+	 * it, and sscanf refuses what does not parse whole. */
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char name[ETH_GSTRING_LEN + 1];
+		struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+		int k, v;
+
+		/* Only the sysctl we change, with a value it may have. */
+		if (sscanf(line, "sysctl disable_ipv6 %d", &v) == 1 && (v == 0 || v == 1)) {
+			u.disable_ipv6 = v;
+		} else if (strcmp(line, "xdp none") == 0) {
+			u.xdp_none = true;
+		} else if (sscanf(line, "offload %32s", name) == 1 &&
+		           (k = offload_index(name)) >= 0 && idx[k] >= 0) {
+			u.feat[u.nfeat++] = idx[k];
+		} else if (sscanf(line, "channels %u %u %u %u", &ch.rx_count, &ch.tx_count,
+		                  &ch.other_count, &ch.combined_count) == 4) {
+			u.old_ch = ch;
+			u.channels = true;
+		} else {
+			nlog(n, LOG_WARNING, "%s: %s: ignoring \"%s\"", n->ifname, n->journal, line);
+		}
+	}
+	nlog(n, LOG_NOTICE, "%s: a previous synguard did not stop cleanly; restoring the "
+	     "settings it recorded in %s", n->ifname, n->journal);
+	undo_apply(n, &u, true);
+	carry->nfeat = still_off(n, &u, carry->feat);
+}
+
+static int journal_fail(char *errbuf, size_t errlen, const struct sg_nic *n,
+                        const char *what, int e)
+{
+	snprintf(errbuf, errlen, "%s: %s %s: %s; the interface is left as it is", n->ifname,
+	         what, n->journal, ename(e));
+	return -e;
+}
+
+/* Takes the interface's journal: restores from one a dead daemon left,
+ * then starts it afresh with the header. */
+static int journal_open(struct sg_nic *n, const char *dir, char *errbuf, size_t errlen)
+{
+	struct undo carry = { .disable_ipv6 = -1 };
+	struct stat ns;
+	char mac[32];
+	int r;
+
+	r = sg_rundir_prepare(dir, errbuf, errlen);
+	if (r < 0)
+		return r;
+	/* Interface names are per network namespace. */
+	if (stat("/proc/self/ns/net", &ns) != 0)
+		ns.st_ino = 0;
+	snprintf(n->journal, sizeof(n->journal), "%s/nic-%lu-%s", dir,
+	         (unsigned long)ns.st_ino, n->ifname);
+	r = sg_rundir_lock(n->journal, O_APPEND, &n->journal_fd);
+	if (r == -EBUSY) {
+		snprintf(errbuf, errlen, "%s: EBUSY: another synguard is using this "
+		         "interface (it holds %s)", n->ifname, n->journal);
+		return r;
+	}
+	if (r < 0)
+		return journal_fail(errbuf, errlen, n, "cannot open and lock", -r);
+	journal_replay(n, &carry);
+	if (ftruncate(n->journal_fd, 0) != 0)
+		return journal_fail(errbuf, errlen, n, "cannot empty", errno);
+	if (mac_text(n, mac, sizeof(mac)) < 0)
+		mac[0] = 0;
+	if (journal_add(n, JOURNAL_MAGIC " %s %d %s", n->ifname, n->ifindex, mac) < 0)
+		return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+	for (unsigned k = 0; k < carry.nfeat; k++) {
+		const char *name = offload_name(n, carry.feat[k]);
+
+		if (name && journal_add(n, "offload %s", name) < 0)
+			return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+		if (name)
+			n->u.feat[n->u.nfeat++] = carry.feat[k];
+	}
+	return 0;
+}
+
+static void journal_close(struct sg_nic *n)
+{
+	sg_rundir_unlock(n->journal, n->journal_fd);
+	n->journal_fd = -1;
+}
+
+/* net.ipv6.conf.IF.NAME; a '.' in IF (a VLAN, eth0.100) is a '/' there. */
+static void ipv6_conf_path(const struct sg_nic *n, const char *name, char *out, size_t cap)
+{
+	char ifn[IF_NAMESIZE];
+
+	snprintf(ifn, sizeof(ifn), "%s", n->ifname);
+	for (char *p = ifn; *p; p++)
+		if (*p == '.')
+			*p = '/';
+	snprintf(out, cap, "/proc/sys/net/ipv6/conf/%s/%s", ifn, name);
+}
+
+/* -ENOENT when this kernel has no IPv6 (nothing to turn off then). */
+static int ipv6_conf_get(const struct sg_nic *n, const char *name, int *v)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	ipv6_conf_path(n, name, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%d", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+static int ipv6_conf_set(const struct sg_nic *n, const char *name, int v)
+{
+	char path[128];
+	FILE *f;
+	int r = 0;
+
+	ipv6_conf_path(n, name, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%d\n", v) < 0)
+		r = -errno;
+	if (fclose(f) != 0 && !r)
+		r = -errno;
+	return r;
+}
+
+/* The ports are a wire, not hosts: no IPv6 address (link-local included),
+ * so the kernel sends nothing of its own out of them (neighbour and router
+ * solicitations, MLD reports) and takes no router advertisement. */
+static int ipv6_off(struct sg_nic *n)
+{
+	int v, r = ipv6_conf_get(n, "disable_ipv6", &v);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0 || v == 1) {
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: reading net.ipv6.conf.%s.disable_ipv6: %s",
+			     n->ifname, n->ifname, ename(r));
+		return 0;
+	}
+	r = journal_add(n, "sysctl disable_ipv6 %d", v);
+	if (r < 0)
+		return r;
+	n->u.disable_ipv6 = v;
+	r = ipv6_conf_set(n, "disable_ipv6", 1);
+	if (r < 0)
+		nlog(n, LOG_WARNING, "%s: turning IPv6 off: %s; the port may send frames of "
+		     "its own (`sysctl -w net.ipv6.conf.%s.disable_ipv6=1`)", n->ifname,
+		     ename(r), n->ifname);
+	return 0;
+}
+
+/* Records that no XDP program is attached, so the next start removes the
+ * AF_XDP program if we die holding it. */
+static int note_xdp(struct sg_nic *n)
+{
+	__u32 id = 0;
+
+	if (bpf_xdp_query_id(n->ifindex, 0, &id) != 0 || id != 0)
+		return 0;
+	n->u.xdp_none = true;
+	return journal_add(n, "xdp none");
 }
 
 static int set_promisc(struct sg_nic *n)
@@ -227,8 +580,14 @@ static int offloads_off(struct sg_nic *n)
 		}
 		want[nwant++] = idx[k];
 		/* Remember what was requested, to put back exactly that. */
-		if (g->features[b].requested & bit)
-			n->changed[n->nchanged++] = idx[k];
+		if (g->features[b].requested & bit) {
+			r = journal_add(n, "offload %s", offloads[k]);
+			if (r < 0) {
+				free(g);
+				return r;
+			}
+			n->u.feat[n->u.nfeat++] = idx[k];
+		}
 	}
 	free(g);
 	if (!nwant)
@@ -252,7 +611,8 @@ static int offloads_off(struct sg_nic *n)
 	return 0;
 }
 
-static void set_channels(struct sg_nic *n, unsigned want)
+/* Only a failure to record is returned: the rest is logged. */
+static int set_channels(struct sg_nic *n, unsigned want)
 {
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	int r = ethtool(n, &ch);
@@ -260,48 +620,136 @@ static void set_channels(struct sg_nic *n, unsigned want)
 		nlog(n, LOG_WARNING, "%s: reading the queue count: %s; assuming the "
 		     "driver has %u queue(s) (check `ethtool -l %s`)", n->ifname,
 		     ename(r), want, n->ifname);
-		return;
+		return 0;
 	}
 	struct ethtool_channels nw = ch;
 	nw.cmd = ETHTOOL_SCHANNELS;
 	if (ch.max_combined) {
 		n->channels_now = ch.combined_count;
 		if (ch.combined_count == want)
-			return;
+			return 0;
 		if (want > ch.max_combined) {
 			nlog(n, LOG_WARNING, "%s: %u queues wanted, the driver has at "
 			     "most %u combined channels; lower --threads", n->ifname,
 			     want, ch.max_combined);
-			return;
+			return 0;
 		}
 		nw.combined_count = want;
 	} else if (ch.max_rx && ch.max_tx) {
 		/* veth: separate rx and tx queue counts. */
 		n->channels_now = ch.rx_count;
 		if (ch.rx_count == want && ch.tx_count == want)
-			return;
+			return 0;
 		if (want > ch.max_rx || want > ch.max_tx) {
 			nlog(n, LOG_WARNING, "%s: %u queues wanted, the device has at "
 			     "most %u rx / %u tx queues; lower --threads", n->ifname,
 			     want, ch.max_rx, ch.max_tx);
-			return;
+			return 0;
 		}
 		nw.rx_count = want;
 		nw.tx_count = want;
 	} else {
-		return;
+		return 0;
 	}
+	r = journal_add(n, "channels %u %u %u %u", ch.rx_count, ch.tx_count,
+	                ch.other_count, ch.combined_count);
+	if (r < 0)
+		return r;
+	n->u.old_ch = ch;
+	n->u.channels = true;
 	r = ethtool(n, &nw);
 	if (r < 0) {
 		nlog(n, LOG_WARNING, "%s: setting %u queues: %s; set them with "
 		     "`ethtool -L %s combined %u` or match --threads", n->ifname,
 		     want, ename(r), n->ifname, want);
-		return;
+		return 0;
 	}
-	n->old_ch = ch;
-	n->channels_changed = true;
 	n->channels_now = want;
 	nlog(n, LOG_INFO, "%s: queue count set to %u", n->ifname, want);
+	return 0;
+}
+
+/* Puts back what u lists.  After a crash (the journal of a dead daemon)
+ * libxdp's AF_XDP program goes too: nobody else took it off. */
+static void undo_apply(struct sg_nic *n, const struct undo *u, bool crashed)
+{
+	/* First: while an XDP program is attached, a veth's peer cannot have
+	 * its segmentation offloads back (veth_xdp_set takes them out of the
+	 * peer's hw_features), and the kernel ignores asking for them. */
+	if (crashed && u->xdp_none)
+		xdp_detach_leftover(n);
+	if (u->channels) {
+		struct ethtool_channels ch = u->old_ch;
+		/* AF_XDP sockets let go of their queues in deferred work after
+		 * close; until then fewer queues are refused with EINVAL. */
+		int r;
+		for (int t = 0; ; t++) {
+			ch.cmd = ETHTOOL_SCHANNELS;
+			r = ethtool(n, &ch);
+			if (r != -EINVAL || t >= RESTORE_RETRIES)
+				break;
+			nanosleep(&(struct timespec){ 0, RESTORE_WAIT_NS }, NULL);
+		}
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: restoring the queue count: %s; set it "
+			     "back with `ethtool -L %s`", n->ifname, ename(r), n->ifname);
+	}
+	if (u->nfeat) {
+		int r = set_features(n, u->feat, u->nfeat, true);
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: restoring offloads: %s; turn them back "
+			     "on with `ethtool -K %s ...`", n->ifname, ename(r), n->ifname);
+	}
+	if (u->disable_ipv6 >= 0) {
+		int r = ipv6_conf_set(n, "disable_ipv6", u->disable_ipv6);
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: restoring IPv6: %s; `sysctl -w "
+			     "net.ipv6.conf.%s.disable_ipv6=%d`", n->ifname, ename(r),
+			     n->ifname, u->disable_ipv6);
+	}
+}
+
+/* The changes, each recorded before it is made; only a failure to record
+ * or missing privileges stop it. */
+static int prepare(struct sg_nic *n, const struct sg_nic_opts *o, char *errbuf, size_t errlen)
+{
+	int r = note_xdp(n);
+
+	if (r == 0 && o->ipv6_off)
+		r = ipv6_off(n);
+	if (r < 0)
+		return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+	if (o->promisc) {
+		r = set_promisc(n);
+		if (r == -EPERM || r == -EACCES) {
+			snprintf(errbuf, errlen, "%s: promiscuous mode: %s: needs "
+			         "CAP_NET_ADMIN and CAP_NET_RAW (run as root)", n->ifname,
+			         ename(r));
+			return r;
+		}
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: promiscuous mode: %s; frames for other "
+			     "MACs may not arrive (`ip link set %s promisc on`)",
+			     n->ifname, ename(r), n->ifname);
+	}
+	if (o->offloads_off) {
+		r = offloads_off(n);
+		if (r == -EPERM) {
+			snprintf(errbuf, errlen, "%s: changing offloads: EPERM: needs "
+			         "CAP_NET_ADMIN (run as root)", n->ifname);
+			return r;
+		}
+		if (n->journal_err)
+			return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+		if (r < 0)
+			nlog(n, LOG_WARNING, "%s: turning offloads off: %s; do it with "
+			     "`ethtool -K %s gro off lro off tso off gso off rx off tx off "
+			     "rxvlan off txvlan off rx-vlan-filter off`", n->ifname, ename(r),
+			     n->ifname);
+	}
+	if (o->channels && set_channels(n, o->channels) < 0)
+		return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+	return 0;
 }
 
 int sg_nic_prepare(struct sg_nic **nicp, const char *ifname,
@@ -319,7 +767,10 @@ int sg_nic_prepare(struct sg_nic **nicp, const char *ifname,
 		return -ENOMEM;
 	}
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
+	n->ifindex = (int)if_nametoindex(ifname);
 	n->promisc_fd = -1;
+	n->journal_fd = -1;
+	n->u.disable_ipv6 = -1;
 	n->log = o->log;
 	n->log_ctx = o->log_ctx;
 	n->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -332,37 +783,13 @@ int sg_nic_prepare(struct sg_nic **nicp, const char *ifname,
 		free(n);
 		return -e;
 	}
-
-	if (o->promisc) {
-		int r = set_promisc(n);
-		if (r == -EPERM || r == -EACCES) {
-			snprintf(errbuf, errlen, "%s: promiscuous mode: %s: needs "
-			         "CAP_NET_ADMIN and CAP_NET_RAW (run as root)", ifname,
-			         ename(r));
-			sg_nic_restore(n);
-			return r;
-		}
-		if (r < 0)
-			nlog(n, LOG_WARNING, "%s: promiscuous mode: %s; frames for other "
-			     "MACs may not arrive (`ip link set %s promisc on`)",
-			     ifname, ename(r), ifname);
+	int r = journal_open(n, o->state_dir ? o->state_dir : SG_RUN_DIR, errbuf, errlen);
+	if (r == 0)
+		r = prepare(n, o, errbuf, errlen);
+	if (r < 0) {
+		sg_nic_restore(n);
+		return r;
 	}
-	if (o->offloads_off) {
-		int r = offloads_off(n);
-		if (r == -EPERM) {
-			snprintf(errbuf, errlen, "%s: changing offloads: EPERM: needs "
-			         "CAP_NET_ADMIN (run as root)", ifname);
-			sg_nic_restore(n);
-			return r;
-		}
-		if (r < 0)
-			nlog(n, LOG_WARNING, "%s: turning offloads off: %s; do it with "
-			     "`ethtool -K %s gro off lro off tso off gso off rx off tx off "
-			     "rxvlan off txvlan off rx-vlan-filter off`", ifname, ename(r),
-			     ifname);
-	}
-	if (o->channels)
-		set_channels(n, o->channels);
 	*nicp = n;
 	return 0;
 }
@@ -371,29 +798,8 @@ void sg_nic_restore(struct sg_nic *n)
 {
 	if (!n)
 		return;
-	if (n->channels_changed) {
-		struct ethtool_channels ch = n->old_ch;
-		ch.cmd = ETHTOOL_SCHANNELS;
-		/* AF_XDP sockets let go of their queues in deferred work after
-		 * close; until then fewer queues are refused with EINVAL. */
-		int r;
-		for (int t = 0; ; t++) {
-			ch.cmd = ETHTOOL_SCHANNELS;
-			r = ethtool(n, &ch);
-			if (r != -EINVAL || t >= RESTORE_RETRIES)
-				break;
-			nanosleep(&(struct timespec){ 0, RESTORE_WAIT_NS }, NULL);
-		}
-		if (r < 0)
-			nlog(n, LOG_WARNING, "%s: restoring the queue count: %s; set it "
-			     "back with `ethtool -L %s`", n->ifname, ename(r), n->ifname);
-	}
-	if (n->nchanged) {
-		int r = set_features(n, n->changed, n->nchanged, true);
-		if (r < 0)
-			nlog(n, LOG_WARNING, "%s: restoring offloads: %s; turn them back "
-			     "on with `ethtool -K %s ...`", n->ifname, ename(r), n->ifname);
-	}
+	undo_apply(n, &n->u, false);
+	journal_close(n);
 	if (n->promisc_fd >= 0)
 		close(n->promisc_fd);
 	if (n->fd >= 0)

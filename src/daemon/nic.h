@@ -5,10 +5,16 @@
  *   wire: GRO, LRO, TSO, GSO, rx/tx checksum, rx/tx VLAN offload, VLAN
  *   filtering (ethtool feature strings, ETHTOOL_[GS]FEATURES);
  * - combined channel count = number of workers, where the driver allows
- *   (ETHTOOL_[GS]CHANNELS).
- * Whatever was changed is remembered and put back by sg_nic_restore.
+ *   (ETHTOOL_[GS]CHANNELS);
+ * - IPv6 off on the port (net.ipv6.conf.IF.disable_ipv6 = 1): a bump in
+ *   the wire has no address of its own, link-local included, and sends
+ *   nothing of its own.
+ * Whatever was changed is remembered and put back by sg_nic_restore, and
+ * first written to a journal in the state directory, so that the next
+ * start puts back what a daemon that died had changed (nic.c).
  * A failure to change a setting is logged with the interface and what to
- * do; only a missing interface or missing privileges are fatal.
+ * do; a missing interface, missing privileges, a journal that cannot be
+ * written and an interface another synguard holds (-EBUSY) are fatal.
  */
 #ifndef SG_DAEMON_NIC_H
 #define SG_DAEMON_NIC_H
@@ -18,7 +24,10 @@
 struct sg_nic_opts {
 	bool promisc;          /* default true */
 	bool offloads_off;     /* default true */
+	bool ipv6_off;         /* default true */
 	unsigned channels;     /* 0: leave the queue count alone */
+	const char *state_dir; /* journals of original settings; NULL:
+	                          SG_RUN_DIR (daemon/rundir.h) */
 	sg_io_log_fn log;
 	void *log_ctx;
 };
@@ -27,8 +36,9 @@ struct sg_nic;
 
 void sg_nic_opts_default(struct sg_nic_opts *o);
 
-/* -ENODEV: no such interface; -EPERM: needs CAP_NET_ADMIN.  errbuf gets
- * the message for those. */
+/* -ENODEV: no such interface; -EPERM: needs CAP_NET_ADMIN; -EBUSY:
+ * another synguard prepared it; other negative errnos: the journal.
+ * errbuf gets the message for those. */
 int sg_nic_prepare(struct sg_nic **nic, const char *ifname,
                    const struct sg_nic_opts *o, char *errbuf, size_t errlen);
 

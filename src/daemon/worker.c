@@ -6,12 +6,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "daemon/clock.h"
 #include "daemon/worker.h"
 
 _Static_assert(SG_IO_PORTS == SG_PORT_COUNT, "io ports and core ports agree");
 _Static_assert(SG_PORT_LAN == 0 && SG_PORT_WAN == 1, "io numbers lan 0, wan 1");
+/* Per-port counters are indexed RX_LAN + port. */
+_Static_assert(SG_WORKER_STAT_RX_WAN == SG_WORKER_STAT_RX_LAN + SG_PORT_WAN &&
+               SG_WORKER_STAT_TX_WAN == SG_WORKER_STAT_TX_LAN + SG_PORT_WAN,
+               "worker counters per port follow the port numbers");
+
+static const char *const stat_names[SG_WORKER_STAT__COUNT] = {
+#define SG_WORKER_STAT_NAME(id, name) [SG_WORKER_STAT_##id] = name,
+	SG_WORKER_STATS_LIST(SG_WORKER_STAT_NAME)
+#undef SG_WORKER_STAT_NAME
+};
+
+const char *sg_worker_stat_name(enum sg_worker_stat s)
+{
+	return (unsigned)s < SG_WORKER_STAT__COUNT ? stat_names[s] : "invalid";
+}
 
 #define IDLE_SPINS     64     /* empty loops before sleeping in poll() */
 #define IDLE_WAIT_MS   5      /* sleep bound: stop flag and ticks stay timely */
@@ -24,6 +39,7 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	bool done;                     /* returned by itself: input exhausted */
+	int init_rc;                   /* thread_init's result, once ready */
 	struct sg_proxy_worker *pw;
 	/* per-batch scratch, allocated at start */
 	struct sg_io_frame *rx;        /* [batch] */
@@ -41,14 +57,10 @@ struct sg_workers {
 	unsigned txq_cap, emit_cap;
 	int stop;                      /* atomic */
 	struct worker *w;              /* [n] */
+	pthread_mutex_t lock;          /* guards nready, with `ready` */
+	pthread_cond_t ready;
+	unsigned nready;               /* workers past thread_init */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
 {
@@ -59,34 +71,25 @@ static void send_all(struct sg_workers *ws, struct worker *w, unsigned q)
 		int sent = sg_io_tx_burst(ws->cfg.io, p, q, w->txq[p], n);
 		if (sent < 0)
 			sent = 0;
-		w->st.tx[p] += (unsigned)sent;
-		w->st.tx_drops += n - (unsigned)sent;
+		w->st.c[SG_WORKER_STAT_TX_LAN + p] += (unsigned)sent;
+		w->st.c[SG_WORKER_STAT_TX_DROPS] += n - (unsigned)sent;
 		w->ntx[p] = 0;
 	}
 	w->nemit = 0;
 }
 
 /* Points the core's output slots at free emit buffers, from slot `first`
- * of the emit area on. */
+ * of the emit area on (none when the area is used up). */
 static void out_prepare_at(struct sg_workers *ws, struct worker *w, struct sg_out *out,
                            unsigned first)
 {
-	out->n = 0;
-	out->cap = 0;
-	for (unsigned i = 0; i < SG_OUT_MAX && first + i < ws->emit_cap; i++) {
-		out->f[i].buf = w->emit + (size_t)(first + i) * SG_OUT_FRAME_MAX;
-		out->f[i].len = 0;
-		out->cap++;
-	}
-}
+	unsigned room = first < ws->emit_cap ? ws->emit_cap - first : 0;
 
-static void out_prepare(struct sg_workers *ws, struct worker *w, struct sg_out *out)
-{
-	out_prepare_at(ws, w, out, w->nemit);
+	sg_out_init(out, w->emit + (size_t)first * SG_OUT_FRAME_MAX, room);
 }
 
 /* Queues what the core emitted; returns how many emit slots it used. */
-static unsigned out_queue_frames(struct worker *w, struct sg_out *out)
+static unsigned out_queue(struct worker *w, struct sg_out *out)
 {
 	for (unsigned i = 0; i < out->n && i < out->cap; i++) {
 		unsigned p = out->f[i].port;
@@ -97,39 +100,26 @@ static unsigned out_queue_frames(struct worker *w, struct sg_out *out)
 		t->len = out->f[i].len;
 		t->origin = SG_IO_ORIGIN_CALLER;
 		t->priv = 0;
-		w->st.emitted++;
+		w->st.c[SG_WORKER_STAT_EMITTED]++;
 	}
 	return out->n < out->cap ? out->n : out->cap;
 }
 
-static void out_queue(struct worker *w, struct sg_out *out)
-{
-	w->nemit += out_queue_frames(w, out);
-}
-
+/* Sends a forwarded frame on, gives any other back.  The core has counted
+ * the verdict already. */
 static void apply_verdict(struct worker *w, struct sg_io_frame *f, enum sg_verdict v,
                           unsigned other, unsigned *nrel)
 {
-	switch (v) {
-	case SG_VERDICT_FORWARD:
+	if (v == SG_VERDICT_FORWARD)
 		w->txq[other][w->ntx[other]++] = *f;
-		w->st.forwarded++;
-		break;
-	case SG_VERDICT_CONSUME:
+	else
 		w->rel[(*nrel)++] = *f;
-		w->st.consumed++;
-		break;
-	default:
-		w->rel[(*nrel)++] = *f;
-		w->st.dropped++;
-		break;
-	}
 }
 
-/* The core's own entry point: the whole burst at once, so it can prefetch
- * every frame's connection entry before deciding the first.  Each frame
- * gets SG_OUT_MAX emit slots of its own (emit_cap has room for a burst on
- * each port and a tick). */
+/* The whole burst to the core at once, so it can prefetch every frame's
+ * connection entry before deciding the first.  Each frame gets SG_OUT_MAX
+ * emit slots of its own (emit_cap has room for a burst on each port and
+ * a tick). */
 static void decide_burst(struct sg_workers *ws, struct worker *w, unsigned p, int n,
                          uint64_t now, unsigned *nrel)
 {
@@ -146,10 +136,10 @@ static void decide_burst(struct sg_workers *ws, struct worker *w, unsigned p, in
 		lens[i] = w->rx[i].len;
 		out_prepare_at(ws, w, &outs[i], base + (unsigned)i * SG_OUT_MAX);
 	}
-	sg_proxy_process_burst(w->pw, (enum sg_port)p, frames, lens, (unsigned)n, now, v, outs);
+	ws->cfg.burst(w->pw, (enum sg_port)p, frames, lens, (unsigned)n, now, v, outs);
 	for (int i = 0; i < n; i++) {
 		apply_verdict(w, &w->rx[i], v[i], 1 - p, nrel);
-		out_queue_frames(w, &outs[i]);
+		out_queue(w, &outs[i]);
 	}
 	w->nemit = base + (unsigned)n * SG_OUT_MAX;
 	if (w->nemit > ws->emit_cap)
@@ -163,27 +153,16 @@ static int serve_port(struct sg_workers *ws, struct worker *w, unsigned q,
 	int n = sg_io_rx_burst(ws->cfg.io, p, q, w->rx, ws->batch);
 	if (n <= 0)
 		return n;
-	w->st.rx[p] += (unsigned)n;
+	w->st.c[SG_WORKER_STAT_RX_LAN + p] += (unsigned)n;
 	unsigned other = 1 - p;
 	if (ws->cfg.bridge_only) {
 		memcpy(&w->txq[other][w->ntx[other]], w->rx, sizeof(*w->rx) * (unsigned)n);
 		w->ntx[other] += (unsigned)n;
-		w->st.forwarded += (unsigned)n;
+		w->st.c[SG_WORKER_STAT_BRIDGED] += (unsigned)n;
 		return n;
 	}
 	unsigned nrel = 0;
-	if (ws->cfg.process == sg_proxy_process) {
-		decide_burst(ws, w, p, n, now, &nrel);
-	} else {
-		/* A test's own process function: one frame at a time. */
-		struct sg_out out;
-		for (int i = 0; i < n; i++) {
-			out_prepare(ws, w, &out);
-			apply_verdict(w, &w->rx[i], ws->cfg.process(w->pw, (enum sg_port)p, w->rx[i].data,
-			                                            w->rx[i].len, now, &out), other, &nrel);
-			out_queue(w, &out);
-		}
-	}
+	decide_burst(ws, w, p, n, now, &nrel);
 	if (nrel)
 		sg_io_release(ws->cfg.io, p, q, w->rel, nrel);
 	return n;
@@ -195,9 +174,9 @@ static void tick(struct sg_workers *ws, struct worker *w, unsigned q, uint64_t n
 {
 	struct sg_out out;
 	for (unsigned round = 0; round < TICK_ROUNDS_MAX; round++) {
-		out_prepare(ws, w, &out);
+		out_prepare_at(ws, w, &out, w->nemit);
 		int more = ws->cfg.tick(w->pw, now, &out);
-		out_queue(w, &out);
+		w->nemit += out_queue(w, &out);
 		if (!more)
 			break;
 		send_all(ws, w, q);
@@ -213,11 +192,19 @@ static void *worker_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "sg-worker-%u", q);
 	pthread_setname_np(pthread_self(), name);
+	int rc = ws->cfg.thread_init ? ws->cfg.thread_init() : 0;
+	pthread_mutex_lock(&ws->lock);
+	w->init_rc = rc;
+	ws->nready++;
+	pthread_cond_signal(&ws->ready);
+	pthread_mutex_unlock(&ws->lock);
+	if (rc)
+		return NULL;               /* sg_workers_start stops us all */
 
-	uint64_t last_tick = now_ns();
+	uint64_t last_tick = sg_clock_mono_ns();
 	unsigned idle = 0;
 	while (!__atomic_load_n(&ws->stop, __ATOMIC_RELAXED)) {
-		uint64_t now = now_ns();
+		uint64_t now = sg_clock_mono_ns();
 		int got = 0, eof = 0;
 		for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 			int n = serve_port(ws, w, q, p, now);
@@ -234,7 +221,7 @@ static void *worker_main(void *arg)
 		}
 		send_all(ws, w, q);
 		sg_io_flush(ws->cfg.io, q);
-		w->st.loops++;
+		w->st.c[SG_WORKER_STAT_LOOPS]++;
 		if (eof == SG_IO_PORTS) {
 			__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
 			break;
@@ -242,7 +229,7 @@ static void *worker_main(void *arg)
 		if (got) {
 			idle = 0;
 		} else if (++idle >= IDLE_SPINS) {
-			w->st.idle_waits++;
+			w->st.c[SG_WORKER_STAT_IDLE_WAITS]++;
 			sg_io_wait(ws->cfg.io, q, IDLE_WAIT_MS);
 		}
 	}
@@ -279,73 +266,58 @@ static void free_all(struct sg_workers *ws)
 			free(w->emit);
 		}
 	}
+	pthread_cond_destroy(&ws->ready);
+	pthread_mutex_destroy(&ws->lock);
 	free(ws->w);
 	free(ws);
 }
 
-int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg,
-                     char *errbuf, size_t errlen)
+/* The configuration as the workers will use it: the core's functions
+ * unless a test brought its own. */
+static int check_config(struct sg_workers *ws, char *errbuf, size_t errlen)
 {
-	*wsp = NULL;
-	if (!cfg->io) {
-		snprintf(errbuf, errlen, "workers: no io");
+	if (ws->cfg.bridge_only)
+		return 0;
+	if (!ws->cfg.burst && !ws->cfg.tick) {
+		ws->cfg.burst = sg_proxy_process_burst;
+		ws->cfg.tick = sg_proxy_tick;
+		ws->cfg.offline = sg_proxy_worker_offline;
+	} else if (!ws->cfg.burst || !ws->cfg.tick) {
+		snprintf(errbuf, errlen, "workers: burst and tick go together");
 		return -EINVAL;
 	}
-	unsigned n = sg_io_nqueues(cfg->io);
-	if (n < 1 || n > SG_MAX_WORKERS) {
-		snprintf(errbuf, errlen, "workers: %u queues, 1..%u supported", n,
-		         SG_MAX_WORKERS);
+	if (!ws->cfg.proxy) {
+		snprintf(errbuf, errlen, "workers: proxy mode without proxy handles");
 		return -EINVAL;
 	}
-	struct sg_workers *ws = calloc(1, sizeof(*ws));
-	if (!ws) {
-		snprintf(errbuf, errlen, "workers: out of memory");
-		return -ENOMEM;
-	}
-	ws->cfg = *cfg;
-	ws->n = n;
-	ws->batch = cfg->batch ? cfg->batch : SG_IO_DEFAULT_BATCH;
-	if (ws->batch > SG_IO_BATCH_MAX)
-		ws->batch = SG_IO_BATCH_MAX;
-	/* A port's TX queue takes the other port's forwarded frames plus
-	 * whatever the core emits for both ports' frames and one tick. */
-	ws->emit_cap = (2 * ws->batch + 1) * SG_OUT_MAX;
-	ws->txq_cap = ws->batch + ws->emit_cap;
+	return 0;
+}
 
-	if (!cfg->bridge_only) {
-		if (!ws->cfg.process && !ws->cfg.tick) {
-			ws->cfg.process = sg_proxy_process;
-			ws->cfg.tick = sg_proxy_tick;
-			ws->cfg.offline = sg_proxy_worker_offline;
-		} else if (!ws->cfg.process || !ws->cfg.tick) {
-			snprintf(errbuf, errlen, "workers: process and tick go together");
-			free(ws);
-			return -EINVAL;
-		}
-		if (!cfg->proxy) {
-			snprintf(errbuf, errlen, "workers: proxy mode without proxy handles");
-			free(ws);
-			return -EINVAL;
-		}
-	}
-
-	ws->w = calloc(n, sizeof(*ws->w));
+static int alloc_workers(struct sg_workers *ws)
+{
+	ws->w = calloc(ws->n, sizeof(*ws->w));
 	if (!ws->w)
-		goto nomem;
-	for (unsigned i = 0; i < n; i++) {
+		return -ENOMEM;
+	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
 		w->ws = ws;
 		w->id = i;
-		w->pw = cfg->bridge_only ? NULL : cfg->proxy[i];
+		w->pw = ws->cfg.bridge_only ? NULL : ws->cfg.proxy[i];
 		w->rx = calloc(ws->batch, sizeof(*w->rx));
 		w->rel = calloc(ws->batch, sizeof(*w->rel));
 		for (unsigned p = 0; p < SG_IO_PORTS; p++)
 			w->txq[p] = calloc(ws->txq_cap, sizeof(*w->txq[p]));
 		w->emit = calloc(ws->emit_cap, SG_OUT_FRAME_MAX);
 		if (!w->rx || !w->rel || !w->txq[0] || !w->txq[1] || !w->emit)
-			goto nomem;
+			return -ENOMEM;
 	}
+	return 0;
+}
 
+/* Creates the threads, pinned unless told not to. */
+static int spawn(struct sg_workers *ws, char *errbuf, size_t errlen)
+{
+	const struct sg_worker_config *cfg = &ws->cfg;
 	cpu_set_t allowed;
 	CPU_ZERO(&allowed);
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
@@ -356,7 +328,7 @@ int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = 0;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < ws->n; i++) {
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
 		int cpu = -1;
@@ -386,16 +358,80 @@ int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg
 		ws->w[i].started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* Waits until every started worker is past its thread_init. */
+static int wait_ready(struct sg_workers *ws, char *errbuf, size_t errlen)
+{
+	unsigned started = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		started += ws->w[i].started;
+	pthread_mutex_lock(&ws->lock);
+	while (ws->nready < started)
+		pthread_cond_wait(&ws->ready, &ws->lock);
+	pthread_mutex_unlock(&ws->lock);
+	for (unsigned i = 0; i < ws->n && !rc; i++) {
+		rc = ws->w[i].init_rc;
+		if (rc)
+			snprintf(errbuf, errlen, "worker %u: setting up the thread: %s (%s)", i,
+			         strerrorname_np(-rc), strerror(-rc));
+	}
+	return rc;
+}
+
+int sg_workers_start(struct sg_workers **wsp, const struct sg_worker_config *cfg,
+                     char *errbuf, size_t errlen)
+{
+	*wsp = NULL;
+	if (!cfg->io) {
+		snprintf(errbuf, errlen, "workers: no io");
+		return -EINVAL;
+	}
+	unsigned n = sg_io_nqueues(cfg->io);
+	if (n < 1 || n > SG_MAX_WORKERS) {
+		snprintf(errbuf, errlen, "workers: %u queues, 1..%u supported", n,
+		         SG_MAX_WORKERS);
+		return -EINVAL;
+	}
+	struct sg_workers *ws = calloc(1, sizeof(*ws));
+	if (!ws) {
+		snprintf(errbuf, errlen, "workers: out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&ws->lock, NULL);
+	pthread_cond_init(&ws->ready, NULL);
+	ws->cfg = *cfg;
+	ws->n = n;
+	ws->batch = cfg->batch ? cfg->batch : SG_IO_DEFAULT_BATCH;
+	if (ws->batch > SG_IO_BATCH_MAX)
+		ws->batch = SG_IO_BATCH_MAX;
+	/* A port's TX queue takes the other port's forwarded frames plus
+	 * whatever the core emits for both ports' frames and one tick. */
+	ws->emit_cap = (2 * ws->batch + 1) * SG_OUT_MAX;
+	ws->txq_cap = ws->batch + ws->emit_cap;
+
+	int rc = check_config(ws, errbuf, errlen);
+	if (rc) {
+		free_all(ws);
+		return rc;
+	}
+	if (alloc_workers(ws)) {
+		snprintf(errbuf, errlen, "workers: out of memory");
+		free_all(ws);
+		return -ENOMEM;
+	}
+	rc = spawn(ws, errbuf, errlen);
+	if (!rc)
+		rc = wait_ready(ws, errbuf, errlen);
 	if (rc) {
 		sg_workers_stop(ws);
 		return rc;
 	}
 	*wsp = ws;
 	return 0;
-nomem:
-	snprintf(errbuf, errlen, "workers: out of memory");
-	free_all(ws);
-	return -ENOMEM;
 }
 
 void sg_workers_halt(struct sg_workers *ws)
@@ -424,17 +460,8 @@ unsigned sg_workers_count(const struct sg_workers *ws)
 
 static void add(struct sg_worker_stats *d, const volatile struct sg_worker_stats *s)
 {
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		d->rx[p] += s->rx[p];
-		d->tx[p] += s->tx[p];
-	}
-	d->forwarded += s->forwarded;
-	d->dropped += s->dropped;
-	d->consumed += s->consumed;
-	d->emitted += s->emitted;
-	d->tx_drops += s->tx_drops;
-	d->loops += s->loops;
-	d->idle_waits += s->idle_waits;
+	for (unsigned k = 0; k < SG_WORKER_STAT__COUNT; k++)
+		d->c[k] += s->c[k];
 }
 
 void sg_workers_stats(const struct sg_workers *ws, unsigned i,

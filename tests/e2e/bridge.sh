@@ -236,7 +236,12 @@ if [ "$SGB" = 0 ] && [ "$MODE" = proxy ]; then
   [ "${PX:-0}" -ge 2 ] || fail "proxied connections: ${PX:-0}, expected 2"
 fi
 if [ "$SGB" = 1 ]; then
-  FWD=$(sed -n 's/^rx_lan=.*forwarded=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
+  # Bridge-only: the workers' "bridged"; proxy: the core's "forwarded".
+  if [ "$MODE" = proxy ]; then
+    FWD=$(sed -n 's/^proxy:.* forwarded=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
+  else
+    FWD=$(sed -n 's/^\(.* \)\{0,1\}bridged=\([0-9]*\).*/\2/p' "$TMP/bridge.out")
+  fi
   [ -n "$FWD" ] && [ "$FWD" -gt 3000 ] || fail "bridge forwarded ${FWD:-?} frames, expected > 3000"
   if [ "$MODE" = proxy ]; then
     # The two client->server connections (v4, v6) were proxied, through

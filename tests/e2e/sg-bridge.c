@@ -10,10 +10,13 @@
  *             [--ready-file PATH] [--proxy]
  *
  * Runs until SIGINT/SIGTERM (or S seconds), then prints one line of
- * counters on stdout and restores the interfaces.
+ * counters on stdout ("name=value ..."; with --proxy a second line,
+ * "proxy: ...", with the core's nonzero counters) and restores the
+ * interfaces.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,22 @@ static void usage(void)
 	        "[--threads N] [--xdp-mode auto|drv|skb] [--no-zerocopy] [--no-nic] "
 	        "[--cpus LIST] [--batch N] [--seconds S] [--ready-file PATH] [--proxy]\n");
 	exit(2);
+}
+
+/* Decimal digits and nothing else ("2x" is not 2); the ranges are the
+ * I/O layer's and the workers' to check, as for the daemon. */
+static unsigned number(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		usage();
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno == ERANGE || v > INT_MAX)
+		usage();
+	return (unsigned)v;
 }
 
 int main(int argc, char **argv)
@@ -88,7 +107,7 @@ int main(int argc, char **argv)
 			if (sg_io_kind_parse(optarg, &o.kind))
 				usage();
 			break;
-		case 't': o.nqueues = (unsigned)atoi(optarg); break;
+		case 't': o.nqueues = number(optarg); break;
 		case 'x':
 			if (!strcmp(optarg, "drv")) o.xdp_mode = SG_IO_XDP_DRV;
 			else if (!strcmp(optarg, "skb")) o.xdp_mode = SG_IO_XDP_SKB;
@@ -97,16 +116,16 @@ int main(int argc, char **argv)
 			break;
 		case 'z': o.zerocopy = false; break;
 		case 'n': nic = false; break;
-		case 's': seconds = atol(optarg); break;
+		case 's': seconds = number(optarg); break;
 		case 'r': ready = optarg; break;
-		case 'B': o.batch = (unsigned)atoi(optarg); break;
-		case 'T': o.tx_ring = (unsigned)atoi(optarg); break;
+		case 'B': o.batch = number(optarg); break;
+		case 'T': o.tx_ring = number(optarg); break;
 		case 'P': proxy_mode = true; break;
 		case 'c': {
 			char *save = NULL, *tok;
 			for (tok = strtok_r(optarg, ",", &save); tok && ncpus < 64;
 			     tok = strtok_r(NULL, ",", &save))
-				cpus[ncpus++] = atoi(tok);
+				cpus[ncpus++] = (int)number(tok);
 			break;
 		}
 		default: usage();
@@ -203,11 +222,12 @@ int main(int argc, char **argv)
 			txdrops += is.c[SG_IO_STAT_TX_DROPS];
 		}
 	}
-	printf("rx_lan=%llu rx_wan=%llu tx_lan=%llu tx_wan=%llu forwarded=%llu "
-	       "tx_drops=%llu io_tx_drops=%llu kernel_drops=%llu\n",
-	       (unsigned long long)st.rx[0], (unsigned long long)st.rx[1],
-	       (unsigned long long)st.tx[0], (unsigned long long)st.tx[1],
-	       (unsigned long long)st.forwarded, (unsigned long long)st.tx_drops,
+	/* The workers' counters by their own names (bridged: what bridge-only
+	 * mode forwarded), then the I/O layer's drops. */
+	for (unsigned k = 0; k < SG_WORKER_STAT__COUNT; k++)
+		printf("%s=%llu ", sg_worker_stat_name((enum sg_worker_stat)k),
+		       (unsigned long long)st.c[k]);
+	printf("io_tx_drops=%llu kernel_drops=%llu\n",
 	       (unsigned long long)txdrops, (unsigned long long)kdrops);
 	if (proxy) {
 		struct sg_stats sum;

@@ -125,7 +125,7 @@ cat "$TMP/bridge.out"
 # keeps refused frames in its ring, so it fills and drops; AF_XDP's kernel
 # takes and drops them itself, so the bridge only counts them sent.
 DROPS=$(sed -n 's/.* io_tx_drops=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
-TXLAN=$(sed -n 's/.* tx_lan=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
+TXLAN=$(sed -n 's/.* tx_lan_frames=\([0-9]*\).*/\1/p' "$TMP/bridge.out")
 if [ "$BACKEND" = afpacket ]; then
   [ -n "$DROPS" ] && [ "$DROPS" -gt 0 ] || fail "no TX drops counted: the ring never filled, the test proves nothing"
 else

@@ -1,5 +1,6 @@
 /* synguard.conf: every option read, every kind of mistake named with its
  * line, defaults when absent. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,7 +39,7 @@ static void expect_error(const char *text, int line, const char *what)
 	struct sg_config c;
 	char err[512], want[128];
 
-	assert_int_equal(load(text, &c, err, sizeof(err)), -1);
+	assert_true(load(text, &c, err, sizeof(err)) < 0);
 	snprintf(want, sizeof(want), "%s:%d:", path, line);
 	if (line && !strstr(err, want))
 		fail_msg("error '%s' lacks '%s'", err, want);
@@ -130,6 +131,115 @@ static void test_mistakes_name_line_option_and_range(void **state)
 	expect_error("uplink_mss_clamp = 100;\n", 0, "uplink_mss_clamp: must be 0 (off) or 536..65535");
 }
 
+/* A value from the command line is refused with the message the table
+ * gives, and leaves the option as it was. */
+static void expect_refused(const char *path, const char *text, const char *what)
+{
+	struct sg_config c, d;
+	char err[256] = "";
+
+	sg_config_default(&c);
+	d = c;
+	assert_int_equal(sg_config_set(&c, path, text, "--opt", err, sizeof(err)), -EINVAL);
+	if (!strstr(err, "--opt: ") || !strstr(err, what))
+		fail_msg("%s '%s': error '%s' lacks '--opt: ' or '%s'", path, text, err, what);
+	assert_memory_equal(&c, &d, sizeof(c));
+}
+
+static void test_command_line_numbers_are_digits_and_nothing_else(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	char err[256];
+
+	expect_refused("threads", "2x", "\"2x\" is not an integer in 1..64");
+	expect_refused("threads", "", "is not an integer in 1..64");
+	expect_refused("threads", " 2", "is not an integer");
+	expect_refused("threads", "+2", "is not an integer");
+	expect_refused("threads", "-1", "is not an integer");
+	expect_refused("threads", "0x10", "is not an integer");
+	expect_refused("threads", "2 ", "is not an integer");
+	expect_refused("threads", "99999999999999999999999", "out of range 1..64");
+	sg_config_default(&c);
+	assert_int_equal(sg_config_set(&c, "threads", "64", "--threads", err, sizeof(err)), 0);
+	assert_int_equal(c.threads, 64);
+}
+
+static void test_command_line_ranges_and_wording_come_from_the_table(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	char err[256];
+
+	/* The same words as for the file (test_mistakes_name_line_option_and_range). */
+	expect_refused("threads", "0", "0 is out of range 1..64");
+	expect_refused("threads", "65", "65 is out of range 1..64");
+	expect_refused("io", "dpdk", "\"dpdk\" is not one of auto|afxdp|afpacket");
+	expect_refused("bridge_only", "yes", "is not true or false");
+	expect_refused("conntrack.capacity", "8", "8 is out of range 16..");
+	sg_config_default(&c);
+	assert_int_equal(sg_config_set(&c, "io", "afpacket", NULL, err, sizeof(err)), 0);
+	assert_int_equal(c.io, 2);
+	assert_int_equal(sg_config_set(&c, "no.such", "1", "--x", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "unknown option 'no.such'"));
+	/* Without a flag the message names the option. */
+	assert_int_equal(sg_config_set(&c, "threads", "0", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "threads: 0 is out of range 1..64"));
+}
+
+static void test_command_line_lists_take_entries_and_ranges(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	char err[256], all[16];
+
+	sg_config_default(&c);
+	assert_int_equal(sg_config_set(&c, "cpus", "0,2-3,7", "--cpus", err, sizeof(err)), 0);
+	assert_int_equal(c.ncpus, 4);
+	assert_int_equal(c.cpus[0], 0);
+	assert_int_equal(c.cpus[1], 2);
+	assert_int_equal(c.cpus[2], 3);
+	assert_int_equal(c.cpus[3], 7);
+	expect_refused("cpus", "3-1", "3-1 is not an ascending range");
+	expect_refused("cpus", "1,,2", "is not a list like 1,3,5-7 of integers in 0..4095");
+	expect_refused("cpus", "1,", "is not a list like");
+	expect_refused("cpus", "1-", "is not a list like");
+	expect_refused("cpus", "x", "is not a list like");
+	expect_refused("cpus", "1;2", "is not a list like");
+	expect_refused("cpus", "0,4096", "entry 2 (4096) is out of range 0..4095");
+	expect_refused("cpus", "0-64", "must have 1..64 entries, has 65");
+	expect_refused("cpus", "0-4095", "must have 1..64 entries, has 4096");
+	snprintf(all, sizeof(all), "0-%u", SG_CONFIG_MAX_CPUS - 1);
+	assert_int_equal(sg_config_set(&c, "cpus", all, "--cpus", err, sizeof(err)), 0);
+	assert_int_equal(c.ncpus, SG_CONFIG_MAX_CPUS);
+	/* Lists of the file's own kind too. */
+	assert_int_equal(sg_config_set(&c, "cookie.isn_mss4", "536,1460", NULL, err, sizeof(err)), 0);
+	assert_int_equal(c.proxy.cookie.isn_mss_n[0], 2);
+	assert_int_equal(c.proxy.cookie.isn_mss[0][1], 1460);
+}
+
+static void test_every_io_choice_is_an_io_backend(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "auto", "afxdp", "afpacket" };
+	static const enum sg_io_kind kinds[] = { SG_IO_AUTO, SG_IO_AFXDP, SG_IO_AFPACKET };
+	struct sg_config c;
+	enum sg_io_kind k;
+	char err[256];
+
+	sg_config_default(&c);
+	assert_int_equal(sg_config_io_kind(&c, &k), 0);
+	assert_int_equal(k, SG_IO_AUTO);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(sg_config_set(&c, "io", names[i], NULL, err, sizeof(err)), 0);
+		k = SG_IO_MEM;
+		assert_int_equal(sg_config_io_kind(&c, &k), 0);
+		assert_int_equal(k, kinds[i]);
+	}
+	c.io = 99;
+	assert_int_equal(sg_config_io_kind(&c, &k), -EINVAL);
+}
+
 static void test_missing_file_is_reported(void **state)
 {
 	(void)state;
@@ -137,7 +247,7 @@ static void test_missing_file_is_reported(void **state)
 	char err[256];
 
 	sg_config_default(&c);
-	assert_int_equal(sg_config_load("/nonexistent/synguard.conf", &c, err, sizeof(err)), -1);
+	assert_true(sg_config_load("/nonexistent/synguard.conf", &c, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/nonexistent/synguard.conf: cannot read"));
 }
 
@@ -190,6 +300,10 @@ int main(void)
 		cmocka_unit_test(test_empty_file_gives_the_defaults),
 		cmocka_unit_test(test_every_option_is_read),
 		cmocka_unit_test(test_mistakes_name_line_option_and_range),
+		cmocka_unit_test(test_command_line_numbers_are_digits_and_nothing_else),
+		cmocka_unit_test(test_command_line_ranges_and_wording_come_from_the_table),
+		cmocka_unit_test(test_command_line_lists_take_entries_and_ranges),
+		cmocka_unit_test(test_every_io_choice_is_an_io_backend),
 		cmocka_unit_test(test_missing_file_is_reported),
 		cmocka_unit_test(test_printed_config_reads_back_the_same_values),
 		cmocka_unit_test(test_key_file_is_loaded_into_the_proxy_config),

@@ -57,6 +57,49 @@ static void test_json_has_each_counter_with_value_and_rate(void **state)
 	assert_int_equal(sg_ctl_format(buf, 10, &cur, &prev, true), -ENOSPC);
 }
 
+static const char *three_names(unsigned i)
+{
+	static const char *const n[] = { "none", "alpha", "beta" };
+	return i == 0 ? NULL : n[i];        /* index 0 is not a counter */
+}
+
+static void test_a_counter_set_is_added_by_its_names_with_a_prefix(void **state)
+{
+	(void)state;
+	struct sg_snapshot s;
+	const uint64_t v[3] = { 9, 1, 2 };
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sg_snapshot_add(&s, "first", 5), 0);
+	assert_int_equal(sg_snapshot_add_set(&s, "set_", three_names, v, 3), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.c[0].name, "first");
+	assert_string_equal(s.c[1].name, "set_alpha");
+	assert_int_equal(s.c[1].value, 1);
+	assert_string_equal(s.c[2].name, "set_beta");
+	assert_int_equal(s.c[2].value, 2);
+}
+
+static void test_a_full_snapshot_or_a_long_name_is_an_error_not_silence(void **state)
+{
+	(void)state;
+	struct sg_snapshot s;
+	char longname[sizeof(s.c[0].name) + 1];
+	const uint64_t v[3] = { 0, 1, 2 };
+
+	memset(&s, 0, sizeof(s));
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	assert_int_equal(sg_snapshot_add(&s, longname, 1), -ENAMETOOLONG);
+	assert_int_equal(s.n, 0);
+	for (unsigned i = 0; i < SG_CTL_MAX_COUNTERS - 1; i++)
+		assert_int_equal(sg_snapshot_add(&s, "c", i), 0);
+	/* One place left: alpha fits, beta does not, and the set says so. */
+	assert_int_equal(sg_snapshot_add_set(&s, "", three_names, v, 3), -ENOSPC);
+	assert_int_equal(s.n, SG_CTL_MAX_COUNTERS);
+	assert_string_equal(s.c[SG_CTL_MAX_COUNTERS - 1].name, "alpha");
+}
+
 static void test_socket_is_root_only_and_answers_stats(void **state)
 {
 	(void)state;
@@ -106,12 +149,96 @@ static void test_socket_is_root_only_and_answers_stats(void **state)
 	rmdir(dir);
 }
 
+/* The socket's directory decides who may replace the socket (and so
+ * answer synguardctl in the daemon's name): it must be ours alone. */
+static void test_a_directory_others_may_write_is_refused(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sg_ctl_XXXXXX", run[128], path[160], err[512];
+	struct sg_ctl *ctl = (struct sg_ctl *)1;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(run, sizeof(run), "%s/run", dir);
+	snprintf(path, sizeof(path), "%s/ctl.sock", run);
+	assert_int_equal(mkdir(run, 0700), 0);
+	assert_int_equal(chmod(run, 0777), 0);          /* mkdir's mode obeys umask */
+	err[0] = 0;
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+	if (!strstr(err, run) || !strstr(err, "chmod go-w"))
+		fail_msg("error '%s' lacks the directory or the fix", err);
+	assert_int_equal(chmod(run, 0770), 0);
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+	assert_int_equal(chmod(run, 01777), 0);         /* like /tmp */
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "a directory of its own"));
+	assert_int_equal(chmod(run, 0755), 0);          /* others may read: fine */
+	assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), 0);
+	sg_ctl_close(ctl);
+	if (geteuid() == 0) {
+		/* Owned by someone else, even 0700: they could swap the socket. */
+		assert_int_equal(chown(run, 65534, 65534), 0);
+		assert_int_equal(sg_ctl_open(&ctl, path, err, sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "chown"));
+	}
+	rmdir(run);
+	rmdir(dir);
+}
+
+/* Two daemons must not share a control socket: the second one used to
+ * unlink the live socket and take its name.  A socket a dead daemon left
+ * (nobody holds its lock) is replaced. */
+static void test_a_live_daemons_socket_is_not_taken_over(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sg_ctl_XXXXXX", path[128], err[512], reply[1024];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sg_snapshot prev, cur;
+	struct sg_ctl *a, *b = NULL;
+	ssize_t n;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	strcpy(sa.sun_path, path);
+	assert_int_equal(sg_ctl_open(&a, path, err, sizeof(err)), 0);
+	err[0] = 0;
+	assert_int_equal(sg_ctl_open(&b, path, err, sizeof(err)), -EBUSY);
+	if (!strstr(err, path) || !strstr(err, "another synguard"))
+		fail_msg("error '%s' lacks the path or 'another synguard'", err);
+
+	/* The first still answers on its socket. */
+	snaps(&prev, &cur);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "stats\n", 6), 6);
+	sg_ctl_serve(a, &cur, &prev);
+	n = read(fd, reply, sizeof(reply) - 1);
+	assert_true(n > 0);
+	close(fd);
+	sg_ctl_close(a);
+
+	/* What a killed daemon leaves: the socket file, no listener, no lock. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(sg_ctl_open(&b, path, err, sizeof(err)), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	sg_ctl_close(b);
+	assert_int_equal(rmdir(dir), 0);                /* nothing left behind */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_lists_values_and_rates),
 		cmocka_unit_test(test_json_has_each_counter_with_value_and_rate),
+		cmocka_unit_test(test_a_counter_set_is_added_by_its_names_with_a_prefix),
+		cmocka_unit_test(test_a_full_snapshot_or_a_long_name_is_an_error_not_silence),
 		cmocka_unit_test(test_socket_is_root_only_and_answers_stats),
+		cmocka_unit_test(test_a_directory_others_may_write_is_refused),
+		cmocka_unit_test(test_a_live_daemons_socket_is_not_taken_over),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -76,11 +77,45 @@ static void test_bad_key_files_are_rejected_naming_file_and_fault(void **state)
 	assert_non_null(strstr(err, "cannot open"));
 }
 
+/* A key others can read lets them forge cookies; one they can write, pick
+ * the key.  The message says how to fix it. */
+static void test_key_file_open_to_group_or_others_is_refused(void **state)
+{
+	(void)state;
+	static const mode_t open_modes[] = { 0640, 0604, 0620, 0602, 0644, 0666 };
+	uint8_t m[SG_SECRET_MASTER_BYTES];
+	char err[512], want[128], buf[80];
+	char *path;
+
+	snprintf(buf, sizeof(buf), "%s\n", good_hex);
+	path = write_tmp(buf);
+	snprintf(want, sizeof(want), "chmod 600 %s", path);
+	for (unsigned i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+		assert_int_equal(chmod(path, open_modes[i]), 0);
+		err[0] = 0;
+		assert_int_equal(sg_keyfile_load(path, m, err, sizeof(err)), -EACCES);
+		if (!strstr(err, path) || !strstr(err, want))
+			fail_msg("mode %04o: error '%s' lacks the file or '%s'", open_modes[i], err, want);
+	}
+	assert_int_equal(chmod(path, 0400), 0);    /* owner-only is fine, read-only too */
+	assert_int_equal(sg_keyfile_load(path, m, err, sizeof(err)), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(sg_keyfile_load(path, m, err, sizeof(err)), 0);
+	if (geteuid() == 0) {
+		/* 0600 but another user's: they could change it. */
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(sg_keyfile_load(path, m, err, sizeof(err)), -EACCES);
+		assert_non_null(strstr(err, "chown root"));
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_file_with_64_hex_digits_loads),
 		cmocka_unit_test(test_bad_key_files_are_rejected_naming_file_and_fault),
+		cmocka_unit_test(test_key_file_open_to_group_or_others_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

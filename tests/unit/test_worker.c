@@ -53,6 +53,20 @@ static void frame(uint8_t *f, uint32_t len, uint8_t tag)
 		f[i] = (uint8_t)(tag + i);
 }
 
+static void every_worker_counter_has_a_distinct_name(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < SG_WORKER_STAT__COUNT; i++) {
+		const char *a = sg_worker_stat_name((enum sg_worker_stat)i);
+		assert_non_null(a);
+		assert_true(a[0] != 0);
+		for (unsigned k = 0; k < i; k++)
+			assert_string_not_equal(a, sg_worker_stat_name((enum sg_worker_stat)k));
+	}
+	assert_string_equal(sg_worker_stat_name(SG_WORKER_STAT_RX_LAN), "rx_lan_frames");
+	assert_string_equal(sg_worker_stat_name(SG_WORKER_STAT__COUNT), "invalid");
+}
+
 static void bridge_only_forwards_both_ways_on_every_queue(void **state)
 {
 	(void)state;
@@ -85,37 +99,45 @@ static void bridge_only_forwards_both_ways_on_every_queue(void **state)
 	}
 	struct sg_worker_stats st;
 	sg_workers_stats(ws, SG_WORKERS_ALL, &st);
-	assert_int_equal(st.forwarded, 504);
-	assert_int_equal(st.rx[1], 502);
-	assert_int_equal(st.tx[0], 502);
+	assert_int_equal(st.c[SG_WORKER_STAT_BRIDGED], 504);
+	assert_int_equal(st.c[SG_WORKER_STAT_RX_WAN], 502);
+	assert_int_equal(st.c[SG_WORKER_STAT_TX_LAN], 502);
 	sg_workers_stop(ws);
 	sg_io_close(io);
 }
 
 static int contract_broken;
 
-/* A fake core: frames starting with 'D' are dropped, 'C' consumed with a
- * reply emitted on the port they came from, others forwarded after their
- * second byte is set to 'F'. */
-static enum sg_verdict fake_process(struct sg_proxy_worker *w, enum sg_port port,
-                                    uint8_t *f, uint32_t len, uint64_t now,
-                                    struct sg_out *out)
+/* A fake core, with the core's burst signature: frames starting with 'D'
+ * are dropped, 'C' consumed with a reply emitted on the port they came
+ * from, others forwarded after their second byte is set to 'F'. */
+static void fake_burst(struct sg_proxy_worker *w, enum sg_port port,
+                       uint8_t *const frames[], const uint32_t lens[], unsigned n,
+                       uint64_t now, enum sg_verdict v[], struct sg_out outs[])
 {
 	(void)w;
-	if (now == 0 || out->cap < 1)      /* no cmocka asserts off the main thread */
+	if (now == 0 || n == 0)           /* no cmocka asserts off the main thread */
 		__atomic_store_n(&contract_broken, 1, __ATOMIC_RELAXED);
-	if (f[0] == 'D')
-		return SG_VERDICT_DROP;
-	if (f[0] == 'C') {
-		memcpy(out->f[0].buf, "REPLY", 5);
-		out->f[0].len = 5;
-		out->f[0].port = (uint8_t)port;
-		out->n = 1;
-		return SG_VERDICT_CONSUME;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *f = frames[i];
+		struct sg_out *out = &outs[i];
+
+		if (out->n != 0 || out->cap < 1)
+			__atomic_store_n(&contract_broken, 1, __ATOMIC_RELAXED);
+		if (f[0] == 'D') {
+			v[i] = SG_VERDICT_DROP;
+		} else if (f[0] == 'C') {
+			memcpy(out->f[0].buf, "REPLY", 5);
+			out->f[0].len = 5;
+			out->f[0].port = (uint8_t)port;
+			out->n = 1;
+			v[i] = SG_VERDICT_CONSUME;
+		} else {
+			if (lens[i] > 1)
+				f[1] = 'F';
+			v[i] = SG_VERDICT_FORWARD;
+		}
 	}
-	if (len > 1)
-		f[1] = 'F';
-	return SG_VERDICT_FORWARD;
 }
 
 static int ticks;
@@ -133,7 +155,7 @@ static void proxy_mode_follows_the_verdict_and_sends_emitted_frames(void **state
 	struct sg_proxy_worker *handles[1] = { (struct sg_proxy_worker *)0x1 };
 	struct sg_worker_config cfg = {
 		.io = io, .no_pin = true, .proxy = handles,
-		.process = fake_process, .tick = fake_tick,
+		.burst = fake_burst, .tick = fake_tick,
 	};
 	struct sg_workers *ws;
 	char msg[200];
@@ -154,10 +176,12 @@ static void proxy_mode_follows_the_verdict_and_sends_emitted_frames(void **state
 	assert_true(__atomic_load_n(&ticks, __ATOMIC_RELAXED) >= 1);
 	struct sg_worker_stats st;
 	sg_workers_stats(ws, 0, &st);
-	assert_int_equal(st.dropped, 1);
-	assert_int_equal(st.consumed, 1);
-	assert_int_equal(st.forwarded, 1);
-	assert_int_equal(st.emitted, 1);
+	/* Verdicts are the core's to count: the worker counts frames. */
+	assert_int_equal(st.c[SG_WORKER_STAT_RX_WAN], 3);
+	assert_int_equal(st.c[SG_WORKER_STAT_TX_LAN], 1);
+	assert_int_equal(st.c[SG_WORKER_STAT_TX_WAN], 1);
+	assert_int_equal(st.c[SG_WORKER_STAT_EMITTED], 1);
+	assert_int_equal(st.c[SG_WORKER_STAT_BRIDGED], 0);
 	assert_int_equal(__atomic_load_n(&contract_broken, __ATOMIC_RELAXED), 0);
 	sg_workers_stop(ws);
 	sg_io_close(io);
@@ -173,8 +197,44 @@ static void proxy_mode_without_proxy_handles_is_refused(void **state)
 	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EINVAL);
 	assert_null(ws);
 	assert_non_null(strstr(msg, "proxy"));
-	cfg.process = fake_process;          /* process without tick */
+	cfg.burst = fake_burst;              /* burst without tick */
 	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EINVAL);
+	sg_io_close(io);
+}
+
+static int inits;
+static int init_counts(void)
+{
+	__atomic_add_fetch(&inits, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int init_fails(void)
+{
+	return -EPERM;
+}
+
+/* The daemon drops each worker's privileges in thread_init: every worker
+ * runs it before any frame, and one that fails stops the start. */
+static void each_worker_runs_its_thread_init_first_and_a_failure_stops_the_start(void **state)
+{
+	(void)state;
+	struct sg_io *io = open_mem(3);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true, .bridge_only = true,
+	                                .thread_init = init_counts };
+	struct sg_workers *ws;
+	char msg[200] = "";
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+	/* sg_workers_start returned: every worker is past its thread_init. */
+	assert_int_equal(__atomic_load_n(&inits, __ATOMIC_RELAXED), 3);
+	sg_workers_stop(ws);
+
+	cfg.thread_init = init_fails;
+	ws = (struct sg_workers *)1;
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), -EPERM);
+	assert_null(ws);
+	assert_non_null(strstr(msg, "worker 0"));
+	assert_non_null(strstr(msg, "EPERM"));
 	sg_io_close(io);
 }
 
@@ -229,8 +289,8 @@ static void pcap_replay_runs_to_the_end_and_the_workers_finish(void **state)
 	assert_true(sg_workers_finished(ws));
 	struct sg_worker_stats st;
 	sg_workers_stats(ws, SG_WORKERS_ALL, &st);
-	assert_int_equal(st.rx[1], 1000);
-	assert_int_equal(st.tx[0], 1000);
+	assert_int_equal(st.c[SG_WORKER_STAT_RX_WAN], 1000);
+	assert_int_equal(st.c[SG_WORKER_STAT_TX_LAN], 1000);
 	sg_workers_stop(ws);
 	sg_io_close(io);
 
@@ -303,11 +363,65 @@ static void the_core_answers_a_wan_syn_and_bridges_the_rest(void **state)
 	sg_workers_halt(ws);
 	struct sg_worker_stats st;
 	sg_workers_stats(ws, 0, &st);
-	assert_int_equal(st.consumed, 1);
-	assert_int_equal(st.forwarded, 1);
-	assert_int_equal(st.emitted, 1);
+	assert_int_equal(st.c[SG_WORKER_STAT_EMITTED], 1);
+	assert_int_equal(st.c[SG_WORKER_STAT_TX_LAN], 1);
+	assert_int_equal(st.c[SG_WORKER_STAT_BRIDGED], 0);
+	/* Each verdict counted once, by the core. */
 	const struct sg_stats *cs = sg_proxy_stats(pw[0]);
 	assert_int_equal(cs->c[SG_STAT_SYNACK_SENT], 1);
+	assert_int_equal(cs->c[SG_STAT_CONSUMED], 1);
+	assert_int_equal(cs->c[SG_STAT_FORWARDED], 1);
+	assert_int_equal(cs->c[SG_STAT_DROPPED], 0);
+	sg_workers_stop(ws);
+	sg_io_close(io);
+	sg_proxy_destroy(proxy);
+}
+
+/* A worker whose queue brings nothing must still pass quiescent points,
+ * or the connection table never reuses what the busy worker frees.  Two
+ * workers, a 16-entry table (8 per worker), 40 SYNs opened from the LAN
+ * on queue 0 only: once the slice is full each one evicts an older one,
+ * and the evicted entries come back to the free pool. */
+static void an_idle_worker_does_not_hold_up_the_table(void **state)
+{
+	(void)state;
+	static const uint8_t seed[SG_PROXY_SEED_BYTES] = { 3, 1, 4, 1, 5, 9, 2, 6 };
+	struct sg_proxy_config pc;
+	sg_proxy_config_default(&pc);
+	pc.seed = seed;
+	pc.ct.capacity = 16;
+	struct sg_proxy *proxy;
+	assert_int_equal(sg_proxy_create(&pc, 2, &proxy), 0);
+	struct sg_proxy_worker *pw[2] = { sg_proxy_worker(proxy, 0), sg_proxy_worker(proxy, 1) };
+	struct sg_io *io = open_mem(2);
+	struct sg_worker_config cfg = { .io = io, .no_pin = true, .proxy = pw };
+	struct sg_workers *ws;
+	char msg[200];
+	assert_int_equal(sg_workers_start(&ws, &cfg, msg, sizeof(msg)), 0);
+
+	struct sg_tcp_frame t = {
+		.dst_mac = { 2, 0, 0, 0, 0, 1 }, .src_mac = { 2, 0, 0, 0, 0, 2 },
+		.family = 4, .saddr = { 10, 0, 0, 2 }, .daddr = { 192, 0, 2, 1 },
+		.dport = 80, .flags = SG_TCP_SYN, .win = 64240,
+	};
+	uint8_t syn[SG_BUILD_MAXLEN], out[2048];
+	for (unsigned i = 0; i < 40; i++) {
+		t.sport = (uint16_t)(20000 + i);
+		t.seq = i * 7919u;
+		int len = sg_build_tcp(syn, sizeof(syn), &t);
+		assert_true(len > 0);
+		assert_int_equal(sg_io_mem_inject(io, SG_PORT_LAN, 0, syn, (uint32_t)len), 0);
+		assert_int_equal(take_wait(io, SG_PORT_WAN, 0, out), len);   /* bridged on */
+	}
+	const struct sg_ct_stats *cs = sg_proxy_ct_stats(pw[0]);
+	for (int i = 0; i < WAIT_MS && !__atomic_load_n(&cs->c[SG_CT_STAT_RECLAIMED], __ATOMIC_RELAXED); i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	sg_workers_halt(ws);
+	/* More than the worker's 8 entries were tracked: freed ones came back
+	 * (how many depends on how often the idle worker ticks). */
+	assert_true(cs->c[SG_CT_STAT_RECLAIMED] > 0);
+	assert_true(sg_proxy_stats(pw[0])->c[SG_STAT_UPLINK_TRACKED] > 8);
+	assert_int_equal(sg_proxy_stats(pw[1])->c[SG_STAT_RX_LAN], 0);   /* idle indeed */
 	sg_workers_stop(ws);
 	sg_io_close(io);
 	sg_proxy_destroy(proxy);
@@ -316,12 +430,15 @@ static void the_core_answers_a_wan_syn_and_bridges_the_rest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_worker_counter_has_a_distinct_name),
 		cmocka_unit_test(bridge_only_forwards_both_ways_on_every_queue),
 		cmocka_unit_test(proxy_mode_follows_the_verdict_and_sends_emitted_frames),
 		cmocka_unit_test(proxy_mode_without_proxy_handles_is_refused),
+		cmocka_unit_test(each_worker_runs_its_thread_init_first_and_a_failure_stops_the_start),
 		cmocka_unit_test(pinning_to_a_cpu_that_does_not_exist_fails_cleanly),
 		cmocka_unit_test(pcap_replay_runs_to_the_end_and_the_workers_finish),
 		cmocka_unit_test(the_core_answers_a_wan_syn_and_bridges_the_rest),
+		cmocka_unit_test(an_idle_worker_does_not_hold_up_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
