@@ -26,6 +26,8 @@ void sg_proxy_config_default(struct sg_proxy_config *c)
 	c->source_prefix4 = 32;
 	c->source_prefix6 = 64;
 	sg_cookie_config_default(&c->cookie);
+	sg_learn_config_default(&c->learn);
+	sg_halfopen_config_default(&c->halfopen);
 }
 
 #define FIELD(f) offsetof(struct sg_proxy_config, f)
@@ -62,6 +64,15 @@ int sg_proxy_config_check(const struct sg_proxy_config *c, unsigned nworkers,
 		return sg_cfg_fail(why, SG_CFG_RANGE, FIELD(source_prefix6));
 	if (sg_cookie_config_check(&c->cookie, why)) {
 		why->off += FIELD(cookie);
+		return -1;
+	}
+	if (sg_learn_config_check(&c->learn, why)) {
+		why->off += FIELD(learn);
+		return -1;
+	}
+	if (sg_halfopen_config_check(&c->halfopen, nworkers, why)) {
+		if (why->off != SG_CFG_WORKERS)
+			why->off += FIELD(halfopen);
 		return -1;
 	}
 	return 0;

@@ -10,6 +10,8 @@
 #include "core/cfgcheck.h"
 #include "core/conntrack.h"
 #include "core/cookie.h"
+#include "core/halfopen.h"
+#include "core/learn.h"
 #include "net/tcpopt.h"
 
 /* MSS synguard offers in its SYN-ACKs: from the minimum every host must
@@ -58,6 +60,8 @@ struct sg_proxy_config {
 	uint8_t  source_prefix4;     /* a source: these bits of its address */
 	uint8_t  source_prefix6;
 	struct sg_cookie_config cookie;
+	struct sg_learn_config learn;        /* what servers support */
+	struct sg_halfopen_config halfopen;  /* the SYN cache */
 	/* Not options: what the caller hands in at sg_proxy_create. */
 	const uint8_t *seed;         /* SG_PROXY_SEED_BYTES of randomness the
 	                                caller drew (getrandom): keys the table's

@@ -33,6 +33,8 @@ struct sg_proxy {
 	struct sg_ct *ct;
 	struct sg_secret *secret;
 	struct sg_quota *quota;          /* NULL: no per-source quota */
+	struct sg_learn *learn;
+	struct sg_halfopen *halfopen;
 	uint32_t quota_limit;            /* entries per source, per worker */
 	int64_t cookie_clock_offset_ns;  /* see sg_proxy_set_cookie_clock */
 	unsigned nworkers;

@@ -7,9 +7,58 @@
 #include "core/conn.h"
 #include "core/cookie.h"
 #include "core/emit.h"
+#include "core/halfopen.h"
+#include "core/learn.h"
 #include "net/tcpopt.h"
 
 /* ---- the client's SYN: answer with a cookie, keep nothing ---- */
+
+/* What the SYN-ACK offers the client: only what the server is known to
+ * do (learn.h), so that nothing the client is told must be taken back
+ * mid-connection; the cookie encodes exactly what is offered. */
+static void offer(const struct sg_proxy_worker *w, const struct sg_pkt *p,
+                  struct sg_tcp_opts *o, uint16_t *mss)
+{
+	struct sg_learned srv;
+
+	*o = p->opt;
+	*mss = p->family == 4 ? w->cfg->synack_mss4 : w->cfg->synack_mss6;
+	if (!sg_learn_lookup(w->p->learn, p->family, sg_pkt_daddr(p), p->dport, w->now_ms, &srv))
+		return;
+	if ((srv.known & SG_LEARN_MSS) && srv.mss < *mss &&
+	    srv.mss >= (p->family == 4 ? SG_TCP_MSS4_MIN : SG_TCP_MSS6_MIN))
+		*mss = srv.mss;
+	if ((srv.known & SG_LEARN_SACK) && !srv.sack)
+		o->present &= (uint8_t)~SG_OPT_SACKPERM;
+	if ((srv.known & SG_LEARN_TS) && !srv.ts)
+		o->present &= (uint8_t)~SG_OPT_TS;
+}
+
+/* While SYNs come slowly, the SYN cache keeps the client's options
+ * exactly; the SYN-ACK's ISN stays a cookie, so an entry lost to eviction
+ * or another worker still opens by the cookie. */
+static void cache(struct sg_proxy_worker *w, const struct sg_pkt *p, const struct sg_flow *k,
+                  const struct sg_tcp_opts *o, const struct sg_cookie_result *ck)
+{
+	struct sg_halfopen_entry e = {
+		.key = *k,
+		.client_isn = p->seq,
+		.our_isn = ck->isn,
+		.client_tsval = o->tsval,
+		.our_tsval = ck->tsval,
+		.born_ms = w->now_ms,
+		.mss = (o->present & SG_OPT_MSS) ? o->mss : 0,
+		.client_win = p->win,
+		.ws = (o->present & SG_OPT_WS) ?
+		      (o->wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : o->wscale) : SG_HALFOPEN_WS_NONE,
+		.sack = (o->present & SG_OPT_SACKPERM) != 0,
+		.ts = (o->present & SG_OPT_TS) != 0,
+		.ecn = ck->ecn,
+	};
+
+	sg_halfopen_add(w->p->halfopen, w->id, &e);
+	sg_count(w, SG_STAT_SYN_CACHED);
+}
 
 enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
                           uint64_t now_ns, struct sg_out *out)
@@ -17,6 +66,9 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 	const struct sg_proxy *px = w->p;
 	struct sg_cookie_result ck;
 	struct sg_tcp_frame f;
+	struct sg_tcp_opts o;
+	uint16_t mss;
+	bool cached;
 
 	sg_count(w, SG_STAT_SYN_RECEIVED);
 	if (!sg_pkt_tcp_csum_ok(p)) {
@@ -26,30 +78,36 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 	if (!sg_emit_slot(w, out))
 		return SG_VERDICT_DROP;
 
-	sg_cookie_make(&w->cfg->cookie, px->secret, &w->keys, k, p->seq, &p->opt,
+	offer(w, p, &o, &mss);
+	sg_cookie_make(&w->cfg->cookie, px->secret, &w->keys, k, p->seq, &o,
 	               (p->tcp_flags & (SG_TCP_ECE | SG_TCP_CWR)) == (SG_TCP_ECE | SG_TCP_CWR),
 	               sg_cookie_clock(px, now_ns), &ck);
+	cached = sg_halfopen_admit(px->halfopen, w->id, w->now_ms);
 
 	sg_build_from_pkt(&f, p, 1);
 	f.seq = ck.isn;
 	f.ack = p->seq + 1;
 	f.flags = SG_TCP_SYN | SG_TCP_ACK;
-	f.win = 0;   /* no data before the server side exists */
+	/* A cookie alone: no data before the server side exists.  A cached
+	 * SYN: one segment may come with the ACK (it is sent again after). */
+	f.win = cached ? mss : 0;
 	f.opt.present = SG_OPT_MSS;
-	f.opt.mss = p->family == 4 ? w->cfg->synack_mss4 : w->cfg->synack_mss6;
-	if (p->opt.present & SG_OPT_WS) {
+	f.opt.mss = mss;
+	if (o.present & SG_OPT_WS) {
 		f.opt.present |= SG_OPT_WS;
 		f.opt.wscale = w->cfg->synack_wscale;
 	}
-	if (p->opt.present & SG_OPT_SACKPERM)
+	if (o.present & SG_OPT_SACKPERM)
 		f.opt.present |= SG_OPT_SACKPERM;
-	if (p->opt.present & SG_OPT_TS) {
+	if (o.present & SG_OPT_TS) {
 		f.opt.present |= SG_OPT_TS;
 		f.opt.tsval = ck.tsval;
-		f.opt.tsecr = p->opt.tsval;
+		f.opt.tsecr = o.tsval;
 	}
 	if (!sg_emit(w, out, SG_PORT_WAN, &f))
 		return SG_VERDICT_DROP;
+	if (cached)
+		cache(w, p, k, &o, &ck);
 	sg_count(w, SG_STAT_SYNACK_SENT);
 	return SG_VERDICT_CONSUME;
 }
@@ -143,9 +201,20 @@ int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct s
 	const uint32_t *tsecr = (p->opt.present & SG_OPT_TS) ? &p->opt.tsecr : NULL;
 	uint32_t isn = p->seq - 1;
 	uint64_t clock = sg_cookie_clock(px, now_ns);
+	struct sg_halfopen_entry e;
 
-	if (sg_cookie_check(&w->cfg->cookie, px->secret, &w->keys, &fr->k, isn, p->ack - 1, tsecr,
-	                    clock, &ck) != 0) {
+	if (sg_halfopen_take(px->halfopen, w->id, &fr->k, p->ack, w->now_ms, &e)) {
+		/* The SYN is known exactly: no quantised cookie needed. */
+		isn = e.client_isn;
+		ck = (struct sg_cookie_result){
+			.isn = e.our_isn, .tsval = e.our_tsval,
+			.mss = e.mss ? e.mss : (p->family == 4 ? SG_TCP_MSS4_MIN : SG_TCP_MSS6_MIN),
+			.wscale = e.ws, .has_ws = e.ws != SG_HALFOPEN_WS_NONE,
+			.sack = e.sack, .ts = e.ts, .ecn = e.ecn,
+		};
+		sg_count(w, SG_STAT_SYN_CACHE_OPEN);
+	} else if (sg_cookie_check(&w->cfg->cookie, px->secret, &w->keys, &fr->k, isn, p->ack - 1,
+	                           tsecr, clock, &ck) != 0) {
 		/* A window probe carries the ISN itself.  The second reading
 		 * halves the forgery margin of empty segments only. */
 		if (p->payload_len != 0 ||
@@ -257,6 +326,28 @@ static void send_window_update(struct sg_proxy_worker *w, struct sg_out *out, co
 		sg_count(w, SG_STAT_WINDOW_UPDATE);
 }
 
+/* What the server's SYN-ACK shows, for the next client's SYN-ACK: only
+ * what synguard's SYN offered can be told from the answer. */
+static void learn_server(struct sg_proxy_worker *w, const struct sg_conn *c, const struct sg_pkt *p)
+{
+	const struct sg_conn_rec *r = sg_conn_rec_c(c);
+	struct sg_learned seen = {
+		.mss = (p->opt.present & SG_OPT_MSS) ? p->opt.mss :
+		       (p->family == 4 ? SG_TCP_MSS4_MIN : SG_TCP_MSS6_MIN),
+		.ws = (p->opt.present & SG_OPT_WS) ?
+		      (p->opt.wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : p->opt.wscale) :
+		      SG_LEARN_WS_NONE,
+		.sack = (p->opt.present & SG_OPT_SACKPERM) != 0,
+		.ts = (p->opt.present & SG_OPT_TS) != 0,
+		.known = SG_LEARN_MSS | (r->client_ws != SG_WS_NONE ? SG_LEARN_WS : 0) |
+		         ((r->flags & SG_CONN_CLIENT_SACK) ? SG_LEARN_SACK : 0) |
+		         ((r->flags & SG_CONN_CLIENT_TS) ? SG_LEARN_TS : 0),
+	};
+
+	sg_learn_note(w->p->learn, c->key.family, c->key.lan_addr, c->key.lan_port, &seen,
+	              w->now_ms);
+}
+
 static enum sg_verdict server_synack(struct sg_proxy_worker *w, struct sg_conn *c,
                                      const struct sg_pkt *p, struct sg_out *out)
 {
@@ -278,6 +369,7 @@ static enum sg_verdict server_synack(struct sg_proxy_worker *w, struct sg_conn *
 	}
 	if (sg_conn_establish(w->p->ct, w->id, c, &srv, w->now_ms, &cookie_isn, &ts_cookie))
 		return SG_VERDICT_CONSUME;   /* a second worker handled a copy first */
+	learn_server(w, c, p);
 	sg_count(w, SG_STAT_PROXIED_OPEN);
 	send_ack_to_server(w, out, c, p->seq, p->opt.tsval);
 	send_window_update(w, out, c, p->win, cookie_isn, ts_cookie);

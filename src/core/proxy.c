@@ -21,7 +21,8 @@
 /* ---- lifecycle ---- */
 
 /* What the seed keys: one subkey each, so none reveals another. */
-enum { SEED_TABLE_HASH = 1, SEED_COOKIE_MASTER = 2, SEED_QUOTA = 3 };
+enum { SEED_TABLE_HASH = 1, SEED_COOKIE_MASTER = 2, SEED_QUOTA = 3, SEED_LEARN = 4,
+       SEED_HALFOPEN = 5 };
 static const char seed_context[crypto_kdf_CONTEXTBYTES] = { 's', 'g', 's', 'e', 'e', 'd', 0, 0 };
 _Static_assert(SG_PROXY_SEED_BYTES == crypto_kdf_KEYBYTES, "the seed is a KDF key");
 
@@ -55,6 +56,16 @@ static int create_tables(struct sg_proxy *p, const struct sg_proxy_config *c, un
 	rc = sg_ct_create(&c->ct, nworkers, hash_key, &p->ct);
 	if (rc == 0)
 		rc = sg_secret_create(master, c->cookie_period_s, &p->secret);
+	if (rc == 0) {
+		uint8_t k[SG_LEARN_KEY_BYTES > SG_HALFOPEN_KEY_BYTES ? SG_LEARN_KEY_BYTES
+		                                                     : SG_HALFOPEN_KEY_BYTES];
+
+		crypto_kdf_derive_from_key(k, sizeof(k), SEED_LEARN, seed_context, c->seed);
+		rc = sg_learn_create(&c->learn, k, &p->learn);
+		crypto_kdf_derive_from_key(k, sizeof(k), SEED_HALFOPEN, seed_context, c->seed);
+		if (rc == 0)
+			rc = sg_halfopen_create(&c->halfopen, nworkers, k, &p->halfopen);
+	}
 	if (rc == 0 && c->source_share < SG_SOURCE_SHARE_MAX) {
 		uint8_t qkey[SG_QUOTA_KEY_BYTES];
 
@@ -108,6 +119,8 @@ void sg_proxy_destroy(struct sg_proxy *p)
 	sg_ct_destroy(p->ct);
 	sg_secret_destroy(p->secret);
 	sg_quota_destroy(p->quota);
+	sg_learn_destroy(p->learn);
+	sg_halfopen_destroy(p->halfopen);
 	free(p);
 }
 
@@ -154,6 +167,14 @@ static int restart_only(const struct sg_proxy_config *cur, const struct sg_proxy
 		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(source_prefix4));
 	if (c->source_prefix6 != cur->source_prefix6)
 		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(source_prefix6));
+	if (c->learn.entries != cur->learn.entries)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(learn.entries));
+	if (c->learn.ttl_s != cur->learn.ttl_s)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(learn.ttl_s));
+	if (c->halfopen.entries != cur->halfopen.entries)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(halfopen.entries));
+	if (c->halfopen.timeout_s != cur->halfopen.timeout_s)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(halfopen.timeout_s));
 	return 0;
 }
 
@@ -174,6 +195,7 @@ int sg_proxy_reconfigure(struct sg_proxy *p, const struct sg_proxy_config *c, st
 	next->seed = NULL;
 	next->shared_key = NULL;
 	sg_ct_set_timeouts(p->ct, &c->ct);
+	sg_halfopen_set_limits(p->halfopen, c->halfopen.max_syn_rate, c->halfopen.max_fill_pct);
 	__atomic_store_n(&p->quota_limit, quota_limit(c, p->nworkers), __ATOMIC_RELAXED);
 	__atomic_store_n(&p->cfg_gen, g + 1, __ATOMIC_RELEASE);
 	return 0;

@@ -32,6 +32,8 @@
 	X(SYNACK_SENT,        "synack_sent")                                   \
 	X(COOKIE_OK,          "cookie_ok")                                     \
 	X(COOKIE_PROBE,       "cookie_ok_probe") /* opened by a window probe */\
+	X(SYN_CACHED,         "syn_cached")    /* SYN kept in the SYN cache */ \
+	X(SYN_CACHE_OPEN,     "syn_cache_opened") /* opened with exact opts */ \
 	X(SYN_TO_SERVER,      "syn_to_server")                                 \
 	X(SYN_RETRANSMIT,     "syn_retransmit")                                \
 	X(SERVER_TIMEOUT,     "server_timeout")                                \
