@@ -28,6 +28,9 @@ void sg_proxy_config_default(struct sg_proxy_config *c)
 	sg_cookie_config_default(&c->cookie);
 	sg_learn_config_default(&c->learn);
 	sg_halfopen_config_default(&c->halfopen);
+	c->ratelimit_on = true;
+	sg_ratelimit_config_default(&c->ratelimit);
+	/* c->policy all zero: no lists, no rules, proxy everything. */
 }
 
 #define FIELD(f) offsetof(struct sg_proxy_config, f)
@@ -68,6 +71,14 @@ int sg_proxy_config_check(const struct sg_proxy_config *c, unsigned nworkers,
 	}
 	if (sg_learn_config_check(&c->learn, why)) {
 		why->off += FIELD(learn);
+		return -1;
+	}
+	if (sg_ratelimit_config_check(&c->ratelimit, why)) {
+		why->off += FIELD(ratelimit);
+		return -1;
+	}
+	if (sg_policy_check(&c->policy, why)) {
+		why->off += FIELD(policy);
 		return -1;
 	}
 	if (sg_halfopen_config_check(&c->halfopen, nworkers, why)) {

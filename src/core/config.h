@@ -12,6 +12,8 @@
 #include "core/cookie.h"
 #include "core/halfopen.h"
 #include "core/learn.h"
+#include "core/policy.h"
+#include "core/ratelimit.h"
 #include "net/tcpopt.h"
 
 /* MSS synguard offers in its SYN-ACKs: from the minimum every host must
@@ -62,6 +64,9 @@ struct sg_proxy_config {
 	struct sg_cookie_config cookie;
 	struct sg_learn_config learn;        /* what servers support */
 	struct sg_halfopen_config halfopen;  /* the SYN cache */
+	bool     ratelimit_on;               /* token buckets per source prefix */
+	struct sg_ratelimit_config ratelimit;
+	struct sg_policy_set policy;         /* per destination; allow, deny */
 	/* Not options: what the caller hands in at sg_proxy_create. */
 	const uint8_t *seed;         /* SG_PROXY_SEED_BYTES of randomness the
 	                                caller drew (getrandom): keys the table's

@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/conntrack.h"
 #include "core/quota.h"
+#include "core/ratelimit.h"
 #include "core/secret.h"
 #include "core/stats.h"
 #include "core/verdict.h"
@@ -35,6 +36,7 @@ struct sg_proxy {
 	struct sg_quota *quota;          /* NULL: no per-source quota */
 	struct sg_learn *learn;
 	struct sg_halfopen *halfopen;
+	struct sg_ratelimit *ratelimit;  /* NULL: off */
 	uint32_t quota_limit;            /* entries per source, per worker */
 	int64_t cookie_clock_offset_ns;  /* see sg_proxy_set_cookie_clock */
 	unsigned nworkers;
@@ -94,6 +96,18 @@ static inline void sg_flow_ref_fill(const struct sg_proxy *px, struct sg_flow_re
 	sg_flow_from_pkt(&f->k, p, port);
 	f->h = sg_ct_hash(px->ct, &f->k);
 	f->valid = true;
+}
+
+/* A token of p's source for something synguard spends on it (a MAC, a
+ * frame it sends); counted when there is none. */
+static inline bool sg_spend(struct sg_proxy_worker *w, const struct sg_pkt *p)
+{
+	if (!w->p->ratelimit || !w->cfg->ratelimit_on)
+		return true;
+	if (sg_ratelimit_take(w->p->ratelimit, w->id, p->family, sg_pkt_saddr(p), w->now_ms))
+		return true;
+	sg_count(w, SG_STAT_DROP_RATELIMIT);
+	return false;
 }
 
 static inline bool sg_is_pure_syn(const struct sg_pkt *p)

@@ -61,7 +61,7 @@ void sg_emit_challenge_ack(struct sg_proxy_worker *w, struct sg_out *out, const 
 	uint32_t room;
 	struct sg_tcp_frame f;
 
-	if ((r->seen & need) != need)
+	if ((r->seen & need) != need || !sg_spend(w, p))
 		return;
 	sg_build_from_pkt(&f, p, 1);
 	f.flags = SG_TCP_ACK;

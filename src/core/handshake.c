@@ -203,6 +203,9 @@ int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct s
 	uint64_t clock = sg_cookie_clock(px, now_ns);
 	struct sg_halfopen_entry e;
 
+	/* A MAC per ACK is what an ACK flood costs: bounded per prefix. */
+	if (!sg_spend(w, p))
+		return SG_VERDICT_DROP;
 	if (sg_halfopen_take(px->halfopen, w->id, &fr->k, p->ack, w->now_ms, &e)) {
 		/* The SYN is known exactly: no quantised cookie needed. */
 		isn = e.client_isn;
@@ -229,6 +232,8 @@ int sg_hs_cookie_ack(struct sg_proxy_worker *w, struct sg_pkt *p, const struct s
 		return SG_VERDICT_DROP;
 	}
 	sg_count(w, SG_STAT_COOKIE_OK);
+	if (px->ratelimit)   /* a completed handshake costs its prefix one token */
+		sg_ratelimit_refund(px->ratelimit, w->id, p->family, sg_pkt_saddr(p));
 	rec_from_cookie_ack(w, &init, p, isn, &ck);
 	if (!old && px->quota) {
 		if (!sg_quota_take(px->quota, w->id, &fr->k, __atomic_load_n(&px->quota_limit, __ATOMIC_RELAXED))) {

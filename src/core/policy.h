@@ -16,8 +16,8 @@
  * the deny prefix around it.  Allow is not bypass: allowed sources still
  * get an entry in the table and the sequence checks of tracked
  * connections; a rule says bypass where that is wanted, for destinations.
- * With the monitor flag set, the caller decides and counts every flow as
- * the policy says but forwards as a bridge would; decide ignores the flag.
+ * Monitor mode (the proxy's `monitor` option) decides and counts every
+ * flow as the policy says but forwards as a bridge would.
  *
  * The set is what the configuration gives, in one block with no pointer
  * inside (44 kB, whatever it holds), read-only once checked: the caller
@@ -80,7 +80,6 @@ struct sg_policy_set {
 	struct sg_prefix deny[SG_POLICY_PREFIXES_MAX];    /* sources dropped */
 	unsigned ndeny;
 	enum sg_policy_action default_action;            /* SG_ACTION_PROXY */
-	bool monitor;                                     /* decide and count, forward as a bridge */
 };
 
 /* "192.0.2.0/24", "2001:db8::/32", or a host: "192.0.2.7" (/32),

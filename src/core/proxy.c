@@ -22,7 +22,7 @@
 
 /* What the seed keys: one subkey each, so none reveals another. */
 enum { SEED_TABLE_HASH = 1, SEED_COOKIE_MASTER = 2, SEED_QUOTA = 3, SEED_LEARN = 4,
-       SEED_HALFOPEN = 5 };
+       SEED_HALFOPEN = 5, SEED_RATELIMIT = 6 };
 static const char seed_context[crypto_kdf_CONTEXTBYTES] = { 's', 'g', 's', 'e', 'e', 'd', 0, 0 };
 _Static_assert(SG_PROXY_SEED_BYTES == crypto_kdf_KEYBYTES, "the seed is a KDF key");
 
@@ -65,6 +65,9 @@ static int create_tables(struct sg_proxy *p, const struct sg_proxy_config *c, un
 		crypto_kdf_derive_from_key(k, sizeof(k), SEED_HALFOPEN, seed_context, c->seed);
 		if (rc == 0)
 			rc = sg_halfopen_create(&c->halfopen, nworkers, k, &p->halfopen);
+		crypto_kdf_derive_from_key(k, SG_RATELIMIT_KEY_BYTES, SEED_RATELIMIT, seed_context, c->seed);
+		if (rc == 0)
+			rc = sg_ratelimit_create(&c->ratelimit, nworkers, k, &p->ratelimit);
 	}
 	if (rc == 0 && c->source_share < SG_SOURCE_SHARE_MAX) {
 		uint8_t qkey[SG_QUOTA_KEY_BYTES];
@@ -121,6 +124,7 @@ void sg_proxy_destroy(struct sg_proxy *p)
 	sg_quota_destroy(p->quota);
 	sg_learn_destroy(p->learn);
 	sg_halfopen_destroy(p->halfopen);
+	sg_ratelimit_destroy(p->ratelimit);
 	free(p);
 }
 
@@ -175,6 +179,12 @@ static int restart_only(const struct sg_proxy_config *cur, const struct sg_proxy
 		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(halfopen.entries));
 	if (c->halfopen.timeout_s != cur->halfopen.timeout_s)
 		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(halfopen.timeout_s));
+	if (c->ratelimit.entries != cur->ratelimit.entries)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(ratelimit.entries));
+	if (c->ratelimit.prefix4 != cur->ratelimit.prefix4)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(ratelimit.prefix4));
+	if (c->ratelimit.prefix6 != cur->ratelimit.prefix6)
+		return sg_cfg_fail(why, SG_CFG_RESTART, FIELD(ratelimit.prefix6));
 	return 0;
 }
 
@@ -196,6 +206,7 @@ int sg_proxy_reconfigure(struct sg_proxy *p, const struct sg_proxy_config *c, st
 	next->shared_key = NULL;
 	sg_ct_set_timeouts(p->ct, &c->ct);
 	sg_halfopen_set_limits(p->halfopen, c->halfopen.max_syn_rate, c->halfopen.max_fill_pct);
+	sg_ratelimit_set_rate(p->ratelimit, c->ratelimit.rate, c->ratelimit.burst);
 	__atomic_store_n(&p->quota_limit, quota_limit(c, p->nworkers), __ATOMIC_RELAXED);
 	__atomic_store_n(&p->cfg_gen, g + 1, __ATOMIC_RELEASE);
 	return 0;
@@ -216,12 +227,40 @@ static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 	return SG_VERDICT_DROP;
 }
 
-/* A WAN SYN opening a connection: a cookie, unless the SYN is signed
- * (the SYN-ACK could not be) or the box only watches. */
+/* What the policy says of a new flow from WAN (cheap when there is no
+ * policy: no lists, no rules, proxy by default). */
+static enum sg_policy_action policy_of(const struct sg_proxy_worker *w, const struct sg_pkt *p,
+                                       const uint8_t *client, const uint8_t *server,
+                                       uint16_t server_port)
+{
+	const struct sg_policy_set *s = &w->cfg->policy;
+
+	if (!s->nrules && !s->nallow && !s->ndeny && s->default_action == SG_ACTION_PROXY)
+		return SG_ACTION_PROXY;
+	return sg_policy_decide(s, p->family, client, server, server_port);
+}
+
+/* A WAN SYN opening a connection: a cookie, unless the policy says
+ * otherwise, the SYN is signed (the SYN-ACK could not be), or the box
+ * only watches. */
 static enum sg_verdict new_syn(struct sg_proxy_worker *w, struct sg_pkt *p, struct sg_flow_ref *fr,
                                struct sg_conn *old, uint64_t now_ns, struct sg_out *out)
 {
 	const struct sg_proxy_config *cfg = w->cfg;
+
+	switch (policy_of(w, p, sg_pkt_saddr(p), sg_pkt_daddr(p), p->dport)) {
+	case SG_ACTION_PROXY:
+		break;
+	case SG_ACTION_TRACK:
+		return sg_track_open_wan(w, p, fr, old);
+	case SG_ACTION_BYPASS:
+		sg_count(w, SG_STAT_POLICY_BYPASS);
+		return SG_VERDICT_FORWARD;
+	case SG_ACTION_DROP:
+	default:
+		sg_count(w, SG_STAT_DROP_POLICY);
+		return SG_VERDICT_DROP;
+	}
 
 	if (__builtin_expect(p->opt.present & (SG_OPT_SIGNED | SG_OPT_FASTOPEN | SG_OPT_MPTCP), 0)) {
 		if (p->opt.present & SG_OPT_SIGNED) {
@@ -236,6 +275,8 @@ static enum sg_verdict new_syn(struct sg_proxy_worker *w, struct sg_pkt *p, stru
 	}
 	if (__builtin_expect(cfg->monitor, 0))
 		return sg_track_open_wan(w, p, fr, old);
+	if (!sg_spend(w, p))
+		return SG_VERDICT_DROP;
 	return sg_hs_syn(w, p, &fr->k, now_ns, out);
 }
 
@@ -270,8 +311,11 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 			if (v >= 0)
 				return (enum sg_verdict)v;
 		}
-		if (s == SG_CT_FREE)
+		if (s == SG_CT_FREE) {
+			if (policy_of(w, p, sg_pkt_saddr(p), sg_pkt_daddr(p), p->dport) == SG_ACTION_BYPASS)
+				return SG_VERDICT_FORWARD;
 			return unknown_from_wan(w);
+		}
 	}
 	if (!(sg_conn_rec(c)->flags & SG_CONN_PROXIED))
 		return sg_track_segment(w, c, p, SG_PORT_WAN, out);
@@ -298,6 +342,8 @@ static enum sg_verdict from_lan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 	s = sg_conn_state(c);
 
 	if (s == SG_CT_FREE) {
+		if (policy_of(w, p, sg_pkt_daddr(p), sg_pkt_saddr(p), p->sport) == SG_ACTION_BYPASS)
+			return SG_VERDICT_FORWARD;
 		if (sg_is_synack(p))
 			return sg_hs_orphan_synack(w, p, out);
 		if (__builtin_expect(p->first_frag, 0))

@@ -44,6 +44,7 @@
 	X(UPLINK_TRACKED,     "uplink_tracked")                                \
 	X(UPLINK_PICKUP,      "uplink_pickup")                                 \
 	X(WAN_TRACKED,        "wan_tracked")   /* WAN SYN tracked, no cookie */ \
+	X(POLICY_BYPASS,      "policy_bypass") /* bridged untouched by rule */  \
 	X(SYN_SIGNED,         "syn_signed")    /* TCP-MD5 or TCP-AO SYN */     \
 	X(SYN_FASTOPEN,       "syn_fastopen")  /* answered without Fast Open */\
 	X(SYN_MPTCP,          "syn_mptcp")     /* answered without MPTCP */    \
@@ -63,6 +64,8 @@
 	X(DROP_UNKNOWN,       "drop_unknown_connection")                       \
 	X(DROP_TABLE_FULL,    "drop_table_full")                               \
 	X(DROP_SOURCE_QUOTA,  "drop_source_quota") /* source holds its share */\
+	X(DROP_RATELIMIT,     "drop_rate_limited") /* prefix out of tokens */  \
+	X(DROP_POLICY,        "drop_policy")     /* a deny list or drop rule */\
 	X(DROP_NO_BUFFER,     "drop_no_out_buffer")                            \
 	X(DROP_SYN_SENT_DATA, "drop_data_before_established")                  \
 	X(DROP_SYNACK_BAD,    "drop_synack_unexpected")                        \

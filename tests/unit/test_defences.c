@@ -200,6 +200,130 @@ static void test_reload_applies_offers_and_refuses_sizes(void **state)
 	sg_proxy_destroy(px);
 }
 
+static void add_rule(struct sg_policy_set *s, const char *dst, uint16_t lo, uint16_t hi,
+                     enum sg_policy_action a)
+{
+	struct sg_policy_rule *r = &s->rule[s->nrules++];
+
+	assert_int_equal(sg_prefix_parse(dst, &r->dst), 0);
+	r->port_lo = lo;
+	r->port_hi = hi;
+	r->action = a;
+}
+
+/* Rules by destination and port, first match; deny and allow lists by
+ * source.  What each action does to the frames of a flow. */
+static void test_policy_first_match_and_what_each_action_does(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config *cfg = calloc(1, sizeof(*cfg));
+		const char *srv = fl == H_V6 ? "2001:db8:500::a" : "192.0.2.10";
+		const char *net = fl == H_V6 ? "2001:db8:500::/40" : "192.0.2.0/24";
+		const char *cli = fl == H_V6 ? "2001:db8:c00::7" : "198.51.100.7";
+		struct sg_pkt p;
+		struct h h;
+
+		assert_non_null(cfg);
+		sg_proxy_config_default(cfg);
+		cfg->ct.capacity = 1024;
+		add_rule(&cfg->policy, srv, 22, 22, SG_ACTION_DROP);
+		add_rule(&cfg->policy, net, 80, 80, SG_ACTION_BYPASS);
+		add_rule(&cfg->policy, srv, 8000, 8999, SG_ACTION_TRACK);
+		add_rule(&cfg->policy, net, 0, 65535, SG_ACTION_PROXY);
+		add_rule(&cfg->policy, srv, 80, 80, SG_ACTION_DROP);      /* never reached */
+		sg_policy_normalize(&cfg->policy);
+		h_init(&h, fl, cfg);
+
+		h.sport = 22;
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_POLICY), 1);
+
+		h.sport = 80;                       /* bypass: all of it, untouched */
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_build(&h, 0, SG_TCP_SYN | SG_TCP_ACK, h.s_isn, h.c_isn + 1, 65160, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_LAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h.out.n, 0);       /* no RST for an unknown SYN-ACK */
+		h_build(&h, 1, SG_TCP_ACK, h.c_isn + 1, h.s_isn + 1, 500, NULL, 10);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		h_fwd(&h, &p);
+		assert_int_equal(p.ack, h.s_isn + 1);
+		assert_int_equal(h_stat(&h, SG_STAT_POLICY_BYPASS), 1);
+		assert_int_equal(sg_ct_count(sg_proxy_table(h.p)), 0);
+
+		h.sport = 8443 - 443 + 443;         /* 8443: tracked, no cookie */
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h_stat(&h, SG_STAT_WAN_TRACKED), 1);
+
+		h.sport = 443;                      /* the cookie */
+		h_client_syn(&h);
+		assert_int_equal(h_stat(&h, SG_STAT_SYNACK_SENT), 1);
+		h_fini(&h);
+
+		/* Deny beats allow; allow is tracked. */
+		memset(&cfg->policy, 0, sizeof(cfg->policy));
+		assert_int_equal(sg_prefix_parse(cli, &cfg->policy.allow[cfg->policy.nallow++]), 0);
+		h_init(&h, fl, cfg);
+		h.sport = 443;
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_FORWARD);
+		assert_int_equal(h_stat(&h, SG_STAT_WAN_TRACKED), 1);
+		h_fini(&h);
+		assert_int_equal(sg_prefix_parse(cli, &cfg->policy.deny[cfg->policy.ndeny++]), 0);
+		h_init(&h, fl, cfg);
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_POLICY), 1);
+		h_fini(&h);
+		free(cfg);
+	}
+}
+
+/* What one prefix can make synguard spend: SYN-ACKs and MAC checks come
+ * out of its bucket; another prefix has its own; time and completed
+ * handshakes give tokens back. */
+static void test_rate_limit_bounds_one_prefix_and_not_another(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config cfg;
+		struct h h;
+
+		sg_proxy_config_default(&cfg);
+		cfg.ct.capacity = 1024;
+		cfg.ratelimit.rate = 2;
+		cfg.ratelimit.burst = 4;
+		h_init(&h, fl, &cfg);
+		for (int i = 0; i < 4; i++) {
+			h.cport = (uint16_t)(40000 + i);
+			h_client_syn(&h);
+		}
+		h.cport = 40100;
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h.out.n, 0);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_RATELIMIT), 1);
+		/* Forged ACKs cost the same prefix a token each. */
+		h_build(&h, 1, SG_TCP_ACK, 1, 2, 500, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_RATELIMIT), 2);
+		/* One second later: two tokens, for a SYN and its ACK; the
+		 * completed handshake refunds one, for one more SYN. */
+		h.now += H_SEC;
+		h.cport = 40200;
+		h_proxied_open(&h);
+		h.cport = 40201;
+		h_client_syn(&h);
+		h.cport = 40202;
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		h_fini(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +331,8 @@ int main(void)
 		cmocka_unit_test(test_fastopen_and_mptcp_syns_get_a_plain_cookie),
 		cmocka_unit_test(test_monitor_mode_forwards_everything_while_counting),
 		cmocka_unit_test(test_reload_applies_offers_and_refuses_sizes),
+		cmocka_unit_test(test_policy_first_match_and_what_each_action_does),
+		cmocka_unit_test(test_rate_limit_bounds_one_prefix_and_not_another),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
