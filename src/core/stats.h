@@ -46,6 +46,8 @@
 	X(SACK_STRIPPED,      "sack_stripped")                                 \
 	X(TS_STRIPPED,        "ts_stripped")                                   \
 	X(MSS_CLAMPED,        "mss_clamped")                                   \
+	/* checksums completed for endpoints with TX offload (veth, virtio) */ \
+	X(CSUM_COMPLETED,     "csum_completed")                                \
 	/* drops, each with its reason */                                      \
 	X(DROP_BAD_FRAME,     "drop_bad_frame")                                \
 	X(DROP_BAD_CSUM,      "drop_bad_checksum")                             \
