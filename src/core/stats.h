@@ -57,6 +57,8 @@
 	X(MSS_CLAMPED,        "mss_clamped")                                   \
 	X(RST_CHALLENGED,     "rst_challenged")  /* RST in window: ACK sent */ \
 	X(RST_REFUSED,        "rst_refused_client") /* no room: client reset */ \
+	/* checksums completed for endpoints with TX offload (veth, virtio) */ \
+	X(CSUM_COMPLETED,     "csum_completed")                                \
 	/* drops, each with its reason */                                      \
 	X(DROP_BAD_FRAME,     "drop_bad_frame")                                \
 	X(DROP_BAD_CSUM,      "drop_bad_checksum")                             \

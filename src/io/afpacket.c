@@ -18,11 +18,27 @@
  *
  * The kernel strips the outer VLAN tag into tp_vlan_tci before packet
  * sockets see a frame; we put it back so the core sees the wire frame.
+ *
+ * Peers with offloads (veth and virtio ends of containers and VMs, TSO and
+ * TX checksum on by default) hand the port GSO super-frames of up to 64 KiB
+ * with partial checksums, frames no wire carries.  PACKET_VNET_HDR puts a
+ * struct virtio_net_hdr in front of every frame, both ways.  On receive it
+ * says GSO type and size (a super-frame arrives whole in an RX block); it
+ * travels to TX in sg_io_frame.priv, so a forwarded super-frame, rewritten
+ * by the core (sequence numbers, windows), is cut here into the segments
+ * the peer's kernel would have cut, each in a TX slot: the flow keeps its
+ * order, and nothing depends on the port's own TSO, which the daemon turns
+ * off (the kernel drops a frame it must segment on the qdisc bypass).  On
+ * transmit the header leaves the TCP/UDP checksum to the kernel or the
+ * device (NEEDS_CSUM), so segments cost no pass over their payload here.
+ * Whatever cannot be carried is counted and logged once, with the setting
+ * that avoids it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,16 +47,30 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "io/backend.h"
+#include "net/pkt.h"
 
 #define RX_BLOCK        (256u * 1024)   /* bytes per RX block */
 #define RX_RETIRE_MS    1               /* a partly filled block waits this long */
 #define TX_BLOCK        (64u * 1024)
 #define VLAN_HLEN       4
 #define TX_DATA_OFF     TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+#define VNET_HLEN       sizeof(struct virtio_net_hdr)
+#define UDP_HLEN        8
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5     /* Linux 6.2 uapi; the kernel may send it */
+#endif
+
+/* A received frame's virtio_net_hdr, kept in sg_io_frame.priv until TX:
+ * bits 0-7 flags, 8-15 gso_type, 16-31 gso_size; 0 for a plain frame.  The
+ * legacy header is in host byte order (vio_le() is the host's). */
+#define META_FLAGS(m)     ((uint8_t)(m))
+#define META_GSO_TYPE(m)  ((uint8_t)((m) >> 8))
+#define META_GSO_SIZE(m)  ((uint16_t)((m) >> 16))
 
 struct pq {                         /* one (port, queue) */
 	int fd;
@@ -58,6 +88,10 @@ struct pq {                         /* one (port, queue) */
 	unsigned tx_nfr;
 	uint32_t tx_frame;
 	unsigned tx_head;
+	bool unkicked;                  /* frames marked since the last kick */
+	unsigned vnet;                  /* VNET_HLEN, or 0 without PACKET_VNET_HDR */
+	/* what was logged once already (worker only) */
+	bool said_rx_big, said_tx_big;
 	/* kernel counters, accumulated: PACKET_STATISTICS resets on read */
 	pthread_mutex_t kst_lock;
 	uint64_t kdrops;
@@ -87,24 +121,38 @@ static int if_mtu(const char *ifname, int fd)
 	return ifr.ifr_mtu;
 }
 
-static int pq_open(struct sg_io *io, struct pq *p, unsigned port, unsigned q,
-                   int ifindex, struct sg_io_err *err)
+/* The socket before its rings: version, loss, and the virtio_net_hdr in
+ * front of every frame (it must be asked for before the rings exist). */
+static int pq_socket(struct sg_io *io, struct pq *p, unsigned port, struct sg_io_err *err)
 {
 	const char *ifn = io->ifname[port];
 	const int one = 1;
+	int v = TPACKET_V3;
+
 	p->fd = socket(AF_PACKET, SOCK_RAW, 0);   /* 0: nothing arrives before bind */
 	if (p->fd < 0)
 		return sg_io_fail(err, ifn, errno, "AF_PACKET socket");
-
-	int v = TPACKET_V3;
 	if (setsockopt(p->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
 		return sg_io_fail(err, ifn, errno, "PACKET_VERSION V3");
 	/* A frame the driver refuses is skipped, not left to stall the ring. */
 	if (setsockopt(p->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0)
 		return sg_io_fail(err, ifn, errno, "PACKET_LOSS");
+	p->vnet = VNET_HLEN;
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+		p->vnet = 0;
+		sg_io_log(io, LOG_WARNING, "%s: PACKET_VNET_HDR: %s: GSO super-frames from peers "
+		          "with TSO cannot be forwarded; on each peer: ethtool -K PEER tso off gso off",
+		          ifn, strerror(errno));
+	}
+	return 0;
+}
 
+static int pq_rings(struct sg_io *io, struct pq *p, unsigned port, struct sg_io_err *err)
+{
+	const char *ifn = io->ifname[port];
 	size_t rx_bytes = (size_t)io->opts.rx_ring * 2048;
 	struct tpacket_req3 rq = {0};
+	/* A block holds a whole GSO super-frame (64 KiB) several times over. */
 	rq.tp_block_size = RX_BLOCK;
 	rq.tp_block_nr = rx_bytes / RX_BLOCK < 4 ? 4 : rx_bytes / RX_BLOCK;
 	rq.tp_frame_size = 2048;
@@ -115,9 +163,10 @@ static int pq_open(struct sg_io *io, struct pq *p, unsigned port, unsigned q,
 		                  rq.tp_block_nr, rq.tp_block_size);
 	p->rx_nblk = rq.tp_block_nr;
 
-	/* Room for the largest frame the MTU allows plus two tags. */
+	/* Room for the largest frame the MTU allows plus two tags; GSO
+	 * super-frames are cut to that. */
 	int mtu = if_mtu(ifn, p->fd);
-	p->tx_frame = sg_io_pow2_ceil(TX_DATA_OFF + mtu + ETH_HLEN + 2 * VLAN_HLEN);
+	p->tx_frame = sg_io_pow2_ceil(TX_DATA_OFF + p->vnet + mtu + ETH_HLEN + 2 * VLAN_HLEN);
 	if (p->tx_frame < io->opts.frame_size)
 		p->tx_frame = io->opts.frame_size;
 	struct tpacket_req3 tq = {0};
@@ -145,7 +194,20 @@ static int pq_open(struct sg_io *io, struct pq *p, unsigned port, unsigned q,
 	}
 	p->rx = p->map;
 	p->tx = p->map + rx_len;
+	return 0;
+}
 
+static int pq_open(struct sg_io *io, struct pq *p, unsigned port, unsigned q,
+                   int ifindex, struct sg_io_err *err)
+{
+	const char *ifn = io->ifname[port];
+	const int one = 1;
+	int rc = pq_socket(io, p, port, err);
+
+	if (rc == 0)
+		rc = pq_rings(io, p, port, err);
+	if (rc)
+		return rc;
 	if (setsockopt(p->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
 		sg_io_log(io, LOG_DEBUG, "%s: PACKET_QDISC_BYPASS: %s", ifn,
 		          strerror(errno));
@@ -216,8 +278,10 @@ static int afp_open(struct sg_io *io, struct sg_io_err *err)
 				goto fail;
 		}
 		snprintf(io->desc[port], sizeof(io->desc[port]),
-		         "afpacket TPACKET_V3, %u queue%s%s", io->nq,
-		         io->nq > 1 ? "s" : "", io->nq > 1 ? " (fanout hash)" : "");
+		         "afpacket TPACKET_V3, %u queue%s%s, %s", io->nq,
+		         io->nq > 1 ? "s" : "", io->nq > 1 ? " (fanout hash)" : "",
+		         a->pq[port][0].vnet ? "virtio_net_hdr (GSO, partial checksums)"
+		                             : "no GSO (PACKET_VNET_HDR refused)");
 	}
 	return 0;
 fail:
@@ -244,6 +308,73 @@ static void return_blocks(struct pq *p)
 		                 __ATOMIC_RELEASE);
 	}
 	p->ret_n = 0;
+}
+
+/* The virtio_net_hdr the kernel wrote in front of frame h, as priv. */
+static inline uint64_t rx_meta(const struct pq *p, const struct tpacket3_hdr *h)
+{
+	struct virtio_net_hdr vh;
+
+	if (!p->vnet)
+		return 0;
+	memcpy(&vh, (const uint8_t *)h + h->tp_mac - VNET_HLEN, VNET_HLEN);
+	/* DATA_VALID says nothing TX can use. */
+	return (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) | (uint64_t)vh.gso_type << 8 |
+	       (uint64_t)vh.gso_size << 16;
+}
+
+/* A frame cut to what an RX block holds: a peer's GSO frames above 64 KiB
+ * (BIG TCP) or GRO on the port.  Said once; counted in rx_bad. */
+static void rx_too_big(struct sg_io *io, struct pq *p, unsigned port, uint32_t len)
+{
+	if (p->said_rx_big)
+		return;
+	p->said_rx_big = true;
+	sg_io_log(io, LOG_WARNING, "%s: dropped a %u-byte frame, more than an RX block holds "
+	          "(%u bytes): GRO on %s (ethtool -K %s gro off) or GSO frames above 64 KiB "
+	          "from a peer (on the peer: ip link set dev PEER gso_max_size 65536)",
+	          io->ifname[port], len, RX_BLOCK, io->ifname[port], io->ifname[port]);
+}
+
+/* Frame h of the current block as f, the outer VLAN tag back in place.
+ * False when it is dropped (counted). */
+static bool rx_frame(struct sg_io *io, struct pq *p, unsigned port, struct sg_io_stats *st,
+                     struct tpacket3_hdr *h, struct sg_io_frame *f)
+{
+	uint8_t *d = (uint8_t *)h + h->tp_mac;
+	uint32_t len = h->tp_snaplen;
+
+	if (h->tp_snaplen < h->tp_len || len < ETH_HLEN) {
+		st->c[SG_IO_STAT_RX_BAD]++;
+		if (h->tp_snaplen < h->tp_len)
+			rx_too_big(io, p, port, h->tp_len);
+		return false;
+	}
+	/* Read before the tag below overwrites the header's last bytes. */
+	f->priv = rx_meta(p, h);
+	if (h->tp_status & TP_STATUS_VLAN_VALID) {
+		/* The header and sockaddr_ll end well before tp_mac (and the
+		 * virtio_net_hdr, read above), so the 4 bytes in front of the
+		 * frame are ours to use. */
+		if (h->tp_mac < sizeof(*h) + VLAN_HLEN) {
+			st->c[SG_IO_STAT_RX_BAD]++;
+			return false;
+		}
+		uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) &&
+		                h->hv1.tp_vlan_tpid ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
+		uint16_t tag[2] = { htons(tpid), htons(h->hv1.tp_vlan_tci) };
+		memmove(d - VLAN_HLEN, d, 2 * ETH_ALEN);
+		d -= VLAN_HLEN;
+		memcpy(d + 2 * ETH_ALEN, tag, VLAN_HLEN);
+		len += VLAN_HLEN;
+	}
+	if (META_GSO_TYPE(f->priv) != VIRTIO_NET_HDR_GSO_NONE)
+		st->c[SG_IO_STAT_RX_GSO]++;
+	f->data = d;
+	f->len = len;
+	f->origin = 1 + port;
+	st->c[SG_IO_STAT_RX_BYTES] += len;
+	return true;
 }
 
 static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
@@ -286,34 +417,8 @@ static int afp_rx(struct sg_io *io, unsigned port, unsigned q,
 			p->ret_n++;
 			p->blk = (p->blk + 1) % p->rx_nblk;
 		}
-
-		uint8_t *d = (uint8_t *)h + h->tp_mac;
-		uint32_t len = h->tp_snaplen;
-		if (h->tp_snaplen < h->tp_len || len < ETH_HLEN) {
-			st->c[SG_IO_STAT_RX_BAD]++;
-			continue;
-		}
-		if (h->tp_status & TP_STATUS_VLAN_VALID) {
-			/* The header and sockaddr_ll end well before tp_mac, so the
-			 * 4 bytes in front of the frame are ours to use. */
-			if (h->tp_mac < sizeof(*h) + VLAN_HLEN) {
-				st->c[SG_IO_STAT_RX_BAD]++;
-				continue;
-			}
-			uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) &&
-			                h->hv1.tp_vlan_tpid ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
-			uint16_t tag[2] = { htons(tpid), htons(h->hv1.tp_vlan_tci) };
-			memmove(d - VLAN_HLEN, d, 2 * ETH_ALEN);
-			d -= VLAN_HLEN;
-			memcpy(d + 2 * ETH_ALEN, tag, VLAN_HLEN);
-			len += VLAN_HLEN;
-		}
-		f[n].data = d;
-		f[n].len = len;
-		f[n].origin = 1 + port;
-		f[n].priv = 0;
-		st->c[SG_IO_STAT_RX_BYTES] += len;
-		n++;
+		if (rx_frame(io, p, port, st, h, &f[n]))
+			n++;
 	}
 	st->c[SG_IO_STAT_RX_FRAMES] += n;
 	return (int)n;
@@ -345,12 +450,178 @@ static void kick(struct pq *p)
 	 * the kernel stops at it and leaves it and the rest SEND_REQUEST;
 	 * they go with the next sendto, and nothing but us makes one. */
 	(void)sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+	p->unkicked = false;
 }
 
 struct afp_tx {                 /* a tx burst in progress */
+	struct sg_io *io;
+	unsigned port;
 	struct pq *p;
+	struct sg_io_stats *st;
 	bool kicked;
 };
+
+/* Where the next TX slot's frame goes, behind its virtio_net_hdr; NULL
+ * when that slot is still the kernel's even after a kick. */
+static uint8_t *slot_get(struct afp_tx *t)
+{
+	struct pq *p = t->p;
+
+	if (tx_busy(p, p->tx_head) && !t->kicked) {
+		kick(p);
+		t->kicked = true;
+	}
+	if (tx_busy(p, p->tx_head))
+		return NULL;
+	return p->tx + (size_t)p->tx_head * p->tx_frame + TX_DATA_OFF + p->vnet;
+}
+
+/* Marks the slot slot_get gave, holding len bytes of frame, for sending. */
+static void slot_send(struct pq *p, const struct virtio_net_hdr *vh, uint32_t len)
+{
+	struct tpacket3_hdr *h = (struct tpacket3_hdr *)(p->tx + (size_t)p->tx_head * p->tx_frame);
+
+	memcpy((uint8_t *)h + TX_DATA_OFF, vh, p->vnet);
+	h->tp_len = p->vnet + len;
+	h->tp_snaplen = h->tp_len;
+	h->tp_next_offset = 0;
+	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+	p->tx_head = (p->tx_head + 1) % p->tx_nfr;
+	p->unkicked = true;
+}
+
+/* Asks the kernel (or the device) to finish p's TCP/UDP checksum, now
+ * holding the pseudo-header fold, as the peer asked us. */
+static void vnet_csum(struct virtio_net_hdr *vh, const struct sg_pkt *p, int off)
+{
+	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh->csum_start = p->l4_off;
+	vh->csum_offset = (uint16_t)off;
+}
+
+/* The headers of the segment of s holding payload bytes [at, at + n) of
+ * its super-frame, as the kernel's segmentation writes them
+ * (inet_gso_segment, tcp_gso_segment, __udp_gso_segment): IP length, IPv4
+ * ID one up per segment, TCP sequence number, FIN and PSH on the last
+ * segment only, CWR on the first only; the L4 checksum left partial. */
+static void seg_headers(struct sg_pkt *s, uint32_t i, uint32_t at, uint32_t n, bool last,
+                        struct virtio_net_hdr *vh)
+{
+	uint8_t *ip = sg_pkt_l3(s), *l4 = sg_pkt_l4(s);
+	uint32_t hlen = s->l4_off + (s->l4proto == SG_IPPROTO_TCP ? s->tcp_hlen : UDP_HLEN);
+
+	s->len = hlen + n;
+	s->l3_end = (uint16_t)s->len;
+	s->l4_len = (uint16_t)(s->l3_end - s->l4_off);
+	if (s->family == 4) {
+		struct sg_csum_edit e = { 0 };
+
+		sg_csum_edit16(&e, ip, 2, (uint16_t)(s->l3_end - s->l3_off));
+		sg_csum_edit16(&e, ip, 4, (uint16_t)(sg_rd16(ip + 4) + i));
+		sg_csum_edit_apply(&e, ip + 10);
+	} else {
+		sg_wr16(ip + 4, (uint16_t)(s->l3_end - s->l3_off - 40));
+	}
+	if (s->l4proto == SG_IPPROTO_TCP) {
+		sg_wr32(l4 + 4, s->seq + at);
+		if (!last)
+			l4[13] &= (uint8_t)~(SG_TCP_FIN | SG_TCP_PSH);
+		if (i)
+			l4[13] &= (uint8_t)~SG_TCP_CWR;
+	} else {
+		sg_wr16(l4 + 4, (uint16_t)s->l4_len);
+	}
+	memset(vh, 0, sizeof(*vh));
+	int off = sg_pkt_l4_csum_prepare(s);   /* a whole TCP/UDP segment: never < 0 */
+	if (off > 0)
+		vnet_csum(vh, s, off);
+}
+
+/* Most segments one super-frame may take: a peer's tiny gso_size must not
+ * fill the ring with one frame. */
+#define SEG_MAX 512
+
+/* Cuts GSO super-frame f, parsed as sp, into segments of mss payload
+ * bytes, one per TX slot.  False when not all of them went. */
+static bool tx_segment(struct afp_tx *t, const struct sg_io_frame *f, const struct sg_pkt *sp,
+                       uint32_t mss)
+{
+	uint32_t hlen = sp->l4_off + (sp->l4proto == SG_IPPROTO_TCP ? sp->tcp_hlen : UDP_HLEN);
+	uint32_t plen = sp->l3_end - hlen;
+
+	for (uint32_t at = 0, i = 0; at < plen || i == 0; at += mss, i++) {
+		uint32_t n = plen - at < mss ? plen - at : mss;
+		struct virtio_net_hdr vh;
+		struct sg_pkt s = *sp;
+		uint8_t *d = slot_get(t);
+
+		if (!d)
+			return false;
+		memcpy(d, f->data, hlen);
+		memcpy(d + hlen, f->data + hlen + at, n);
+		s.data = d;
+		seg_headers(&s, i, at, n, at + n >= plen, &vh);
+		slot_send(t->p, &vh, s.len);
+	}
+	t->st->c[SG_IO_STAT_TX_GSO]++;
+	return true;
+}
+
+/* A frame nothing here can carry: counted, said once. */
+static bool tx_too_big(struct afp_tx *t, const struct sg_io_frame *f, const char *why)
+{
+	t->st->c[SG_IO_STAT_TX_OVERSIZE]++;
+	if (!t->p->said_tx_big) {
+		t->p->said_tx_big = true;
+		sg_io_log(t->io, LOG_WARNING, "%s: dropped a %u-byte frame: %s (a TX slot holds "
+		          "%u bytes)", t->io->ifname[t->port], f->len, why,
+		          (unsigned)(t->p->tx_frame - TX_DATA_OFF - t->p->vnet));
+	}
+	return false;
+}
+
+/* A super-frame from a peer with TSO/GSO: what it is and whether its
+ * segments fit a slot decide; then it is cut. */
+static bool afp_put_gso(struct afp_tx *t, const struct sg_io_frame *f)
+{
+	uint8_t type = META_GSO_TYPE(f->priv) & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	uint32_t mss = META_GSO_SIZE(f->priv);
+	struct sg_pkt p;
+	enum sg_pkt_class c = sg_pkt_parse(&p, f->data, f->len);
+	bool tcp = type == VIRTIO_NET_HDR_GSO_TCPV4 || type == VIRTIO_NET_HDR_GSO_TCPV6;
+
+	if (!(tcp ? c == SG_PKT_TCP && p.family == (type == VIRTIO_NET_HDR_GSO_TCPV4 ? 4 : 6)
+	          : type == VIRTIO_NET_HDR_GSO_UDP_L4 && c == SG_PKT_IP_OTHER &&
+	            p.l4proto == SG_IPPROTO_UDP) || p.first_frag)
+		return tx_too_big(t, f, "a GSO frame of a kind not cut here (TCP and UDP only)");
+	uint32_t hlen = p.l4_off + (tcp ? p.tcp_hlen : UDP_HLEN);
+	if (!mss || hlen + mss > t->p->tx_frame - TX_DATA_OFF - t->p->vnet ||
+	    (p.l3_end - hlen) / mss >= SEG_MAX)
+		return tx_too_big(t, f, "a GSO frame whose segments do not fit (is the MTU of "
+		                  "this port below the other's?)");
+	return tx_segment(t, f, &p, mss);
+}
+
+/* The virtio_net_hdr a plain frame goes out with: zero, or NEEDS_CSUM
+ * when its checksum is still partial (nobody finished it: bridge-only),
+ * unless Ethernet padding follows the IP packet (the kernel would sum it
+ * too): then it is finished here. */
+static void tx_vnet(const struct sg_io_frame *f, struct virtio_net_hdr *vh)
+{
+	struct sg_pkt p;
+	enum sg_pkt_class c;
+
+	memset(vh, 0, sizeof(*vh));
+	if (!(META_FLAGS(f->priv) & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return;
+	c = sg_pkt_parse(&p, f->data, f->len);
+	if ((c != SG_PKT_TCP && c != SG_PKT_IP_OTHER) || !sg_pkt_l4_csum_partial(&p))
+		return;
+	if (p.l3_end != f->len)
+		sg_pkt_l4_csum_complete(&p);
+	else
+		vnet_csum(vh, &p, p.l4proto == SG_IPPROTO_TCP ? 16 : 6);
+}
 
 /* Copies f into the next TX frame and marks it for sending, unless f does
  * not fit or that frame is still the kernel's even after a kick. */
@@ -358,31 +629,32 @@ static bool afp_put(void *ctx, const struct sg_io_frame *f)
 {
 	struct afp_tx *t = ctx;
 	struct pq *p = t->p;
-	if (f->len > p->tx_frame - TX_DATA_OFF)
+	struct virtio_net_hdr vh;
+	uint8_t *d;
+
+	if (f->origin != SG_IO_ORIGIN_CALLER && META_GSO_TYPE(f->priv) != VIRTIO_NET_HDR_GSO_NONE)
+		return afp_put_gso(t, f);
+	if (f->len > p->tx_frame - TX_DATA_OFF - p->vnet)
+		return tx_too_big(t, f, "larger than the MTU (is the MTU of this port below "
+		                  "the other's?)");
+	d = slot_get(t);
+	if (!d)
 		return false;
-	if (tx_busy(p, p->tx_head) && !t->kicked) {
-		kick(p);
-		t->kicked = true;
-	}
-	if (tx_busy(p, p->tx_head))
-		return false;
-	struct tpacket3_hdr *h = (struct tpacket3_hdr *)
-		(p->tx + (size_t)p->tx_head * p->tx_frame);
-	memcpy((uint8_t *)h + TX_DATA_OFF, f->data, f->len);
-	h->tp_len = f->len;
-	h->tp_snaplen = f->len;
-	h->tp_next_offset = 0;
-	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-	p->tx_head = (p->tx_head + 1) % p->tx_nfr;
+	if (p->vnet && f->origin != SG_IO_ORIGIN_CALLER)
+		tx_vnet(f, &vh);
+	else
+		memset(&vh, 0, sizeof(vh));
+	memcpy(d, f->data, f->len);
+	slot_send(p, &vh, f->len);
 	return true;
 }
 
 static int afp_tx(struct sg_io *io, unsigned port, unsigned q,
                   struct sg_io_frame *f, unsigned n)
 {
-	struct afp_tx t = { pq_of(io, port, q), false };
-	unsigned sent = sg_io_tx_each(sg_io_st(io, port, q), f, n, afp_put, &t);
-	if (sent)
+	struct afp_tx t = { io, port, pq_of(io, port, q), sg_io_st(io, port, q), false };
+	unsigned sent = sg_io_tx_each(t.st, f, n, afp_put, &t);
+	if (t.p->unkicked)
 		kick(t.p);
 	return (int)sent;
 }

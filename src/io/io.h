@@ -6,6 +6,8 @@
  *             ring: no copy in user space.
  *   afpacket  PACKET_MMAP: TPACKET_V3 RX blocks, TX ring sent in batches,
  *             PACKET_FANOUT_HASH across the queues; works on any interface.
+ *             GSO super-frames of peers with TSO arrive whole and leave cut
+ *             into the segments their sender's kernel would have cut.
  *   pcap      offline: RX reads capture files (one per port), TX appends to
  *             a capture file.  One queue.
  *   mem       in-memory single-producer/single-consumer rings, for tests
@@ -107,7 +109,11 @@ struct sg_io_frame {
 	/* the kernel's count: dropped before we saw them (ring full) */       \
 	X(RX_KERNEL_DROPS, "rx_kernel_drops")                                  \
 	X(RX_BAD,          "rx_bad")          /* truncated or oversized */     \
-	X(TX_DROPS,        "tx_drops")        /* no TX slot or buffer */
+	X(TX_DROPS,        "tx_drops")        /* no TX slot or buffer */       \
+	/* GSO super-frames from peers with TSO/GSO (afpacket), received whole */ \
+	X(RX_GSO,          "rx_gso")                                           \
+	X(TX_GSO,          "tx_gso")          /* of them cut into segments, sent */ \
+	X(TX_OVERSIZE,     "tx_oversize")     /* too large to send: dropped, also in tx_drops */
 
 enum sg_io_stat {
 #define SG_IO_STAT_ENUM(id, name) SG_IO_STAT_##id,

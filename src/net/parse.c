@@ -16,6 +16,9 @@
 #define IP4_HLEN        20
 #define IP6_HLEN        40
 #define TCP_HLEN        20
+#define UDP_HLEN        8
+#define TCP_CSUM_OFF    16
+#define UDP_CSUM_OFF    6
 #define ICMP_HLEN       8
 #define QUOTE_TCP_MIN   8    /* RFC 792 / RFC 4443: at least 64 bits quoted */
 
@@ -310,16 +313,20 @@ enum sg_pkt_class sg_pkt_parse(struct sg_pkt *p, uint8_t *frame, uint32_t len)
 	return SG_PKT_NOT_IP;
 }
 
-static uint64_t tcp_sum(const struct sg_pkt *p)
+/* p's pseudo-header for proto and the L4 length (RFC 793 §3.1, RFC 768,
+ * RFC 8200 §8.1). */
+static inline uint64_t l4_pseudo(const struct sg_pkt *p, uint8_t proto)
 {
 	const uint8_t *l3 = sg_pkt_l3(p);
-	uint64_t ph;
 
 	if (p->family == 4)
-		ph = sg_csum_pseudo4(l3 + 12, l3 + 16, SG_IPPROTO_TCP, p->l4_len);
-	else
-		ph = sg_csum_pseudo6(l3 + 8, l3 + 24, SG_IPPROTO_TCP, p->l4_len);
-	return sg_csum_partial(sg_pkt_l4(p), p->l4_len, ph);
+		return sg_csum_pseudo4(l3 + 12, l3 + 16, proto, p->l4_len);
+	return sg_csum_pseudo6(l3 + 8, l3 + 24, proto, p->l4_len);
+}
+
+static uint64_t tcp_sum(const struct sg_pkt *p)
+{
+	return sg_csum_partial(sg_pkt_l4(p), p->l4_len, l4_pseudo(p, SG_IPPROTO_TCP));
 }
 
 bool sg_pkt_tcp_csum_ok(const struct sg_pkt *p)
@@ -338,6 +345,67 @@ void sg_pkt_tcp_csum_fill(struct sg_pkt *p)
 	t[17] = 0;
 	uint16_t c = sg_csum_finish(tcp_sum(p));
 	memcpy(t + 16, &c, sizeof(c));
+}
+
+/* Offset of the checksum field in p's L4 header when p is a whole TCP or
+ * UDP segment whose checksum covers exactly l4_len bytes; 0 otherwise. */
+static inline unsigned l4_csum_off(const struct sg_pkt *p)
+{
+	if (p->l4_off == 0 || p->first_frag)
+		return 0;
+	if (p->l4proto == SG_IPPROTO_TCP)
+		return p->l4_len >= TCP_HLEN ? TCP_CSUM_OFF : 0;
+	if (p->l4proto == SG_IPPROTO_UDP && p->l4_len >= UDP_HLEN &&
+	    sg_rd16(sg_pkt_l4(p) + 4) == p->l4_len)
+		return UDP_CSUM_OFF;
+	return 0;
+}
+
+static inline bool field_is(const uint8_t *field, uint16_t v)
+{
+	uint16_t c;
+
+	memcpy(&c, field, sizeof(c));
+	return c == v;
+}
+
+bool sg_pkt_l4_csum_partial(const struct sg_pkt *p)
+{
+	unsigned off = l4_csum_off(p);
+
+	return off && field_is(sg_pkt_l4(p) + off, sg_csum_fold(l4_pseudo(p, p->l4proto)));
+}
+
+bool sg_pkt_l4_csum_complete(struct sg_pkt *p)
+{
+	unsigned off = l4_csum_off(p);
+	uint8_t *l4 = sg_pkt_l4(p);
+	uint64_t ph;
+	uint16_t c;
+
+	if (!off)
+		return false;
+	ph = l4_pseudo(p, p->l4proto);
+	if (__builtin_expect(!field_is(l4 + off, sg_csum_fold(ph)), 1))
+		return false;
+	memset(l4 + off, 0, sizeof(c));
+	c = sg_csum_finish(sg_csum_partial(l4, p->l4_len, ph));
+	if (c == 0 && p->l4proto == SG_IPPROTO_UDP)
+		c = 0xffff;     /* RFC 768: 0 would say "no checksum" */
+	memcpy(l4 + off, &c, sizeof(c));
+	return true;
+}
+
+int sg_pkt_l4_csum_prepare(struct sg_pkt *p)
+{
+	unsigned off = l4_csum_off(p);
+	uint16_t c;
+
+	if (!off)
+		return -EINVAL;
+	c = sg_csum_fold(l4_pseudo(p, p->l4proto));
+	memcpy(sg_pkt_l4(p) + off, &c, sizeof(c));
+	return (int)off;
 }
 
 void sg_pkt_tcp_set16(struct sg_pkt *p, unsigned off, uint16_t val)

@@ -40,6 +40,7 @@
 
 #define SG_IPPROTO_ICMP   1
 #define SG_IPPROTO_TCP    6
+#define SG_IPPROTO_UDP    17
 #define SG_IPPROTO_ICMPV6 58
 
 /* TCP flags, as in byte 13 of the header. */
@@ -205,6 +206,40 @@ static inline void sg_pkt_tcp_edit_apply(struct sg_pkt *p, struct sg_csum_edit *
 {
 	sg_csum_edit_apply(e, sg_pkt_l4(p) + 16);
 }
+
+/* Checksum offload.  An endpoint whose device offloads the TCP or UDP
+ * checksum (veth, virtio, most NICs; Linux CHECKSUM_PARTIAL, virtio
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM) hands its frames over unfinished: the field
+ * holds the folded pseudo-header sum, with the L4 length of the whole
+ * segment (of a GSO super-frame too), not complemented; whoever transmits
+ * adds header and payload (__tcp_v4_send_check: th->check =
+ * ~tcp_v4_check(skb->len, saddr, daddr, 0); the same for TCP over IPv6 and
+ * for UDP).  Between namespaces or VMs nobody does, so such frames reach
+ * synguard as they are: AF_PACKET flags them TP_STATUS_CSUMNOTREADY, AF_XDP
+ * says nothing.  Anyone can compute a valid checksum, so accepting the
+ * pattern and finishing the sum costs no security.
+ *
+ * Only whole TCP and UDP segments qualify: not a first fragment (its
+ * checksum covers bytes not here; Linux finishes checksums before it
+ * fragments), not UDP whose length field disagrees with the IP header.
+ * IPv4 UDP's 0 (no checksum) is never the pattern: the pseudo-header sum is
+ * never 0. */
+
+/* True when p's TCP or UDP checksum field holds exactly the pseudo-header
+ * fold.  Reads the addresses and the field, never the payload. */
+bool sg_pkt_l4_csum_partial(const struct sg_pkt *p);
+
+/* Finishes a partial checksum: recomputes it over header and payload (a UDP
+ * result of 0 is sent as 0xffff, RFC 768).  Returns whether it did; without
+ * the pattern the frame is left as it is, at the cost of the check above. */
+bool sg_pkt_l4_csum_complete(struct sg_pkt *p);
+
+/* The reverse, for a frame handed to something that finishes checksums
+ * (the kernel through a virtio_net_hdr with NEEDS_CSUM, which GSO needs):
+ * stores the pseudo-header fold in the field.  Returns the field's offset
+ * from the L4 header (16 TCP, 6 UDP), or -EINVAL when p is no whole TCP or
+ * UDP segment. */
+int sg_pkt_l4_csum_prepare(struct sg_pkt *p);
 
 /* ICMP / ICMPv6 errors that quote a TCP header (dest unreachable, packet
  * too big, time exceeded, parameter problem).  For a frame of class

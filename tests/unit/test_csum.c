@@ -118,6 +118,35 @@ static void chained_even_buffers_equal_one_buffer(void **state)
 	}
 }
 
+/* RFC 1071's fold step by step: add the carries back until none is left. */
+static uint16_t ref_fold(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void fold_equals_the_step_by_step_fold(void **state)
+{
+	(void)state;
+	static const uint64_t edges[] = {
+		0, 1, 0xfffe, 0xffff, 0x10000, 0x1fffe, 0x1ffff, 0xfffeffff, 0xffff0000,
+		0xffffffff, 0x100000000ull, 0x1fffffffeull, 0xffffffff00000000ull,
+		0xffffffff00000001ull, 0xfffffffffffeffffull, UINT64_MAX - 1, UINT64_MAX,
+	};
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		assert_int_equal(sg_csum_fold(edges[i]), ref_fold(edges[i]));
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 1000000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Sums of every size: a pseudo-header's 34 bits up to all 64. */
+		uint64_t v = x >> (i % 48);
+		assert_int_equal(sg_csum_fold(v), ref_fold(v));
+	}
+}
+
 static void fold_keeps_the_two_zeros_apart(void **state)
 {
 	(void)state;
@@ -435,6 +464,7 @@ int main(void)
 		cmocka_unit_test(partial_matches_reference_for_every_length_and_alignment),
 		cmocka_unit_test(odd_lengths_pad_the_last_byte_with_zero),
 		cmocka_unit_test(chained_even_buffers_equal_one_buffer),
+		cmocka_unit_test(fold_equals_the_step_by_step_fold),
 		cmocka_unit_test(fold_keeps_the_two_zeros_apart),
 		cmocka_unit_test(large_running_sums_do_not_lose_carries),
 		cmocka_unit_test(pseudo4_equals_sum_of_written_out_header),

@@ -809,6 +809,336 @@ static void tcp_checksum_verify_and_fill_with_odd_payloads(void **state)
 		}
 }
 
+/* ---- checksum offload: the partial pattern ----------------------------- */
+
+/* Frames as a Linux endpoint with TX checksum offload handed them to its
+ * veth (kernel 6.18, default offloads), captured on the peer: the checksum
+ * field holds the pseudo-header fold.  tcpdump's "incorrect -> X" gave the
+ * finished values.  The IPv4 RST is finished by the kernel itself. */
+static const uint8_t CAP_SYN4[74] = {
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x0b, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a,
+	0x08, 0x00, 0x45, 0x00, 0x00, 0x3c, 0x5c, 0x81, 0x40, 0x00, 0x40, 0x06,
+	0xca, 0x26, 0x0a, 0x09, 0x00, 0x01, 0x0a, 0x09, 0x00, 0x02, 0x84, 0x46,
+	0x00, 0x50, 0x6b, 0x0d, 0xf6, 0xdb, 0x00, 0x00, 0x00, 0x00, 0xa0, 0x02,
+	0xfa, 0xf0, 0x14, 0x43, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4, 0x04, 0x02,
+	0x08, 0x0a, 0xcf, 0x27, 0x09, 0x47, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03,
+	0x03, 0x0a,
+};
+static const uint8_t CAP_RST4[54] = {
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0b,
+	0x08, 0x00, 0x45, 0x00, 0x00, 0x28, 0x00, 0x00, 0x40, 0x00, 0x40, 0x06,
+	0x26, 0xbc, 0x0a, 0x09, 0x00, 0x02, 0x0a, 0x09, 0x00, 0x01, 0x00, 0x50,
+	0x84, 0x46, 0x00, 0x00, 0x00, 0x00, 0x6b, 0x0d, 0xf6, 0xdc, 0x50, 0x14,
+	0x00, 0x00, 0xb5, 0x3b, 0x00, 0x00,
+};
+static const uint8_t CAP_SYN6[94] = {
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x0b, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a,
+	0x86, 0xdd, 0x60, 0x0d, 0x09, 0xc0, 0x00, 0x28, 0x06, 0x40, 0xfd, 0x09,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x01, 0xfd, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x9b, 0x60, 0x00, 0x50, 0x65, 0xf2,
+	0xa0, 0xc1, 0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfd, 0x20, 0xfa, 0x44,
+	0x00, 0x00, 0x02, 0x04, 0x05, 0xa0, 0x04, 0x02, 0x08, 0x0a, 0x04, 0x98,
+	0xe6, 0xbd, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a,
+};
+static const uint8_t CAP_RST6[74] = {
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0b,
+	0x86, 0xdd, 0x60, 0x0d, 0x80, 0xde, 0x00, 0x14, 0x06, 0x40, 0xfd, 0x09,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x02, 0xfd, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x50, 0x9b, 0x60, 0x00, 0x00,
+	0x00, 0x00, 0x65, 0xf2, 0xa0, 0xc2, 0x50, 0x14, 0x00, 0x00, 0xfa, 0x30,
+	0x00, 0x00,
+};
+static const uint8_t CAP_UDP4[47] = {   /* 5 bytes of payload: odd */
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x0b, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a,
+	0x08, 0x00, 0x45, 0x00, 0x00, 0x21, 0xa9, 0x3a, 0x40, 0x00, 0x40, 0x11,
+	0x7d, 0x7d, 0x0a, 0x09, 0x00, 0x01, 0x0a, 0x09, 0x00, 0x02, 0xeb, 0xb4,
+	0x00, 0x35, 0x00, 0x0d, 0x14, 0x33, 0x68, 0x65, 0x6c, 0x6c, 0x6f,
+};
+static const uint8_t CAP_UDP6[68] = {
+	0x02, 0x00, 0x00, 0x00, 0x00, 0x0b, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a,
+	0x86, 0xdd, 0x60, 0x0e, 0xbb, 0x7d, 0x00, 0x0e, 0x11, 0x40, 0xfd, 0x09,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x01, 0xfd, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x8b, 0x5a, 0x00, 0x35, 0x00, 0x0e,
+	0xfa, 0x35, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x36,
+};
+
+static void frames_captured_from_linux_endpoints_are_completed(void **state)
+{
+	(void)state;
+	static const struct {
+		const uint8_t *b;
+		size_t len;
+		bool partial;
+		uint16_t want;        /* the finished checksum */
+	} cap[] = {
+		{ CAP_SYN4, sizeof(CAP_SYN4), true, 0x7a09 },
+		{ CAP_RST4, sizeof(CAP_RST4), false, 0xb53b },
+		{ CAP_SYN6, sizeof(CAP_SYN6), true, 0xc31f },
+		{ CAP_RST6, sizeof(CAP_RST6), true, 0x1355 },
+		{ CAP_UDP4, sizeof(CAP_UDP4), true, 0xbc03 },
+		{ CAP_UDP6, sizeof(CAP_UDP6), true, 0x3624 },
+	};
+	for (size_t i = 0; i < sizeof(cap) / sizeof(cap[0]); i++) {
+		uint8_t b[128];
+		struct sg_pkt p;
+
+		memcpy(b, cap[i].b, cap[i].len);
+		enum sg_pkt_class c = sg_pkt_parse(&p, b, (uint32_t)cap[i].len);
+		assert_true(c == SG_PKT_TCP || c == SG_PKT_IP_OTHER);
+		unsigned off = p.l4proto == SG_IPPROTO_TCP ? 16 : 6;
+		if (c == SG_PKT_TCP)
+			assert_int_equal(sg_pkt_tcp_csum_ok(&p), !cap[i].partial);
+		assert_int_equal(sg_pkt_l4_csum_partial(&p), cap[i].partial);
+		assert_int_equal(sg_pkt_l4_csum_complete(&p), cap[i].partial);
+		assert_int_equal(r16(b + p.l4_off + off), cap[i].want);
+		/* Nothing but the checksum field changed. */
+		assert_memory_equal(b, cap[i].b, p.l4_off + off);
+		assert_memory_equal(b + p.l4_off + off + 2, cap[i].b + p.l4_off + off + 2,
+		                    cap[i].len - p.l4_off - off - 2);
+		if (c == SG_PKT_TCP)
+			assert_true(sg_pkt_tcp_csum_ok(&p));
+		assert_false(sg_pkt_l4_csum_partial(&p));
+		assert_false(sg_pkt_l4_csum_complete(&p));
+	}
+}
+
+/* The pseudo-header fold as Linux stores it (~csum_tcpudp_magic), from
+ * the reference sum, and the finished checksum of TCP or UDP. */
+static void ref_pseudo(const struct frame *f, int family, uint8_t proto, uint8_t ph[40], size_t *phn)
+{
+	size_t l4len = f->l3_end - f->l4;
+	const uint8_t *ip = f->b + f->l3;
+
+	memset(ph, 0, 40);
+	if (family == 4) {
+		memcpy(ph, ip + 12, 8);
+		ph[9] = proto;
+		w16(ph + 10, (uint16_t)l4len);
+		*phn = 12;
+	} else {
+		memcpy(ph, ip + 8, 32);
+		w32(ph + 32, (uint32_t)l4len);
+		ph[39] = proto;
+		*phn = 40;
+	}
+}
+
+static uint16_t ref_partial(const struct frame *f, int family, uint8_t proto)
+{
+	uint8_t ph[40];
+	size_t phn;
+
+	ref_pseudo(f, family, proto, ph, &phn);
+	return (uint16_t)ref_add(0, ph, phn);
+}
+
+static uint16_t ref_l4_csum(const struct frame *f, int family, uint8_t proto, unsigned off)
+{
+	uint8_t ph[40];
+	size_t phn, l4len = f->l3_end - f->l4;
+
+	ref_pseudo(f, family, proto, ph, &phn);
+	uint8_t *t = malloc(l4len + 1);
+	memcpy(t, f->b + f->l4, l4len);
+	t[off] = t[off + 1] = 0;
+	uint16_t c = (uint16_t)~ref_add(ref_add(0, ph, phn), t, l4len);
+	free(t);
+	return proto == 17 && c == 0 ? 0xffff : c;
+}
+
+/* A TCP or UDP frame with a valid checksum: family, tags, payload length.
+ * Returns the checksum field's offset in the L4 header. */
+static unsigned build_l4(struct frame *f, int fam, uint8_t proto, int ntags, size_t payload)
+{
+	uint8_t udp[1600];
+
+	if (proto == 6) {
+		struct spec s = { .family = fam, .payload = payload, .ntags = ntags,
+		                  .tpid = { 0x88a8, 0x8100 }, .opts = SYN_OPTS, .optlen = 20 };
+		build(f, &s);
+		return 16;
+	}
+	w16(udp, 5353);
+	w16(udp + 2, 53);
+	w16(udp + 4, (uint16_t)(8 + payload));
+	w16(udp + 6, 0);
+	for (size_t i = 0; i < payload; i++)
+		udp[8 + i] = (uint8_t)(i * 13 + 1);
+	struct spec s = { .family = fam, .proto = 17, .l4raw = udp, .l4rawlen = 8 + payload,
+	                  .ntags = ntags, .tpid = { 0x8100, 0x8100 } };
+	build(f, &s);
+	w16(f->b + f->l4 + 6, ref_l4_csum(f, fam, 17, 6));
+	return 6;
+}
+
+static const size_t CSUM_LENS[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 32, 33, 1001, 1460 };
+#define NCSUM_LENS (sizeof(CSUM_LENS) / sizeof(CSUM_LENS[0]))
+
+static void valid_checksums_are_never_touched(void **state)
+{
+	(void)state;
+	for (int fam = 4; fam <= 6; fam += 2)
+		for (uint8_t proto = 6; proto <= 17; proto += 11)
+			for (size_t i = 0; i < NCSUM_LENS; i++) {
+				struct frame f;
+				struct sg_pkt p;
+				unsigned off = build_l4(&f, fam, proto, (int)(i % 3), CSUM_LENS[i]);
+				uint8_t before[FRAME_MAX];
+
+				memcpy(before, f.b, f.len);
+				sg_pkt_parse(&p, f.b, f.len);
+				assert_int_equal(r16(f.b + p.l4_off + off), ref_l4_csum(&f, fam, proto, off));
+				assert_false(sg_pkt_l4_csum_partial(&p));
+				assert_false(sg_pkt_l4_csum_complete(&p));
+				assert_memory_equal(f.b, before, f.len);
+			}
+}
+
+static void partial_checksums_become_valid(void **state)
+{
+	(void)state;
+	for (int fam = 4; fam <= 6; fam += 2)
+		for (uint8_t proto = 6; proto <= 17; proto += 11)
+			for (size_t i = 0; i < NCSUM_LENS; i++) {
+				struct frame f;
+				struct sg_pkt p;
+				unsigned off = build_l4(&f, fam, proto, (int)(i % 3), CSUM_LENS[i]);
+				uint16_t good = r16(f.b + f.l4 + off);
+
+				/* What the endpoint's kernel leaves for the device. */
+				w16(f.b + f.l4 + off, ref_partial(&f, fam, proto));
+				enum sg_pkt_class c = sg_pkt_parse(&p, f.b, f.len);
+				assert_int_equal(c, proto == 6 ? SG_PKT_TCP : SG_PKT_IP_OTHER);
+				if (proto == 6)
+					assert_false(sg_pkt_tcp_csum_ok(&p));
+				assert_true(sg_pkt_l4_csum_partial(&p));
+				assert_true(sg_pkt_l4_csum_complete(&p));
+				assert_int_equal(r16(f.b + f.l4 + off), good);
+				if (proto == 6)
+					assert_true(sg_pkt_tcp_csum_ok(&p));
+				/* Once finished it is a valid checksum like any other. */
+				assert_false(sg_pkt_l4_csum_complete(&p));
+				assert_int_equal(r16(f.b + f.l4 + off), good);
+			}
+}
+
+static void udp_sum_of_zero_is_sent_as_ffff(void **state)
+{
+	(void)state;
+	for (int fam = 4; fam <= 6; fam += 2) {
+		struct frame f;
+		struct sg_pkt p;
+
+		/* Two payload bytes chosen so header + payload + pseudo-header
+		 * sum to 0xffff: the complement, 0, must go out as 0xffff. */
+		build_l4(&f, fam, 17, 0, 10);
+		w16(f.b + f.l4 + 16, 0);
+		w16(f.b + f.l4 + 6, 0);
+		uint8_t ph[40];
+		size_t phn;
+		ref_pseudo(&f, fam, 17, ph, &phn);
+		uint16_t s = (uint16_t)ref_add(ref_add(0, ph, phn), f.b + f.l4, 18);
+		w16(f.b + f.l4 + 16, (uint16_t)~s);
+		w16(f.b + f.l4 + 6, ref_partial(&f, fam, 17));
+		sg_pkt_parse(&p, f.b, f.len);
+		assert_true(sg_pkt_l4_csum_complete(&p));
+		assert_int_equal(r16(f.b + f.l4 + 6), 0xffff);
+	}
+}
+
+static void udp_without_checksum_or_with_a_wrong_length_is_left_alone(void **state)
+{
+	(void)state;
+	struct frame f;
+	struct sg_pkt p;
+
+	/* IPv4 UDP checksum 0: none at all, never the pattern. */
+	build_l4(&f, 4, 17, 0, 11);
+	w16(f.b + f.l4 + 6, 0);
+	sg_pkt_parse(&p, f.b, f.len);
+	assert_false(sg_pkt_l4_csum_partial(&p));
+	assert_false(sg_pkt_l4_csum_complete(&p));
+	assert_int_equal(r16(f.b + f.l4 + 6), 0);
+	/* A UDP length other than the IP payload's: not ours to judge. */
+	for (int d = -1; d <= 1; d += 2) {
+		build_l4(&f, 4, 17, 0, 11);
+		w16(f.b + f.l4 + 4, (uint16_t)(19 + d));
+		w16(f.b + f.l4 + 6, ref_partial(&f, 4, 17));
+		uint16_t before = r16(f.b + f.l4 + 6);
+		sg_pkt_parse(&p, f.b, f.len);
+		assert_false(sg_pkt_l4_csum_complete(&p));
+		assert_int_equal(r16(f.b + f.l4 + 6), before);
+	}
+	/* ICMP has no pseudo-header pattern to finish. */
+	const uint8_t echo[8] = { 8, 0, 0, 0, 0, 1, 0, 1 };
+	struct spec si = { .family = 4, .proto = 1, .l4raw = echo, .l4rawlen = 8 };
+	build(&f, &si);
+	sg_pkt_parse(&p, f.b, f.len);
+	assert_false(sg_pkt_l4_csum_complete(&p));
+	assert_int_equal(sg_pkt_l4_csum_prepare(&p), -EINVAL);
+}
+
+static void first_fragments_are_never_touched(void **state)
+{
+	(void)state;
+	uint8_t udp[24] = { 0x14, 0xe9, 0, 53, 0, 24 };
+	struct spec specs[] = {
+		{ .family = 4, .ip4_frag = 0x2000, .payload = 9 },
+		{ .family = 6, .next = 1, .ext = { { 44, 0, 1 } }, .payload = 9 },
+		{ .family = 4, .proto = 17, .ip4_frag = 0x2000, .l4raw = udp, .l4rawlen = 24 },
+		{ .family = 6, .proto = 17, .next = 1, .ext = { { 44, 0, 1 } }, .l4raw = udp,
+		  .l4rawlen = 24 },
+	};
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct frame f;
+		struct sg_pkt p;
+		uint8_t proto = specs[i].proto ? specs[i].proto : 6;
+		unsigned off = proto == 6 ? 16 : 6;
+
+		build(&f, &specs[i]);
+		/* The pattern over the bytes that are here: still not touched. */
+		w16(f.b + f.l4 + off, ref_partial(&f, specs[i].family, proto));
+		uint8_t before[FRAME_MAX];
+		memcpy(before, f.b, f.len);
+		sg_pkt_parse(&p, f.b, f.len);
+		assert_true(p.first_frag);
+		assert_false(sg_pkt_l4_csum_partial(&p));
+		assert_false(sg_pkt_l4_csum_complete(&p));
+		assert_int_equal(sg_pkt_l4_csum_prepare(&p), -EINVAL);
+		assert_memory_equal(f.b, before, f.len);
+	}
+	/* A later fragment has no L4 header at all. */
+	struct frame f;
+	struct sg_pkt p;
+	struct spec s = { .family = 4, .ip4_frag = 100, .payload = 9 };
+	build(&f, &s);
+	assert_int_equal(sg_pkt_parse(&p, f.b, f.len), SG_PKT_FRAGMENT);
+	assert_false(sg_pkt_l4_csum_complete(&p));
+}
+
+static void prepare_undoes_complete(void **state)
+{
+	(void)state;
+	for (int fam = 4; fam <= 6; fam += 2)
+		for (uint8_t proto = 6; proto <= 17; proto += 11)
+			for (size_t i = 0; i < NCSUM_LENS; i += 3) {
+				struct frame f;
+				struct sg_pkt p;
+				unsigned off = build_l4(&f, fam, proto, (int)(i % 3), CSUM_LENS[i]);
+				uint16_t good = r16(f.b + f.l4 + off);
+
+				sg_pkt_parse(&p, f.b, f.len);
+				assert_int_equal(sg_pkt_l4_csum_prepare(&p), (int)off);
+				assert_int_equal(r16(f.b + f.l4 + off), ref_partial(&f, fam, proto));
+				assert_true(sg_pkt_l4_csum_partial(&p));
+				assert_true(sg_pkt_l4_csum_complete(&p));
+				assert_int_equal(r16(f.b + f.l4 + off), good);
+			}
+}
+
 static void set32_on_sack_edge_at_odd_offset_keeps_checksum_valid(void **state)
 {
 	(void)state;
@@ -1094,6 +1424,13 @@ int main(void)
 		cmocka_unit_test(short_frames_of_every_length_are_eth_trunc),
 		cmocka_unit_test(bad_reason_names_are_distinct_and_stable),
 		cmocka_unit_test(tcp_checksum_verify_and_fill_with_odd_payloads),
+		cmocka_unit_test(frames_captured_from_linux_endpoints_are_completed),
+		cmocka_unit_test(valid_checksums_are_never_touched),
+		cmocka_unit_test(partial_checksums_become_valid),
+		cmocka_unit_test(udp_sum_of_zero_is_sent_as_ffff),
+		cmocka_unit_test(udp_without_checksum_or_with_a_wrong_length_is_left_alone),
+		cmocka_unit_test(first_fragments_are_never_touched),
+		cmocka_unit_test(prepare_undoes_complete),
 		cmocka_unit_test(set32_on_sack_edge_at_odd_offset_keeps_checksum_valid),
 		cmocka_unit_test(icmp4_errors_quoting_tcp_are_parsed),
 		cmocka_unit_test(icmp6_errors_quoting_tcp_are_parsed),
