@@ -61,10 +61,8 @@ void sg_conn_tracked_answered(struct sg_ct *ct, unsigned worker, struct sg_conn 
                               enum sg_dir from, uint8_t ws, uint32_t now_ms)
 {
 	sg_ct_lock(c);
-	if (from == SG_DIR_WAN)
-		sg_conn_rec(c)->client_ws = ws;
-	else
-		sg_conn_rec(c)->server_ws = ws;
+	__atomic_store_n(from == SG_DIR_WAN ? &sg_conn_rec(c)->client_ws : &sg_conn_rec(c)->server_ws,
+	                 ws, __ATOMIC_RELAXED);
 	sg_conn_learn_shifts(sg_conn_rec(c));
 	sg_ct_unlock(c);
 	sg_ct_set_state(ct, worker, c, SG_CT_UP_SYN_RECV, now_ms);
@@ -139,10 +137,13 @@ static bool in_window(const struct sg_conn_rec *r, enum sg_dir from, uint32_t se
 	enum sg_dir to = other(from);
 	uint32_t span = max_window(r, to), hi, lo;
 
-	if (!(r->seen & SEEN_END(from)))
+	uint8_t seen = sg_conn_seen(r);
+	uint32_t mine = sg_conn_rd(&r->max_end[from]);
+
+	if (!(seen & SEEN_END(from)))
 		return true;
-	lo = r->max_end[from] - span;
-	hi = (r->seen & SEEN_WIN(to)) ? r->redge[to] + 1 : r->max_end[from] + span;
+	lo = mine - span;
+	hi = (seen & SEEN_WIN(to)) ? sg_conn_rd(&r->redge[to]) + 1 : mine + span;
 	return seq - lo <= hi - lo;
 }
 
@@ -154,14 +155,14 @@ static inline uint32_t seg_end(const struct sg_pkt *p)
 
 void sg_conn_anchor(struct sg_conn_rec *r, enum sg_dir dir, uint32_t isn)
 {
-	r->max_end[dir] = isn + 1;
-	r->seen |= SEEN_END(dir);
+	sg_conn_wr(&r->max_end[dir], isn + 1);
+	sg_conn_see(r, SEEN_END(dir));
 }
 
 void sg_conn_anchor_window(struct sg_conn_rec *r, enum sg_dir dir, uint32_t ack, uint32_t win_bytes)
 {
-	r->redge[dir] = ack + win_bytes;
-	r->seen |= SEEN_WIN(dir);
+	sg_conn_wr(&r->redge[dir], ack + win_bytes);
+	sg_conn_see(r, SEEN_WIN(dir));
 }
 
 void sg_conn_observe_first(struct sg_conn *c, enum sg_dir dir, const struct sg_pkt *p)
@@ -170,21 +171,22 @@ void sg_conn_observe_first(struct sg_conn *c, enum sg_dir dir, const struct sg_p
 	enum sg_dir to = other(dir);
 	uint32_t end = seg_end(p);
 
-	if (!(r->seen & SEEN_END(dir))) {
-		r->max_end[dir] = end;
-		r->seen |= SEEN_END(dir);
+	if (!(sg_conn_seen(r) & SEEN_END(dir))) {
+		sg_conn_wr(&r->max_end[dir], end);
+		sg_conn_see(r, SEEN_END(dir));
 	} else if (!in_window(r, dir, end)) {
 		return;
-	} else if (sg_seq_after(end, r->max_end[dir]) && !(r->flags & FIN_BIT(dir))) {
-		r->max_end[dir] = end;
+	} else if (sg_seq_after(end, sg_conn_rd(&r->max_end[dir])) && !(sg_conn_flags(r) & FIN_BIT(dir))) {
+		sg_conn_wr(&r->max_end[dir], end);
 	}
 	/* An ACK can only acknowledge what the other side sent. */
 	if ((p->tcp_flags & SG_TCP_ACK) &&
-	    (!(r->seen & SEEN_END(to)) || r->max_end[to] - p->ack <= max_window(r, dir))) {
+	    (!(sg_conn_seen(r) & SEEN_END(to)) ||
+	     sg_conn_rd(&r->max_end[to]) - p->ack <= max_window(r, dir))) {
 		unsigned shift = (p->tcp_flags & SG_TCP_SYN) ? 0 : sg_conn_shift(r, dir);
 		uint32_t edge = p->ack + ((uint32_t)p->win << shift);
 
-		if (!(r->seen & SEEN_WIN(dir)) || sg_seq_after(edge, r->redge[dir]))
+		if (!(sg_conn_seen(r) & SEEN_WIN(dir)) || sg_seq_after(edge, sg_conn_rd(&r->redge[dir])))
 			sg_conn_anchor_window(r, dir, p->ack, (uint32_t)p->win << shift);
 	}
 }
@@ -198,23 +200,24 @@ static bool note_fin(struct sg_ct *ct, unsigned worker, struct sg_conn *c, enum 
 	bool both;
 
 	sg_ct_lock(c);
-	if (r->flags & FIN_BIT(dir)) {
-		bool same = r->max_end[dir] == end;
+	if (sg_conn_flags(r) & FIN_BIT(dir)) {
+		bool same = sg_conn_rd(&r->max_end[dir]) == end;
 
 		sg_ct_unlock(c);
 		return same;
 	}
-	if ((r->seen & SEEN_END(dir)) && sg_seq_after(r->max_end[dir], end)) {
+	if ((sg_conn_seen(r) & SEEN_END(dir)) && sg_seq_after(sg_conn_rd(&r->max_end[dir]), end)) {
 		/* Data beyond this FIN was seen: nothing to record. */
 		sg_ct_unlock(c);
 		return true;
 	}
-	r->flags |= FIN_BIT(dir);
-	r->max_end[dir] = end;
-	r->seen |= SEEN_END(dir);
-	both = (r->flags & (SG_CONN_FIN_WAN | SG_CONN_FIN_LAN)) == (SG_CONN_FIN_WAN | SG_CONN_FIN_LAN);
+	sg_conn_wr(&r->max_end[dir], end);
+	sg_conn_see(r, SEEN_END(dir));
+	/* Set after the FIN's position, which readers of the bit compare with. */
+	both = (__atomic_or_fetch(&r->flags, FIN_BIT(dir), __ATOMIC_RELAXED) &
+	        (SG_CONN_FIN_WAN | SG_CONN_FIN_LAN)) == (SG_CONN_FIN_WAN | SG_CONN_FIN_LAN);
 	if (both && dir == SG_DIR_LAN)
-		r->flags |= SG_CONN_LAST_FIN_LAN;
+		__atomic_fetch_or(&r->flags, SG_CONN_LAST_FIN_LAN, __ATOMIC_RELAXED);
 	sg_ct_unlock(c);
 	if (both && s != SG_CT_TIME_WAIT && s != SG_CT_CLOSED)
 		sg_ct_set_state(ct, worker, c, SG_CT_CLOSING, now_ms);
@@ -228,9 +231,9 @@ static bool rst_rules(struct sg_ct *ct, unsigned worker, struct sg_conn *c, cons
                       bool *challenge)
 {
 	const struct sg_conn_rec *r = sg_conn_rec(c);
-	int32_t d = (int32_t)(p->seq - r->max_end[dir]);
+	int32_t d = (int32_t)(p->seq - sg_conn_rd(&r->max_end[dir]));
 
-	if (!(r->seen & SEEN_END(dir)))
+	if (!(sg_conn_seen(r) & SEEN_END(dir)))
 		return true;     /* nothing to judge by: the endpoint decides */
 	if (d >= -(int32_t)rst_slack && d <= (int32_t)rst_slack) {
 		sg_conn_close(ct, worker, c, now_ms);
@@ -274,8 +277,9 @@ void sg_conn_closing_ack(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
                          const struct sg_pkt *p, enum sg_dir dir, uint32_t now_ms)
 {
 	const struct sg_conn_rec *r = sg_conn_rec(c);
-	enum sg_dir last = (r->flags & SG_CONN_LAST_FIN_LAN) ? SG_DIR_LAN : SG_DIR_WAN;
+	enum sg_dir last = (sg_conn_flags(r) & SG_CONN_LAST_FIN_LAN) ? SG_DIR_LAN : SG_DIR_WAN;
 
-	if ((p->tcp_flags & SG_TCP_ACK) && dir != last && !sg_seq_after(r->max_end[last], p->ack))
+	if ((p->tcp_flags & SG_TCP_ACK) && dir != last &&
+	    !sg_seq_after(sg_conn_rd(&r->max_end[last]), p->ack))
 		sg_ct_set_state(ct, worker, c, SG_CT_TIME_WAIT, now_ms);
 }

@@ -111,6 +111,35 @@ static inline enum sg_ct_state sg_conn_state(const struct sg_conn *c)
 	return s;
 }
 
+/* The tracking fields (max_end, redge, seen) of a published record are
+ * written by whichever worker sees each direction, without the lock:
+ * whole-word relaxed atomics (plain moves on x86), and a bit set with an
+ * atomic OR so that two directions anchoring at once lose neither. */
+static inline uint32_t sg_conn_rd(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void sg_conn_wr(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint8_t sg_conn_seen(const struct sg_conn_rec *r)
+{
+	return __atomic_load_n(&r->seen, __ATOMIC_RELAXED);
+}
+
+static inline void sg_conn_see(struct sg_conn_rec *r, uint8_t bits)
+{
+	__atomic_fetch_or(&r->seen, bits, __ATOMIC_RELAXED);
+}
+
+static inline uint8_t sg_conn_flags(const struct sg_conn_rec *r)
+{
+	return __atomic_load_n(&r->flags, __ATOMIC_RELAXED);
+}
+
 static inline bool sg_seq_after(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) > 0;
@@ -155,7 +184,7 @@ static inline bool sg_conn_server_scaling(const struct sg_conn_rec *r)
  * (kept in `shifts` by sg_conn_learn_shifts, read on every segment). */
 static inline unsigned sg_conn_shift(const struct sg_conn_rec *r, enum sg_dir d)
 {
-	return (r->shifts >> (4 * d)) & 0xf;
+	return (__atomic_load_n(&r->shifts, __ATOMIC_RELAXED) >> (4 * d)) & 0xf;
 }
 
 /* Sets `shifts` once the scales are known: for a proxied connection the
@@ -177,7 +206,7 @@ static inline void sg_conn_learn_shifts(struct sg_conn_rec *r)
 		wan = r->client_ws;
 		lan = r->server_ws;
 	}
-	r->shifts = (uint8_t)(wan | lan << 4);
+	__atomic_store_n(&r->shifts, (uint8_t)(wan | lan << 4), __ATOMIC_RELAXED);
 }
 
 /* A window the client sent, as the server must see it. */
@@ -293,23 +322,26 @@ static inline void sg_conn_observe(struct sg_conn *c, enum sg_dir dir, const str
 	               ((p->tcp_flags & SG_TCP_SYN) >> 1);
 	uint32_t lo, hi;
 
-	if (__builtin_expect((r->seen & need) != need, 0)) {
+	uint32_t mine;
+
+	if (__builtin_expect((sg_conn_seen(r) & need) != need, 0)) {
 		sg_conn_observe_first(c, dir, p);
 		return;
 	}
-	lo = r->max_end[dir] - (0xffffu << sg_conn_shift(r, to));
-	hi = r->redge[to] + 1;   /* one beyond: a zero-window probe */
+	mine = sg_conn_rd(&r->max_end[dir]);
+	lo = mine - (0xffffu << sg_conn_shift(r, to));
+	hi = sg_conn_rd(&r->redge[to]) + 1;   /* one beyond: a zero-window probe */
 	if (end - lo > hi - lo)
 		return;
-	if (sg_seq_after(end, r->max_end[dir]) && !(r->flags & (SG_CONN_FIN_WAN << dir)))
-		r->max_end[dir] = end;
+	if (sg_seq_after(end, mine) && !(sg_conn_flags(r) & (SG_CONN_FIN_WAN << dir)))
+		sg_conn_wr(&r->max_end[dir], end);
 	if ((p->tcp_flags & SG_TCP_ACK) &&
-	    r->max_end[to] - p->ack <= (0xffffu << sg_conn_shift(r, dir))) {
+	    sg_conn_rd(&r->max_end[to]) - p->ack <= (0xffffu << sg_conn_shift(r, dir))) {
 		unsigned shift = (p->tcp_flags & SG_TCP_SYN) ? 0 : sg_conn_shift(r, dir);
 		uint32_t edge = p->ack + ((uint32_t)p->win << shift);
 
-		if (sg_seq_after(edge, r->redge[dir]))
-			r->redge[dir] = edge;
+		if (sg_seq_after(edge, sg_conn_rd(&r->redge[dir])))
+			sg_conn_wr(&r->redge[dir], edge);
 	}
 }
 

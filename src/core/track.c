@@ -98,7 +98,7 @@ enum sg_verdict sg_track_segment(struct sg_proxy_worker *w, struct sg_conn *c,
 	enum sg_stat why;
 	bool challenge;
 
-	bool opened_here = (sg_conn_rec(c)->seen & SG_SEEN_OPENED_WAN) ? port == SG_PORT_WAN :
+	bool opened_here = (sg_conn_seen(sg_conn_rec(c)) & SG_SEEN_OPENED_WAN) ? port == SG_PORT_WAN :
 	                                                                port == SG_PORT_LAN;
 
 	if (port == SG_PORT_LAN && sg_is_synack(p))
