@@ -148,8 +148,12 @@ IO=(--io "$BACKEND")
 READY=()
 SGB=0
 [ "$(basename "${CMD[0]}")" = sg-bridge ] && SGB=1 && READY=(--ready-file "$TMP/ready")
-if [ "$OFFLOADS" = 1 ]; then
-  [ "$SGB" = 0 ] && [ "$MODE" = proxy ] || fail "--endpoint-offloads needs synguard in proxy mode"
+if [ "$OFFLOADS" = 1 ] && { [ "$SGB" = 1 ] || [ "$MODE" != proxy ]; }; then
+  fail "--endpoint-offloads needs synguard in proxy mode"
+fi
+if [ "$SGB" = 0 ]; then
+  # A control socket of the test's own: another synguard (an operator's,
+  # another test's) holds the default one.
   printf 'control = {\n  socket = "%s";\n};\n' "$TMP/ctl.sock" >"$TMP/sg.conf"
   READY=(-c "$TMP/sg.conf")
 fi
