@@ -101,8 +101,8 @@ int sg_conn_establish(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 	sg_conn_anchor_window(r, SG_DIR_LAN, r->client_isn + 1, srv->win);
 	sg_conn_anchor_window(r, SG_DIR_WAN, srv->isn + 1,
 	                      (uint32_t)r->client_win << sg_conn_client_shift(r));
-	/* Publish the offsets before the state other workers test. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* The offsets reach other workers with the state (set with release,
+	 * read with acquire: sg_conn_state). */
 	sg_ct_unlock(c);
 	sg_ct_set_state(ct, worker, c, SG_CT_ESTABLISHED, now_ms);
 	return 0;

@@ -6,8 +6,8 @@
  * - a new entry's record is written before sg_ct_insert publishes it;
  * - a record changed later (a replaced closing entry, the server's answer,
  *   a FIN) is changed under the entry's lock (sg_ct_lock), and what other
- *   workers must see together with a state is written before the release
- *   fence that precedes the state change;
+ *   workers must see together with a state is written before the state
+ *   change, which publishes it (sg_ct_set_state stores with release);
  * - readers take the state with sg_conn_state(), whose acquire fence makes
  *   everything published before that state visible.
  * Only the functions below change a record after publication; the rest of
@@ -105,10 +105,7 @@ static inline const struct sg_conn_rec *sg_conn_rec_c(const struct sg_conn *c)
 /* The entry's state, and (acquire) every record field published with it. */
 static inline enum sg_ct_state sg_conn_state(const struct sg_conn *c)
 {
-	enum sg_ct_state s = c ? sg_ct_state_get(c) : SG_CT_FREE;
-
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	return s;
+	return c ? sg_ct_state_acquire(c) : SG_CT_FREE;
 }
 
 /* The tracking fields (max_end, redge, seen) of a published record are

@@ -630,7 +630,7 @@ int sg_ct_set_state(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 		if (cur == SG_CT_FREE)
 			return -ESTALE;
 	} while (!__atomic_compare_exchange_n(&c->state, &cur, (uint8_t)s, true,
-	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	sg_ct_set_expiry(ct, worker, c, now_ms + timeout_of(ct, s));
 	return 0;
 }

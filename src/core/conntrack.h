@@ -177,6 +177,13 @@ static inline enum sg_ct_state sg_ct_state_get(const struct sg_conn *c)
 	return (enum sg_ct_state)__atomic_load_n(&c->state, __ATOMIC_RELAXED);
 }
 
+/* The state, and everything its setter wrote before sg_ct_set_state
+ * (which publishes with release). */
+static inline enum sg_ct_state sg_ct_state_acquire(const struct sg_conn *c)
+{
+	return (enum sg_ct_state)__atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+}
+
 /* Sets state and re-arms the state's timeout from now (exactness as for
  * sg_ct_set_expiry).  -ESTALE when the
  * entry was freed meanwhile (its owner expired or evicted it): the caller

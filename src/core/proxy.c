@@ -38,7 +38,7 @@ static void release_entry(void *arg, const struct sg_conn *c, unsigned worker)
 {
 	struct sg_proxy *p = arg;
 
-	if (sg_conn_rec_c(c)->seen & SG_SEEN_COUNTED)
+	if (sg_conn_seen(sg_conn_rec_c(c)) & SG_SEEN_COUNTED)
 		sg_quota_give(p->quota, worker, &c->key);
 }
 
