@@ -212,7 +212,13 @@ else:
 PY
 ip netns exec "$NS" python3 "$TMP/echo.py" server :: >/dev/null 2>&1 &
 ECHOSRV=$!
-sleep 0.3
+# Listening before the client connects: through a SYN proxy the client's
+# connect() succeeds on the proxy's cookie, and a server not yet
+# listening then resets the connection the test wants to keep.
+for _ in $(seq 100); do
+  [ -n "$(ip netns exec "$NS" ss -Hltn 'sport = :7')" ] && break
+  sleep 0.1
+done
 ip netns exec "$NC" timeout $((SECS + 20)) python3 "$TMP/echo.py" client 10.88.0.2 $((SECS * 2 + 4)) \
   >"$TMP/echo.out" 2>&1 &
 ECHO=$!
