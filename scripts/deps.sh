@@ -3,6 +3,7 @@
 #   scripts/deps.sh build   compiler, meson, libraries
 #   scripts/deps.sh test    build + cmocka, clang/libFuzzer, namespace tools
 #   scripts/deps.sh demo    build + the lab's tools (curl, trafgen, ...)
+#   scripts/deps.sh bench   demo + what lab/bench needs (iperf3, gnuplot)
 # Idempotent and quiet when everything is present, so every make target
 # can call it.
 set -euo pipefail
@@ -14,13 +15,15 @@ test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            iproute2 ethtool nftables iputils-ping curl netcat-openbsd
            netsniff-ng tcpdump)
 demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables)
+bench_pkgs=("${demo_pkgs[@]}" iperf3 gnuplot-nox util-linux bc)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   test)  want+=("${test_pkgs[@]}") ;;
   demo)  want+=("${demo_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|demo" >&2; exit 2 ;;
+  bench) want+=("${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -13,7 +13,7 @@
 
 static const struct bench_scenario *const scenarios[] = {
 	&bench_cookie_make, &bench_cookie_check, &bench_ct_lookup,
-	&bench_syn, &bench_established, &bench_handshake,
+	&bench_syn, &bench_ackflood, &bench_established, &bench_handshake,
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 #define MAX_RUNS 99

@@ -34,7 +34,7 @@ struct bench_scenario {
 
 extern const struct bench_scenario bench_cookie_make, bench_cookie_check;
 extern const struct bench_scenario bench_ct_lookup;
-extern const struct bench_scenario bench_syn, bench_established, bench_handshake;
+extern const struct bench_scenario bench_syn, bench_ackflood, bench_established, bench_handshake;
 
 uint64_t bench_now_ns(void);
 
