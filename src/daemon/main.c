@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/proxy.h"
@@ -299,14 +300,38 @@ static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 	}
 }
 
-/* SIGHUP: re-read the file; the log level changes at once, any other
- * difference is reported as needing a restart (docs/synguard.8). */
+static void needs_restart(void *ctx, const char *option)
+{
+	(void)ctx;
+	sg_log(LOG_WARNING, "SIGHUP: %s: needs a restart to take effect", option);
+}
+
+/* The core takes a new configuration once every worker has left the one
+ * before the last reload: a tick each, ~10 ms; a second is plenty. */
+static int apply_proxy(void *ctx, const struct sg_proxy_config *pc, struct sg_cfg_fault *why)
+{
+	struct daemon *d = ctx;
+	int rc = -EAGAIN;
+
+	if (!d->proxy)
+		return 0;     /* bridge only: no proxy to configure */
+	for (int tries = 0; tries < 100 && rc == -EAGAIN; tries++) {
+		rc = sg_proxy_reconfigure(d->proxy, pc, why);
+		if (rc == -EAGAIN)
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	return rc;
+}
+
+/* SIGHUP: re-read the file and apply what may change while running (the
+ * core's options it accepts, log.level, learn.pins); a change to any
+ * other option is logged as needing a restart (docs/synguard.8). */
 static void reload(struct daemon *d, const char *path)
 {
-	struct sg_config next;
-	char err[512], *a = NULL, *b = NULL;
-	size_t alen = 0, blen = 0;
-	FILE *fa, *fb;
+	static struct sg_config next;
+	struct sg_cfg_fault why;
+	char err[512];
+	int rc;
 
 	if (!path) {
 		sg_log(LOG_WARNING, "SIGHUP: no configuration file (-c) to reload");
@@ -322,32 +347,24 @@ static void reload(struct daemon *d, const char *path)
 	next.bridge_only = d->cfg.bridge_only;
 	memcpy(next.cpus, d->cfg.cpus, sizeof(next.cpus));
 	next.ncpus = d->cfg.ncpus;
-	if (next.log_level != d->cfg.log_level) {
+	rc = sg_config_reload(&d->cfg, &next, apply_proxy, needs_restart, d, &why);
+	if (rc) {
+		if (rc == -EINVAL)
+			sg_config_explain(&next, &why, err, sizeof(err));
+		sg_log(LOG_ERR, "SIGHUP: reload refused, running on the old configuration: %s",
+		       rc == -EINVAL ? err : "the workers did not take it within a second");
+		return;
+	}
+	if (d->proxy && (rc = sg_proxy_set_pins(d->proxy, next.pins, next.npins)))
+		sg_log(LOG_ERR, "SIGHUP: learn.pins: refused (%s), the old pins stay", strerror(-rc));
+	if (rc) {
+		next.npins = d->cfg.npins;
+		memcpy(next.pins, d->cfg.pins, sizeof(next.pins));
+	}
+	if (next.log_level != d->cfg.log_level)
 		sg_log_set_level(LOG_ERR + next.log_level);
-		sg_log(LOG_NOTICE, "SIGHUP: log.level changed");
-	}
-	next.log_level = d->cfg.log_level;
-	fa = open_memstream(&a, &alen);
-	fb = open_memstream(&b, &blen);
-	if (fa && fb) {
-		sg_config_print(&d->cfg, fa);
-		sg_config_print(&next, fb);
-		fclose(fa);
-		fclose(fb);
-		for (char *la = a, *lb = b; la && lb && *la && *lb;) {
-			char *ea = strchr(la, '\n'), *eb = strchr(lb, '\n');
-
-			if (!ea || !eb)
-				break;
-			if (ea - la != eb - lb || memcmp(la, lb, (size_t)(ea - la)) != 0)
-				sg_log(LOG_WARNING, "SIGHUP: %.*s: needs a restart to take effect", (int)(eb - lb), lb);
-			la = ea + 1;
-			lb = eb + 1;
-		}
-	}
-	free(a);
-	free(b);
-	sg_log(LOG_INFO, "SIGHUP: configuration %s re-read", path);
+	d->cfg = next;
+	sg_log(LOG_INFO, "SIGHUP: configuration %s applied", path);
 }
 
 static void log_nic(void *ctx, int level, const char *msg)
@@ -406,6 +423,12 @@ static int create_proxy(struct daemon *d, unsigned nworkers)
 	}
 	if (d->shared_key)
 		sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
+	rc = sg_proxy_set_pins(d->proxy, d->cfg.pins, d->cfg.npins);
+	if (rc) {
+		/* The option table checks what it can; the learn table has the last word. */
+		sg_log(LOG_ERR, "learn.pins: refused: %s", strerror(-rc));
+		return EXIT_CONFIG;
+	}
 	return 0;
 }
 

@@ -428,6 +428,88 @@ static void test_key_file_is_loaded_into_the_proxy_config(void **state)
 	assert_non_null(strstr(err, kp));
 }
 
+/* What the reload test's apply saw and what it was told needs a restart. */
+struct reload_seen {
+	struct sg_proxy *p;
+	struct sg_proxy_config applied;
+	unsigned calls;
+	char restart[512];
+};
+
+static int apply_to_proxy(void *ctx, const struct sg_proxy_config *pc, struct sg_cfg_fault *why)
+{
+	struct reload_seen *r = ctx;
+	int rc = sg_proxy_reconfigure(r->p, pc, why);
+
+	r->calls++;
+	if (!rc)
+		r->applied = *pc;
+	return rc;
+}
+
+static void note_restart(void *ctx, const char *option)
+{
+	struct reload_seen *r = ctx;
+
+	strncat(r->restart, option, sizeof(r->restart) - strlen(r->restart) - 2);
+	strcat(r->restart, " ");
+}
+
+/* The core decides which of its options need a restart: sg_config_reload
+ * asks it (a real proxy here), keeps the running value of each it
+ * refuses, and applies the rest. */
+static void test_reload_applies_the_live_options_and_keeps_the_rest(void **state)
+{
+	(void)state;
+	static struct sg_config run, next;
+	static struct reload_seen r;
+	static const uint8_t seed[SG_PROXY_SEED_BYTES];
+	struct sg_proxy_config pc;
+	struct sg_cfg_fault why;
+	char err[256];
+
+	assert_int_equal(load("conntrack = { capacity = 64; };\nlearn = { entries = 16; };\n"
+	                      "syncache = { entries = 16; };\nratelimit = { entries = 16; };\n",
+	                      &run, err, sizeof(err)), 0);
+	pc = run.proxy;
+	pc.seed = seed;
+	assert_int_equal(sg_proxy_create(&pc, 1, &r.p), 0);
+	sg_proxy_worker_offline(sg_proxy_worker(r.p, 0));   /* never holds a config */
+	assert_int_equal(load("conntrack = { capacity = 128; timeouts = { established = 7200; }; };\n"
+	                      "learn = { entries = 16; ttl = 60; };\n"
+	                      "syncache = { entries = 16; max_syn_rate = 10; };\n"
+	                      "ratelimit = { entries = 16; rate = 7; prefix4 = 20; };\n"
+	                      "policy = { default = \"drop\"; };\n"
+	                      "log = { level = \"debug\"; };\ncontrol = { socket = \"/tmp/other.sock\"; };\n",
+	                      &next, err, sizeof(err)), 0);
+	assert_int_equal(sg_config_reload(&run, &next, apply_to_proxy, note_restart, &r, &why), 0);
+	/* Restart-only: reported, and the running value kept. */
+	assert_non_null(strstr(r.restart, "control.socket "));
+	assert_non_null(strstr(r.restart, "conntrack.capacity "));
+	assert_non_null(strstr(r.restart, "learn.ttl "));
+	assert_non_null(strstr(r.restart, "ratelimit.prefix4 "));
+	assert_string_equal(next.ctl_socket, run.ctl_socket);
+	assert_int_equal(next.proxy.ct.capacity, 64);
+	assert_int_equal(r.applied.ct.capacity, 64);
+	assert_int_equal(r.applied.learn.ttl_s, run.proxy.learn.ttl_s);
+	assert_int_equal(r.applied.ratelimit.prefix4, run.proxy.ratelimit.prefix4);
+	/* Live: the new values, applied, and not reported. */
+	assert_null(strstr(r.restart, "rate "));
+	assert_null(strstr(r.restart, "log.level"));
+	assert_int_equal(next.log_level, 4);
+	assert_int_equal(r.applied.ct.timeout_s[SG_CT_ESTABLISHED], 7200);
+	assert_int_equal(r.applied.halfopen.max_syn_rate, 10);
+	assert_int_equal(r.applied.ratelimit.rate, 7);
+	assert_int_equal(r.applied.policy.default_action, SG_ACTION_DROP);
+	/* Nothing differs any more: one call applies it. */
+	r.calls = 0;
+	r.restart[0] = 0;
+	assert_int_equal(sg_config_reload(&next, &next, apply_to_proxy, note_restart, &r, &why), 0);
+	assert_int_equal(r.calls, 1);
+	assert_string_equal(r.restart, "");
+	sg_proxy_destroy(r.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file_is_reported),
 		cmocka_unit_test(test_printed_config_reads_back_the_same_values),
 		cmocka_unit_test(test_key_file_is_loaded_into_the_proxy_config),
+		cmocka_unit_test(test_reload_applies_the_live_options_and_keeps_the_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
