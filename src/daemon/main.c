@@ -205,6 +205,9 @@ struct daemon {
 	struct sg_snapshot snap[2];
 	unsigned cur;
 	bool shared_key;
+	uint64_t csum_logged_ns;   /* last bad-checksum notice; 0: none yet */
+	uint64_t csum_seen;        /* drop_bad_checksum at the last snapshot looked at */
+	uint64_t csum_unlogged;    /* drops since that notice */
 };
 
 /* Each counter set's name function, as the snapshot walker takes it (an
@@ -298,6 +301,40 @@ static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 		       "(raise SG_CTL_MAX_COUNTERS or shorten names)");
 		warned = true;
 	}
+}
+
+static uint64_t snapshot_value(const struct sg_snapshot *s, const char *name)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (strcmp(s->c[i].name, name) == 0)
+			return s->c[i].value;
+	return 0;
+}
+
+/* Bad checksums almost always mean a sender hands frames to synguard
+ * before its NIC fills the checksum in (offload on a VM or a bridge on
+ * the same host): say so at once, then at most every 10 s, so a steady
+ * stream does not flood the log. */
+#define CSUM_NOTICE_EVERY_NS (10 * 1000000000ull)
+
+static void notice_bad_checksums(struct daemon *d, const struct sg_snapshot *now)
+{
+	const char *name = sg_stat_name(SG_STAT_DROP_BAD_CSUM);
+	uint64_t a = d->csum_seen, b = snapshot_value(now, name);
+
+	if (b <= a)
+		return;
+	d->csum_seen = b;
+	d->csum_unlogged += b - a;
+	if (d->csum_logged_ns && now->at_ns - d->csum_logged_ns < CSUM_NOTICE_EVERY_NS)
+		return;
+	sg_log(LOG_NOTICE, "%llu TCP segment%s dropped for a bad checksum (%s) in the last second, "
+	       "%llu since the last notice: a sender's checksum offload leaves them unfinished, "
+	       "or they were damaged; on the sending host: ethtool -K IF tx off",
+	       (unsigned long long)(b - a), b - a == 1 ? "" : "s", name,
+	       (unsigned long long)d->csum_unlogged);
+	d->csum_logged_ns = now->at_ns;
+	d->csum_unlogged = 0;
 }
 
 static void needs_restart(void *ctx, const char *option)
@@ -551,6 +588,8 @@ static void stop(struct daemon *d)
 
 		sg_workers_halt(d->ws);
 		take_snapshot(d, &d->snap[d->cur ^ 1]);
+		/* Drops since the last snapshot would go unexplained otherwise. */
+		notice_bad_checksums(d, &d->snap[d->cur ^ 1]);
 		n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur ^ 1], NULL, false);
 		if (n > 0)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
@@ -605,6 +644,7 @@ static int check_config(const char *path)
 static void serve(struct daemon *d, const struct cli *cli, int sfd)
 {
 	take_snapshot(d, &d->snap[d->cur]);
+	notice_bad_checksums(d, &d->snap[d->cur]);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -629,6 +669,7 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 			/* Rates are per second over the last whole interval. */
 			d->cur ^= 1;
 			take_snapshot(d, &d->snap[d->cur]);
+			notice_bad_checksums(d, &d->snap[d->cur]);
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}
