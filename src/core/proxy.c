@@ -212,6 +212,11 @@ int sg_proxy_reconfigure(struct sg_proxy *p, const struct sg_proxy_config *c, st
 	return 0;
 }
 
+int sg_proxy_set_pins(struct sg_proxy *p, const struct sg_learn_pin *pins, unsigned n)
+{
+	return sg_learn_set_pins(p->learn, pins, n);
+}
+
 void sg_proxy_set_cookie_clock(struct sg_proxy *p, int64_t offset_ns)
 {
 	__atomic_store_n(&p->cookie_clock_offset_ns, offset_ns, __ATOMIC_RELAXED);

@@ -59,6 +59,9 @@ int  sg_proxy_create(const struct sg_proxy_config *c, unsigned nworkers, struct 
 int  sg_proxy_reconfigure(struct sg_proxy *p, const struct sg_proxy_config *c,
                           struct sg_cfg_fault *why);
 void sg_proxy_destroy(struct sg_proxy *p);
+/* Replaces the learn table's pins (sg_learn_set_pins: 0, -EINVAL, -ENOSPC;
+ * nothing changes on error).  Control thread, any time. */
+int  sg_proxy_set_pins(struct sg_proxy *p, const struct sg_learn_pin *pins, unsigned n);
 struct sg_proxy_worker *sg_proxy_worker(struct sg_proxy *p, unsigned i);
 
 enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,

@@ -27,6 +27,10 @@ struct sg_config {
 	char     ctl_socket[108];             /* sun_path */
 	char     key_file[PATH_MAX];          /* "" = random keys */
 	struct sg_proxy_config proxy;         /* shared_key stays NULL here */
+	/* Pins are set on the running learn table (sg_proxy_set_pins), not
+	 * part of the proxy's config. */
+	struct sg_learn_pin pins[SG_LEARN_PINS_MAX];
+	unsigned npins;
 };
 
 void sg_config_default(struct sg_config *c);
@@ -74,7 +78,24 @@ int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
  * sg_io_kind_parse names them): 0, or -EINVAL. */
 int sg_config_io_kind(const struct sg_config *c, enum sg_io_kind *k);
 
-/* Writes every option with its effective value, in config syntax. */
+/* A reload (SIGHUP) turns next, a configuration just loaded, into the
+ * one to run: next's values for what may change while running, run's for
+ * the rest.  The core alone knows which of its options need a restart:
+ * apply (sg_proxy_reconfigure, in effect) is called with next's proxy
+ * options; each time it refuses one with SG_CFG_RESTART, restart(ctx,
+ * option) is told, run's value is put back, and apply is called again.
+ * The daemon's own options change live only where the option table says
+ * so (log.level, learn.pins); for the others restart is told and run's
+ * value kept.  Returns the last apply's result: 0, or what it refused
+ * (then *why says why, for sg_config_explain). */
+typedef int (*sg_config_apply_fn)(void *ctx, const struct sg_proxy_config *pc,
+                                  struct sg_cfg_fault *why);
+typedef void (*sg_config_restart_fn)(void *ctx, const char *option);
+int sg_config_reload(const struct sg_config *run, struct sg_config *next, sg_config_apply_fn apply,
+                     sg_config_restart_fn restart, void *ctx, struct sg_cfg_fault *why);
+
+/* Writes every option with its effective value, in config syntax (groups
+ * nested): the text loads back to the same values. */
 void sg_config_print(const struct sg_config *c, FILE *f);
 
 #endif

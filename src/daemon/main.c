@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/proxy.h"
@@ -204,6 +205,9 @@ struct daemon {
 	struct sg_snapshot snap[2];
 	unsigned cur;
 	bool shared_key;
+	uint64_t csum_logged_ns;   /* last bad-checksum notice; 0: none yet */
+	uint64_t csum_seen;        /* drop_bad_checksum at the last snapshot looked at */
+	uint64_t csum_unlogged;    /* drops since that notice */
 };
 
 /* Each counter set's name function, as the snapshot walker takes it (an
@@ -299,14 +303,72 @@ static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
 	}
 }
 
-/* SIGHUP: re-read the file; the log level changes at once, any other
- * difference is reported as needing a restart (docs/synguard.8). */
+static uint64_t snapshot_value(const struct sg_snapshot *s, const char *name)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (strcmp(s->c[i].name, name) == 0)
+			return s->c[i].value;
+	return 0;
+}
+
+/* Bad checksums almost always mean a sender hands frames to synguard
+ * before its NIC fills the checksum in (offload on a VM or a bridge on
+ * the same host): say so at once, then at most every 10 s, so a steady
+ * stream does not flood the log. */
+#define CSUM_NOTICE_EVERY_NS (10 * 1000000000ull)
+
+static void notice_bad_checksums(struct daemon *d, const struct sg_snapshot *now)
+{
+	const char *name = sg_stat_name(SG_STAT_DROP_BAD_CSUM);
+	uint64_t a = d->csum_seen, b = snapshot_value(now, name);
+
+	if (b <= a)
+		return;
+	d->csum_seen = b;
+	d->csum_unlogged += b - a;
+	if (d->csum_logged_ns && now->at_ns - d->csum_logged_ns < CSUM_NOTICE_EVERY_NS)
+		return;
+	sg_log(LOG_NOTICE, "%llu TCP segment%s dropped for a bad checksum (%s) in the last second, "
+	       "%llu since the last notice: a sender's checksum offload leaves them unfinished, "
+	       "or they were damaged; on the sending host: ethtool -K IF tx off",
+	       (unsigned long long)(b - a), b - a == 1 ? "" : "s", name,
+	       (unsigned long long)d->csum_unlogged);
+	d->csum_logged_ns = now->at_ns;
+	d->csum_unlogged = 0;
+}
+
+static void needs_restart(void *ctx, const char *option)
+{
+	(void)ctx;
+	sg_log(LOG_WARNING, "SIGHUP: %s: needs a restart to take effect", option);
+}
+
+/* The core takes a new configuration once every worker has left the one
+ * before the last reload: a tick each, ~10 ms; a second is plenty. */
+static int apply_proxy(void *ctx, const struct sg_proxy_config *pc, struct sg_cfg_fault *why)
+{
+	struct daemon *d = ctx;
+	int rc = -EAGAIN;
+
+	if (!d->proxy)
+		return 0;     /* bridge only: no proxy to configure */
+	for (int tries = 0; tries < 100 && rc == -EAGAIN; tries++) {
+		rc = sg_proxy_reconfigure(d->proxy, pc, why);
+		if (rc == -EAGAIN)
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	return rc;
+}
+
+/* SIGHUP: re-read the file and apply what may change while running (the
+ * core's options it accepts, log.level, learn.pins); a change to any
+ * other option is logged as needing a restart (docs/synguard.8). */
 static void reload(struct daemon *d, const char *path)
 {
-	struct sg_config next;
-	char err[512], *a = NULL, *b = NULL;
-	size_t alen = 0, blen = 0;
-	FILE *fa, *fb;
+	static struct sg_config next;
+	struct sg_cfg_fault why;
+	char err[512];
+	int rc;
 
 	if (!path) {
 		sg_log(LOG_WARNING, "SIGHUP: no configuration file (-c) to reload");
@@ -322,32 +384,24 @@ static void reload(struct daemon *d, const char *path)
 	next.bridge_only = d->cfg.bridge_only;
 	memcpy(next.cpus, d->cfg.cpus, sizeof(next.cpus));
 	next.ncpus = d->cfg.ncpus;
-	if (next.log_level != d->cfg.log_level) {
+	rc = sg_config_reload(&d->cfg, &next, apply_proxy, needs_restart, d, &why);
+	if (rc) {
+		if (rc == -EINVAL)
+			sg_config_explain(&next, &why, err, sizeof(err));
+		sg_log(LOG_ERR, "SIGHUP: reload refused, running on the old configuration: %s",
+		       rc == -EINVAL ? err : "the workers did not take it within a second");
+		return;
+	}
+	if (d->proxy && (rc = sg_proxy_set_pins(d->proxy, next.pins, next.npins)))
+		sg_log(LOG_ERR, "SIGHUP: learn.pins: refused (%s), the old pins stay", strerror(-rc));
+	if (rc) {
+		next.npins = d->cfg.npins;
+		memcpy(next.pins, d->cfg.pins, sizeof(next.pins));
+	}
+	if (next.log_level != d->cfg.log_level)
 		sg_log_set_level(LOG_ERR + next.log_level);
-		sg_log(LOG_NOTICE, "SIGHUP: log.level changed");
-	}
-	next.log_level = d->cfg.log_level;
-	fa = open_memstream(&a, &alen);
-	fb = open_memstream(&b, &blen);
-	if (fa && fb) {
-		sg_config_print(&d->cfg, fa);
-		sg_config_print(&next, fb);
-		fclose(fa);
-		fclose(fb);
-		for (char *la = a, *lb = b; la && lb && *la && *lb;) {
-			char *ea = strchr(la, '\n'), *eb = strchr(lb, '\n');
-
-			if (!ea || !eb)
-				break;
-			if (ea - la != eb - lb || memcmp(la, lb, (size_t)(ea - la)) != 0)
-				sg_log(LOG_WARNING, "SIGHUP: %.*s: needs a restart to take effect", (int)(eb - lb), lb);
-			la = ea + 1;
-			lb = eb + 1;
-		}
-	}
-	free(a);
-	free(b);
-	sg_log(LOG_INFO, "SIGHUP: configuration %s re-read", path);
+	d->cfg = next;
+	sg_log(LOG_INFO, "SIGHUP: configuration %s applied", path);
 }
 
 static void log_nic(void *ctx, int level, const char *msg)
@@ -406,6 +460,12 @@ static int create_proxy(struct daemon *d, unsigned nworkers)
 	}
 	if (d->shared_key)
 		sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
+	rc = sg_proxy_set_pins(d->proxy, d->cfg.pins, d->cfg.npins);
+	if (rc) {
+		/* The option table checks what it can; the learn table has the last word. */
+		sg_log(LOG_ERR, "learn.pins: refused: %s", strerror(-rc));
+		return EXIT_CONFIG;
+	}
 	return 0;
 }
 
@@ -528,6 +588,8 @@ static void stop(struct daemon *d)
 
 		sg_workers_halt(d->ws);
 		take_snapshot(d, &d->snap[d->cur ^ 1]);
+		/* Drops since the last snapshot would go unexplained otherwise. */
+		notice_bad_checksums(d, &d->snap[d->cur ^ 1]);
 		n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur ^ 1], NULL, false);
 		if (n > 0)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
@@ -582,6 +644,7 @@ static int check_config(const char *path)
 static void serve(struct daemon *d, const struct cli *cli, int sfd)
 {
 	take_snapshot(d, &d->snap[d->cur]);
+	notice_bad_checksums(d, &d->snap[d->cur]);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -606,6 +669,7 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 			/* Rates are per second over the last whole interval. */
 			d->cur ^= 1;
 			take_snapshot(d, &d->snap[d->cur]);
+			notice_bad_checksums(d, &d->snap[d->cur]);
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}

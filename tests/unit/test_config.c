@@ -79,7 +79,14 @@ static void test_every_option_is_read(void **state)
 		"  isn_mss6 = [1220, 1440]; ts_mss4 = [600, 700, 800]; ts_mss6 = [1300]; };\n"
 		"synack = { mss4 = 1400; mss6 = 1300; wscale = 9; };\n"
 		"policy = { bad_frames = \"forward\"; unknown = \"forward\"; rst_slack = 100; };\n"
-		"uplink_mss_clamp = 1300;\n";
+		"uplink_mss_clamp = 1300;\n"
+		"ratelimit = { enabled = false; rate = 10; burst = 20; prefix4 = 16; prefix6 = 48;\n"
+		"  entries = 1024; };\n"
+		"syncache = { entries = 64; max_syn_rate = 0; max_fill = 50; timeout = 30; };\n"
+		"learn = { entries = 128; ttl = 60;\n"
+		"  pins = ( { dst = \"192.0.2.10\"; port = 443; mss = 1400; wscale = 7; sack = true;\n"
+		"             timestamps = false; }, { dst = \"2001:db8::/64\"; wscale = 15; } ); };\n";
+	const struct sg_learn_pin *pin;
 
 	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.threads, 2);
@@ -107,6 +114,108 @@ static void test_every_option_is_read(void **state)
 	assert_int_equal(c.proxy.unknown_policy, SG_POLICY_FORWARD);
 	assert_int_equal(c.proxy.rst_slack, 100);
 	assert_int_equal(c.proxy.uplink_mss_clamp, 1300);
+	assert_false(c.proxy.ratelimit_on);
+	assert_int_equal(c.proxy.ratelimit.rate, 10);
+	assert_int_equal(c.proxy.ratelimit.burst, 20);
+	assert_int_equal(c.proxy.ratelimit.prefix4, 16);
+	assert_int_equal(c.proxy.ratelimit.prefix6, 48);
+	assert_int_equal(c.proxy.ratelimit.entries, 1024);
+	assert_int_equal(c.proxy.halfopen.entries, 64);
+	assert_int_equal(c.proxy.halfopen.max_syn_rate, 0);
+	assert_int_equal(c.proxy.halfopen.max_fill_pct, 50);
+	assert_int_equal(c.proxy.halfopen.timeout_s, 30);
+	assert_int_equal(c.proxy.learn.entries, 128);
+	assert_int_equal(c.proxy.learn.ttl_s, 60);
+	assert_int_equal(c.npins, 2);
+	pin = &c.pins[0];
+	assert_int_equal(pin->family, 4);
+	assert_int_equal(pin->plen, 32);
+	assert_int_equal(pin->addr[3], 10);
+	assert_int_equal(pin->port, 443);
+	assert_int_equal(pin->opts.known, SG_LEARN_ALL);
+	assert_int_equal(pin->opts.mss, 1400);
+	assert_int_equal(pin->opts.ws, 7);
+	assert_true(pin->opts.sack);
+	assert_false(pin->opts.ts);
+	/* A field left out is not pinned. */
+	pin = &c.pins[1];
+	assert_int_equal(pin->family, 6);
+	assert_int_equal(pin->plen, 64);
+	assert_int_equal(pin->port, 0);
+	assert_int_equal(pin->opts.known, SG_LEARN_WS);
+	assert_int_equal(pin->opts.ws, SG_LEARN_WS_NONE);
+}
+
+static void test_policy_is_read_normalized_and_in_order(void **state)
+{
+	(void)state;
+	struct sg_config c;
+	char err[256];
+	const char *text =
+		"policy = {\n"
+		"  allow = [ \"2001:db8::/32\", \"198.51.100.0/24\", \"198.51.100.128/25\" ];\n"
+		"  deny = [ \"203.0.113.7\" ];\n"
+		"  rules = ( { dst = \"192.0.2.0/24\"; ports = \"80\"; action = \"bypass\"; },\n"
+		"            { dst = \"192.0.2.10\"; ports = \"8000-8999\"; action = \"track\"; },\n"
+		"            { dst = \"2001:db8::/48\"; action = \"drop\"; } );\n"
+		"  default = \"track\";\n"
+		"};\n";
+	const uint8_t a10[4] = { 192, 0, 2, 10 }, a99[4] = { 192, 0, 2, 99 };
+	const uint8_t denied[4] = { 203, 0, 113, 7 }, allowed[4] = { 198, 51, 100, 200 };
+
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	/* Sorted, IPv4 first, the covered /25 gone (sg_policy_normalize). */
+	assert_int_equal(c.proxy.policy.nallow, 2);
+	assert_int_equal(c.proxy.policy.allow[0].family, 4);
+	assert_int_equal(c.proxy.policy.allow[0].len, 24);
+	assert_int_equal(c.proxy.policy.ndeny, 1);
+	assert_int_equal(c.proxy.policy.deny[0].len, 32);
+	assert_int_equal(c.proxy.policy.nrules, 3);
+	assert_int_equal(c.proxy.policy.rule[0].port_lo, 80);
+	assert_int_equal(c.proxy.policy.rule[0].port_hi, 80);
+	assert_int_equal(c.proxy.policy.rule[1].port_lo, 8000);
+	assert_int_equal(c.proxy.policy.rule[1].port_hi, 8999);
+	assert_int_equal(c.proxy.policy.rule[2].port_lo, 0);
+	assert_int_equal(c.proxy.policy.rule[2].port_hi, 65535);
+	assert_int_equal(c.proxy.policy.rule[2].action, SG_ACTION_DROP);
+	assert_int_equal(c.proxy.policy.default_action, SG_ACTION_TRACK);
+	/* The order the file gives: first match, then the default. */
+	assert_int_equal(sg_policy_decide(&c.proxy.policy, 4, allowed, a10, 80), SG_ACTION_TRACK);
+	assert_int_equal(sg_policy_decide(&c.proxy.policy, 4, a99, a10, 80), SG_ACTION_BYPASS);
+	assert_int_equal(sg_policy_decide(&c.proxy.policy, 4, a99, a10, 8080), SG_ACTION_TRACK);
+	assert_int_equal(sg_policy_decide(&c.proxy.policy, 4, denied, a10, 80), SG_ACTION_DROP);
+	assert_int_equal(sg_policy_decide(&c.proxy.policy, 4, a99, a99, 443), SG_ACTION_TRACK);
+}
+
+static void test_policy_and_pin_mistakes_name_the_entry(void **state)
+{
+	(void)state;
+	expect_error("policy = {\n  allow = [ \"10.0.0.0/8\", \"192.0.2.1/24\" ];\n};\n", 2,
+	             "policy.allow: entry 2 (\"192.0.2.1/24\") is not a prefix like");
+	expect_error("policy = { deny = [ 7 ]; };\n", 1, "policy.deny: entry 1 must be a string");
+	expect_error("policy = { rules = ( { dst = \"192.0.2.0/24\"; action = \"proxy\"; },\n"
+	             "  { dst = \"192.0.2.0/24\"; action = \"allow\"; } ); };\n", 1,
+	             "policy.rules: entry 2: action (\"allow\") must be one of proxy|track|bypass|drop");
+	expect_error("policy = { rules = ( { dst = \"192.0.2.0/24\"; ports = \"90-80\"; action = \"drop\"; } ); };\n",
+	             1, "policy.rules: entry 1: ports (\"90-80\") must be");
+	expect_error("policy = { rules = ( { ports = \"80\"; action = \"drop\"; } ); };\n", 1,
+	             "policy.rules: entry 1: dst is missing");
+	expect_error("policy = { rules = ( { dst = \"::/0\"; port = \"80\"; action = \"drop\"; } ); };\n",
+	             1, "entry 1: unknown field 'port' (dst|ports|action)");
+	expect_error("policy = { default = \"accept\"; };\n", 1,
+	             "policy.default: \"accept\" is not one of proxy|track|bypass|drop");
+	expect_error("learn = { pins = ( { dst = \"192.0.2.1\"; mss = 100; } ); };\n", 1,
+	             "learn.pins: entry 1: mss 100 is out of range 536..65535");
+	expect_error("learn = { pins = ( { dst = \"2001:db8::1\"; mss = 1000; } ); };\n", 1,
+	             "mss 1000 is out of range 1220..65535");
+	expect_error("learn = { pins = ( { dst = \"192.0.2.1\"; port = 80; } ); };\n", 1,
+	             "learn.pins: entry 1 pins nothing");
+	expect_error("learn = { pins = ( { dst = \"192.0.2.1\"; sack = true; },\n"
+	             "  { dst = \"192.0.2.1/32\"; mss = 1400; } ); };\n", 1,
+	             "entry 2 pins the same dst and port as entry 1");
+	expect_error("syncache = { max_fill = 0; };\n", 1, "syncache.max_fill: 0 is out of range 1..100");
+	expect_error("ratelimit = { rate = 0; };\n", 1, "ratelimit.rate: 0 is out of range 1..100000000");
+	expect_error("learn = { ttl = 0; };\n", 1, "learn.ttl: 0 is out of range 1..86400");
 }
 
 static void test_mistakes_name_line_option_and_range(void **state)
@@ -251,21 +360,46 @@ static void test_missing_file_is_reported(void **state)
 	assert_non_null(strstr(err, "/nonexistent/synguard.conf: cannot read"));
 }
 
-static void test_printed_config_reads_back_the_same_values(void **state)
+static char *print(const struct sg_config *c)
 {
-	(void)state;
-	struct sg_config c;
-	char err[256], *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	assert_int_equal(load("threads = 3;\npolicy = { unknown = \"forward\"; };\n", &c, err, sizeof(err)), 0);
-	sg_config_print(&c, f);
+	sg_config_print(c, f);
 	fclose(f);
+	return buf;
+}
+
+static void test_printed_config_reads_back_the_same_values(void **state)
+{
+	(void)state;
+	static struct sg_config c, d;
+	char err[256], *buf;
+
+	assert_int_equal(load("threads = 3;\npolicy = { unknown = \"forward\";\n"
+	                      "  allow = [ \"2001:db8::/32\", \"198.51.100.0/24\" ];\n"
+	                      "  rules = ( { dst = \"192.0.2.0/24\"; ports = \"80\"; action = \"bypass\"; },\n"
+	                      "    { dst = \"192.0.2.10\"; ports = \"8000-8999\"; action = \"track\"; },\n"
+	                      "    { dst = \"::/0\"; action = \"drop\"; } );\n"
+	                      "  default = \"bypass\"; };\n"
+	                      "learn = { pins = ( { dst = \"192.0.2.0/25\"; port = 22; sack = false; } ); };\n"
+	                      "ratelimit = { enabled = false; };\n", &c, err, sizeof(err)), 0);
+	buf = print(&c);
 	assert_non_null(strstr(buf, "threads = 3;\n"));
-	assert_non_null(strstr(buf, "policy.unknown = \"forward\";\n"));
-	assert_non_null(strstr(buf, "io = \"auto\";\n"));
-	assert_non_null(strstr(buf, "cookie.isn_mss4 = [536, 1300, 1440, 1460];\n"));
+	assert_non_null(strstr(buf, "policy = {\n"));
+	assert_non_null(strstr(buf, "  unknown = \"forward\";\n"));
+	assert_non_null(strstr(buf, "isn_mss4 = [536, 1300, 1440, 1460];\n"));
+	assert_non_null(strstr(buf, "{ dst = \"192.0.2.10/32\"; ports = \"8000-8999\"; action = \"track\"; }"));
+	/* Every value, loaded back from the text. */
+	assert_int_equal(load(buf, &d, err, sizeof(err)), 0);
+	assert_memory_equal(&c, &d, sizeof(c));
+	free(buf);
+	/* The defaults too (an empty cpus list is left out, not printed as []). */
+	sg_config_default(&c);
+	buf = print(&c);
+	assert_int_equal(load(buf, &d, err, sizeof(err)), 0);
+	assert_memory_equal(&c, &d, sizeof(c));
 	free(buf);
 }
 
@@ -294,11 +428,95 @@ static void test_key_file_is_loaded_into_the_proxy_config(void **state)
 	assert_non_null(strstr(err, kp));
 }
 
+/* What the reload test's apply saw and what it was told needs a restart. */
+struct reload_seen {
+	struct sg_proxy *p;
+	struct sg_proxy_config applied;
+	unsigned calls;
+	char restart[512];
+};
+
+static int apply_to_proxy(void *ctx, const struct sg_proxy_config *pc, struct sg_cfg_fault *why)
+{
+	struct reload_seen *r = ctx;
+	int rc = sg_proxy_reconfigure(r->p, pc, why);
+
+	r->calls++;
+	if (!rc)
+		r->applied = *pc;
+	return rc;
+}
+
+static void note_restart(void *ctx, const char *option)
+{
+	struct reload_seen *r = ctx;
+
+	strncat(r->restart, option, sizeof(r->restart) - strlen(r->restart) - 2);
+	strcat(r->restart, " ");
+}
+
+/* The core decides which of its options need a restart: sg_config_reload
+ * asks it (a real proxy here), keeps the running value of each it
+ * refuses, and applies the rest. */
+static void test_reload_applies_the_live_options_and_keeps_the_rest(void **state)
+{
+	(void)state;
+	static struct sg_config run, next;
+	static struct reload_seen r;
+	static const uint8_t seed[SG_PROXY_SEED_BYTES];
+	struct sg_proxy_config pc;
+	struct sg_cfg_fault why;
+	char err[256];
+
+	assert_int_equal(load("conntrack = { capacity = 64; };\nlearn = { entries = 16; };\n"
+	                      "syncache = { entries = 16; };\nratelimit = { entries = 16; };\n",
+	                      &run, err, sizeof(err)), 0);
+	pc = run.proxy;
+	pc.seed = seed;
+	assert_int_equal(sg_proxy_create(&pc, 1, &r.p), 0);
+	sg_proxy_worker_offline(sg_proxy_worker(r.p, 0));   /* never holds a config */
+	assert_int_equal(load("conntrack = { capacity = 128; timeouts = { established = 7200; }; };\n"
+	                      "learn = { entries = 16; ttl = 60; };\n"
+	                      "syncache = { entries = 16; max_syn_rate = 10; };\n"
+	                      "ratelimit = { entries = 16; rate = 7; prefix4 = 20; };\n"
+	                      "policy = { default = \"drop\"; };\n"
+	                      "log = { level = \"debug\"; };\ncontrol = { socket = \"/tmp/other.sock\"; };\n",
+	                      &next, err, sizeof(err)), 0);
+	assert_int_equal(sg_config_reload(&run, &next, apply_to_proxy, note_restart, &r, &why), 0);
+	/* Restart-only: reported, and the running value kept. */
+	assert_non_null(strstr(r.restart, "control.socket "));
+	assert_non_null(strstr(r.restart, "conntrack.capacity "));
+	assert_non_null(strstr(r.restart, "learn.ttl "));
+	assert_non_null(strstr(r.restart, "ratelimit.prefix4 "));
+	assert_string_equal(next.ctl_socket, run.ctl_socket);
+	assert_int_equal(next.proxy.ct.capacity, 64);
+	assert_int_equal(r.applied.ct.capacity, 64);
+	assert_int_equal(r.applied.learn.ttl_s, run.proxy.learn.ttl_s);
+	assert_int_equal(r.applied.ratelimit.prefix4, run.proxy.ratelimit.prefix4);
+	/* Live: the new values, applied, and not reported. */
+	assert_null(strstr(r.restart, "rate "));
+	assert_null(strstr(r.restart, "log.level"));
+	assert_int_equal(next.log_level, 4);
+	assert_int_equal(r.applied.ct.timeout_s[SG_CT_ESTABLISHED], 7200);
+	assert_int_equal(r.applied.halfopen.max_syn_rate, 10);
+	assert_int_equal(r.applied.ratelimit.rate, 7);
+	assert_int_equal(r.applied.policy.default_action, SG_ACTION_DROP);
+	/* Nothing differs any more: one call applies it. */
+	r.calls = 0;
+	r.restart[0] = 0;
+	assert_int_equal(sg_config_reload(&next, &next, apply_to_proxy, note_restart, &r, &why), 0);
+	assert_int_equal(r.calls, 1);
+	assert_string_equal(r.restart, "");
+	sg_proxy_destroy(r.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_file_gives_the_defaults),
 		cmocka_unit_test(test_every_option_is_read),
+		cmocka_unit_test(test_policy_is_read_normalized_and_in_order),
+		cmocka_unit_test(test_policy_and_pin_mistakes_name_the_entry),
 		cmocka_unit_test(test_mistakes_name_line_option_and_range),
 		cmocka_unit_test(test_command_line_numbers_are_digits_and_nothing_else),
 		cmocka_unit_test(test_command_line_ranges_and_wording_come_from_the_table),
@@ -307,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file_is_reported),
 		cmocka_unit_test(test_printed_config_reads_back_the_same_values),
 		cmocka_unit_test(test_key_file_is_loaded_into_the_proxy_config),
+		cmocka_unit_test(test_reload_applies_the_live_options_and_keeps_the_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
