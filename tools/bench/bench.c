@@ -105,6 +105,7 @@ static void report(const struct bench_scenario *sc, const struct bench_opts *o, 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: synguard-bench <scenario|all> [--threads N] [--runs R] [--flows F]\n"
+	           "                     [--syncache] [--ratelimit]   (proxy scenarios: defences on)\n"
 	           "scenarios:");
 	for (unsigned i = 0; i < NSCEN; i++)
 		fprintf(f, " %s", scenarios[i]->name);
@@ -117,6 +118,8 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "runs", required_argument, NULL, 'r' },
 		{ "flows", required_argument, NULL, 'f' },
+		{ "syncache", no_argument, NULL, 'S' },
+		{ "ratelimit", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -125,11 +128,13 @@ int main(int argc, char **argv)
 	unsigned matched = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:r:f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:r:f:SLh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.threads = (unsigned)atoi(optarg); break;
 		case 'r': o.runs = (unsigned)atoi(optarg); break;
 		case 'f': o.flows = (unsigned)atoi(optarg); break;
+		case 'S': o.syncache = 1; break;
+		case 'L': o.ratelimit = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -12,6 +12,9 @@ struct bench_opts {
 	unsigned threads;
 	unsigned runs;
 	unsigned flows;          /* per thread, where a scenario has flows */
+	/* The defences in the proxy scenarios: off unless asked, so each
+	 * figure is the path alone. */
+	int syncache, ratelimit;
 };
 
 /* One measurement of one scenario: `ops` operations took `ns` on each

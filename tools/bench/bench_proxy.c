@@ -107,6 +107,15 @@ static struct proxy_state *state_new(const struct bench_opts *o)
 	sg_proxy_config_default(&cfg);
 	bench_random(seed, sizeof(seed));
 	cfg.seed = seed;
+	/* --syncache: the cache takes every SYN it may (the benchmark's rate
+	 * is far above any threshold, so as many as its size allows);
+	 * --ratelimit: every SYN-ACK and MAC check takes a token, at a rate
+	 * that never runs dry, so what is measured is the cost of asking. */
+	cfg.halfopen.max_syn_rate = o->syncache ? SG_HALFOPEN_MAX_SYN_RATE : 0;
+	cfg.halfopen.max_fill_pct = 100;
+	cfg.ratelimit_on = o->ratelimit;
+	cfg.ratelimit.rate = SG_RATELIMIT_RATE_MAX;
+	cfg.ratelimit.burst = SG_RATELIMIT_BURST_MAX;
 	if (cfg.ct.capacity < 2 * o->flows * o->threads)
 		cfg.ct.capacity = 2 * o->flows * o->threads;
 	st->threads = o->threads;
