@@ -602,6 +602,12 @@ bool sg_learn_lookup(const struct sg_learn *l, uint8_t family, const uint8_t *ad
 	}
 	addr_words(family, addr, &a0, &a1);
 	val = pins_match(l, v6, a0, a1, port);
+	/* Nothing learned yet (a fresh box, or only a flood so far): no
+	 * probes, on every SYN. */
+	if (!LD_RLX(&l->count)) {
+		unpack(val, out);
+		return known_of(val) != 0;
+	}
 	if (port && known_of(val) != SG_LEARN_ALL) {
 		kbits = K_USED | v6 | port;
 		if (find(l, &l->b[(uint32_t)lhash(l, a0, a1, kbits) & l->mask], a0, a1, kbits, now_ms, &r))
