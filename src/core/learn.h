@@ -38,29 +38,13 @@
 #include <stdint.h>
 
 #include "core/cfgcheck.h"
-
-/* Bits of sg_learned.known: the fields that say something. */
-#define SG_LEARN_MSS  0x1
-#define SG_LEARN_WS   0x2
-#define SG_LEARN_SACK 0x4
-#define SG_LEARN_TS   0x8
-#define SG_LEARN_ALL  0xf
-
-#define SG_LEARN_WS_NONE 15   /* the server does not scale its window */
-
-struct sg_learned {
-	uint16_t mss;     /* the server's MSS option */
-	uint8_t  ws;      /* 0..14, or SG_LEARN_WS_NONE (a note's 16.. is 14) */
-	bool     sack, ts;
-	uint8_t  known;   /* SG_LEARN_* */
-};
+#include "core/learn_pins.h"   /* the pins; learn_rec.h: struct sg_learned, sg_learn_pin */
 
 #define SG_LEARN_WAYS        4           /* slots a key may take: the probe bound */
 #define SG_LEARN_MIN_ENTRIES SG_LEARN_WAYS
 #define SG_LEARN_MAX_ENTRIES (1u << 20)  /* 32 bytes each */
 #define SG_LEARN_MIN_TTL_S   1
 #define SG_LEARN_MAX_TTL_S   86400u      /* ms in 32 bits, wrap-safe */
-#define SG_LEARN_PINS_MAX    256
 #define SG_LEARN_KEY_BYTES   16
 
 struct sg_learn;
@@ -88,16 +72,6 @@ void sg_learn_note(struct sg_learn *l, uint8_t family, const uint8_t *addr, uint
  * nothing is known.  Lock-free, writes nothing shared. */
 bool sg_learn_lookup(const struct sg_learn *l, uint8_t family, const uint8_t *addr,
                      uint16_t port, uint32_t now_ms, struct sg_learned *out);
-
-/* An operator's pin: the fields in opts.known, for the addresses of
- * addr/plen (bits past plen are cleared), on one port or (0) all. */
-struct sg_learn_pin {
-	uint8_t  family;
-	uint8_t  plen;            /* 0..32, 0..128 */
-	uint16_t port;
-	uint8_t  addr[16];        /* IPv4 in the first 4 bytes */
-	struct sg_learned opts;
-};
 
 /* Replaces every pin (the configuration file).  -EINVAL: a bad pin (family,
  * plen, no field, a pinned MSS under the family's floor, WS above 15) or two

@@ -5,36 +5,20 @@
  * closes, so even a killed daemon leaves promiscuity as it found it.
  *
  * Everything else stays changed when the daemon dies: offloads, queue
- * counts, libxdp's AF_XDP program, the ports' IPv6 sysctls.  So each change is first written to a
- * journal, SG_RUN_DIR/nic-NETNS-IFNAME (a tmpfs: it survives a crash, not
- * a reboot), one line per original setting, appended and synced before
- * the change is made:
- *
- *   synguard-nic 1 IFNAME IFINDEX MAC     who this journal is about
- *   xdp none                              no XDP program was attached
- *   offload NAME                          was on; turned off
- *   channels RX TX OTHER COMBINED         the queue counts as found
- *   sysctl NAME VALUE                     net.ipv6.conf.IF.NAME as found
- *
- * The daemon holds an flock on the journal while it runs.  The next start
- * that finds it unlocked and not empty restores what it lists (its writer
- * died), then prepares afresh; a locked one means another synguard has
- * the interface.  A clean stop restores and removes it.
+ * counts, libxdp's AF_XDP program, the ports' IPv6 sysctls.  So each change
+ * is first written to the interface's journal (nic_journal.h), and the
+ * next start that finds a dead daemon's journal puts back what it lists
+ * (journal_replay below) before it prepares afresh.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <linux/ethtool.h>
 #include <linux/if_packet.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +27,8 @@
 #include <xdp/libxdp.h>
 
 #include "daemon/nic.h"
+#include "daemon/nic_ethtool.h"
+#include "daemon/nic_journal.h"
 #include "daemon/rundir.h"
 
 /* Features that make the kernel hand us, or expect from us, frames that
@@ -72,36 +58,21 @@ static const char *const offloads[] = {
 	"rx-vlan-stag-filter",
 };
 #define NOFFLOADS (sizeof(offloads) / sizeof(offloads[0]))
+_Static_assert(NOFFLOADS <= SG_NIC_MAX_OFFLOADS, "a journal must hold every offload");
 
 #define RESTORE_RETRIES  40                     /* x RESTORE_WAIT_NS */
 #define RESTORE_WAIT_NS  (50 * 1000 * 1000)
-#define JOURNAL_MAGIC    "synguard-nic 1"
-#define JOURNAL_MAX      4096                   /* bytes: a few dozen lines */
 #define LIBXDP_XSK_PROG  "xsk_def_prog"         /* libxdp's AF_XDP redirect program */
-
-/* What to put back: the original settings we changed. */
-struct undo {
-	int feat[NOFFLOADS];             /* features to turn back on: index in
-	                                    the kernel's string set */
-	unsigned nfeat;
-	bool channels;                   /* old_ch holds the counts as found */
-	struct ethtool_channels old_ch;
-	bool xdp_none;                   /* no XDP program was attached */
-	int disable_ipv6;                /* as found; -1: not changed */
-};
 
 struct sg_nic {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
-	int fd;                          /* ioctl socket */
+	struct sg_ethtool et;            /* its ioctl socket */
 	int promisc_fd;                  /* holds the promiscuity, -1 if none */
-	int journal_fd;                  /* flock'ed while we run, -1 if none */
-	int journal_err;                 /* errno of a failed journal_add */
-	char journal[PATH_MAX];
+	struct sg_nic_journal j;
 	sg_io_log_fn log;
 	void *log_ctx;
-	unsigned nfeat_total;
-	struct undo u;
+	struct sg_nic_undo u;
 	unsigned channels_now;
 };
 
@@ -127,59 +98,10 @@ static void nlog(const struct sg_nic *n, int level, const char *fmt, ...)
 	n->log(n->log_ctx, level, msg);
 }
 
-static int ethtool(struct sg_nic *n, void *cmd)
-{
-	struct ifreq ifr = {0};
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->ifname);
-	ifr.ifr_data = cmd;
-	int r = ioctl(n->fd, SIOCETHTOOL, &ifr);
-	return r < 0 ? -errno : r;
-}
-
 static const char *ename(int e)
 {
 	const char *s = strerrorname_np(e < 0 ? -e : e);
 	return s ? s : "E?";
-}
-
-/* ---- the journal of original settings ---- */
-
-/* Appends one line and syncs it: on return the change it announces may
- * be made, and a crash from here on leaves the line for the next start. */
-static int journal_add(struct sg_nic *n, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int journal_add(struct sg_nic *n, const char *fmt, ...)
-{
-	char line[160];
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (len < 0 || (size_t)len >= sizeof(line) - 1) {
-		n->journal_err = EOVERFLOW;
-		return -EOVERFLOW;
-	}
-	line[len++] = '\n';
-	errno = 0;
-	if (write(n->journal_fd, line, (size_t)len) != len || fsync(n->journal_fd) != 0) {
-		n->journal_err = errno ? errno : EIO;   /* a short write sets none */
-		return -n->journal_err;
-	}
-	return 0;
-}
-
-static int mac_text(struct sg_nic *n, char *out, size_t cap)
-{
-	struct ifreq ifr = {0};
-	const unsigned char *m = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->ifname);
-	if (ioctl(n->fd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
-	snprintf(out, cap, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return 0;
 }
 
 /* libxdp's AF_XDP program, left attached by a daemon that died; only
@@ -215,22 +137,12 @@ static void xdp_detach_leftover(struct sg_nic *n)
 	xdp_multiprog__close(mp);
 }
 
-static int offload_index(const char *name)
-{
-	for (unsigned k = 0; k < NOFFLOADS; k++)
-		if (strcmp(offloads[k], name) == 0)
-			return (int)k;
-	return -1;
-}
-
-static int feature_indexes(struct sg_nic *n, int idx[NOFFLOADS]);
-
 /* The offloads[] name of a kernel feature index, or NULL. */
 static const char *offload_name(struct sg_nic *n, int feature)
 {
 	int idx[NOFFLOADS];
 
-	if (feature_indexes(n, idx) < 0)
+	if (sg_ethtool_feature_indexes(&n->et, offloads, NOFFLOADS, idx) < 0)
 		return NULL;
 	for (unsigned k = 0; k < NOFFLOADS; k++)
 		if (idx[k] == feature)
@@ -238,13 +150,12 @@ static const char *offload_name(struct sg_nic *n, int feature)
 	return NULL;
 }
 
-static void undo_apply(struct sg_nic *n, const struct undo *u, bool crashed);
-static struct ethtool_gfeatures *get_features(struct sg_nic *n);
+static void undo_apply(struct sg_nic *n, const struct sg_nic_undo *u, bool crashed);
 
 /* Features of u whose "requested" bit is still off. */
-static unsigned still_off(struct sg_nic *n, const struct undo *u, int out[NOFFLOADS])
+static unsigned still_off(struct sg_nic *n, const struct sg_nic_undo *u, int out[NOFFLOADS])
 {
-	struct ethtool_gfeatures *g = get_features(n);
+	struct ethtool_gfeatures *g = sg_ethtool_get_features(&n->et);
 	unsigned cnt = 0;
 
 	if (!g)
@@ -259,118 +170,52 @@ static unsigned still_off(struct sg_nic *n, const struct undo *u, int out[NOFFLO
 	return cnt;
 }
 
-/* Reads a journal a daemon that died left, puts back what it lists.  One
- * about another interface that had this name (the header's index or MAC
- * differ) is only reported.  Offloads the kernel would not take back yet
- * go to *carry, to be kept in the new journal: a veth cannot have its
- * segmentation offloads while its peer still has an XDP program, which
- * the peer's own replay removes only later. */
-static void journal_replay(struct sg_nic *n, struct undo *carry)
+/* Reads a journal a daemon that died left, puts back what it lists.
+ * Offloads the kernel would not take back yet go to *carry, to be kept
+ * in the new journal: a veth cannot have its segmentation offloads while
+ * its peer still has an XDP program, which the peer's own replay removes
+ * only later. */
+static void journal_replay(struct sg_nic *n, const char *mac, struct sg_nic_undo *carry)
 {
-	char buf[JOURNAL_MAX + 1], mac[32], who[128];
-	struct undo u = { .disable_ipv6 = -1 };
+	struct sg_nic_undo u;
 	int idx[NOFFLOADS];
-	ssize_t len = pread(n->journal_fd, buf, JOURNAL_MAX, 0);
-	char *line, *save = NULL;
 
-	if (len <= 0)
-		return;
-	buf[len] = 0;
-	if (mac_text(n, mac, sizeof(mac)) < 0)
-		mac[0] = 0;
-	snprintf(who, sizeof(who), JOURNAL_MAGIC " %s %d %s", n->ifname, n->ifindex, mac);
-	line = strtok_r(buf, "\n", &save);
-	if (!line || strcmp(line, who) != 0) {
-		nlog(n, LOG_WARNING, "%s: %s is about another interface (\"%s\"); not restoring from it",
-		     n->ifname, n->journal, line ? line : "");
-		return;
-	}
-	if (feature_indexes(n, idx) < 0)
+	if (sg_ethtool_feature_indexes(&n->et, offloads, NOFFLOADS, idx) < 0)
 		memset(idx, -1, sizeof(idx));
-	/* A line the crash cut short has no newline: strtok_r still returns
-	 * it, and sscanf refuses what does not parse whole. */
-	while ((line = strtok_r(NULL, "\n", &save))) {
-		char name[ETH_GSTRING_LEN + 1];
-		struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-		int k, v;
-
-		/* Only the sysctl we change, with a value it may have. */
-		if (sscanf(line, "sysctl disable_ipv6 %d", &v) == 1 && (v == 0 || v == 1)) {
-			u.disable_ipv6 = v;
-		} else if (strcmp(line, "xdp none") == 0) {
-			u.xdp_none = true;
-		} else if (sscanf(line, "offload %32s", name) == 1 &&
-		           (k = offload_index(name)) >= 0 && idx[k] >= 0) {
-			u.feat[u.nfeat++] = idx[k];
-		} else if (sscanf(line, "channels %u %u %u %u", &ch.rx_count, &ch.tx_count,
-		                  &ch.other_count, &ch.combined_count) == 4) {
-			u.old_ch = ch;
-			u.channels = true;
-		} else {
-			nlog(n, LOG_WARNING, "%s: %s: ignoring \"%s\"", n->ifname, n->journal, line);
-		}
-	}
+	if (!sg_nic_journal_read(&n->j, n->ifindex, mac, offloads, idx, NOFFLOADS, &u))
+		return;
 	nlog(n, LOG_NOTICE, "%s: a previous synguard did not stop cleanly; restoring the "
-	     "settings it recorded in %s", n->ifname, n->journal);
+	     "settings it recorded in %s", n->ifname, n->j.path);
 	undo_apply(n, &u, true);
 	carry->nfeat = still_off(n, &u, carry->feat);
-}
-
-static int journal_fail(char *errbuf, size_t errlen, const struct sg_nic *n,
-                        const char *what, int e)
-{
-	snprintf(errbuf, errlen, "%s: %s %s: %s; the interface is left as it is", n->ifname,
-	         what, n->journal, ename(e));
-	return -e;
 }
 
 /* Takes the interface's journal: restores from one a dead daemon left,
  * then starts it afresh with the header. */
 static int journal_open(struct sg_nic *n, const char *dir, char *errbuf, size_t errlen)
 {
-	struct undo carry = { .disable_ipv6 = -1 };
-	struct stat ns;
+	struct sg_nic_undo carry = { .disable_ipv6 = -1 };
 	char mac[32];
 	int r;
 
-	r = sg_rundir_prepare(dir, errbuf, errlen);
+	r = sg_nic_journal_open(&n->j, dir, errbuf, errlen);
 	if (r < 0)
 		return r;
-	/* Interface names are per network namespace. */
-	if (stat("/proc/self/ns/net", &ns) != 0)
-		ns.st_ino = 0;
-	snprintf(n->journal, sizeof(n->journal), "%s/nic-%lu-%s", dir,
-	         (unsigned long)ns.st_ino, n->ifname);
-	r = sg_rundir_lock(n->journal, O_APPEND, &n->journal_fd);
-	if (r == -EBUSY) {
-		snprintf(errbuf, errlen, "%s: EBUSY: another synguard is using this "
-		         "interface (it holds %s)", n->ifname, n->journal);
-		return r;
-	}
-	if (r < 0)
-		return journal_fail(errbuf, errlen, n, "cannot open and lock", -r);
-	journal_replay(n, &carry);
-	if (ftruncate(n->journal_fd, 0) != 0)
-		return journal_fail(errbuf, errlen, n, "cannot empty", errno);
-	if (mac_text(n, mac, sizeof(mac)) < 0)
+	if (sg_ethtool_mac_text(&n->et, mac, sizeof(mac)) < 0)
 		mac[0] = 0;
-	if (journal_add(n, JOURNAL_MAGIC " %s %d %s", n->ifname, n->ifindex, mac) < 0)
-		return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+	journal_replay(n, mac, &carry);
+	r = sg_nic_journal_restart(&n->j, n->ifindex, mac, errbuf, errlen);
+	if (r < 0)
+		return r;
 	for (unsigned k = 0; k < carry.nfeat; k++) {
 		const char *name = offload_name(n, carry.feat[k]);
 
-		if (name && journal_add(n, "offload %s", name) < 0)
-			return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+		if (name && sg_nic_journal_add(&n->j, "offload %s", name) < 0)
+			return sg_nic_journal_fail(&n->j, errbuf, errlen, "cannot write", n->j.err);
 		if (name)
 			n->u.feat[n->u.nfeat++] = carry.feat[k];
 	}
 	return 0;
-}
-
-static void journal_close(struct sg_nic *n)
-{
-	sg_rundir_unlock(n->journal, n->journal_fd);
-	n->journal_fd = -1;
 }
 
 /* net.ipv6.conf.IF.NAME; a '.' in IF (a VLAN, eth0.100) is a '/' there. */
@@ -433,7 +278,7 @@ static int ipv6_off(struct sg_nic *n)
 			     n->ifname, n->ifname, ename(r));
 		return 0;
 	}
-	r = journal_add(n, "sysctl disable_ipv6 %d", v);
+	r = sg_nic_journal_add(&n->j, "sysctl disable_ipv6 %d", v);
 	if (r < 0)
 		return r;
 	n->u.disable_ipv6 = v;
@@ -454,7 +299,7 @@ static int note_xdp(struct sg_nic *n)
 	if (bpf_xdp_query_id(n->ifindex, 0, &id) != 0 || id != 0)
 		return 0;
 	n->u.xdp_none = true;
-	return journal_add(n, "xdp none");
+	return sg_nic_journal_add(&n->j, "xdp none");
 }
 
 static int set_promisc(struct sg_nic *n)
@@ -475,91 +320,13 @@ static int set_promisc(struct sg_nic *n)
 	return 0;
 }
 
-/* Index of every name in offloads[] within the kernel's feature strings
- * (-1 when this kernel does not know it). */
-static int feature_indexes(struct sg_nic *n, int idx[NOFFLOADS])
-{
-	struct {
-		struct ethtool_sset_info hdr;
-		uint32_t buf[1];
-	} si = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
-	                  .sset_mask = 1ull << ETH_SS_FEATURES } };
-	int r = ethtool(n, &si);
-	if (r < 0)
-		return r;
-	unsigned count = si.hdr.sset_mask ? si.hdr.data[0] : 0;
-	if (!count || count > 1024)
-		return -EOPNOTSUPP;
-	struct ethtool_gstrings *gs = calloc(1, sizeof(*gs) + count * ETH_GSTRING_LEN);
-	if (!gs)
-		return -ENOMEM;
-	gs->cmd = ETHTOOL_GSTRINGS;
-	gs->string_set = ETH_SS_FEATURES;
-	gs->len = count;
-	r = ethtool(n, gs);
-	if (r < 0) {
-		free(gs);
-		return r;
-	}
-	for (unsigned k = 0; k < NOFFLOADS; k++) {
-		idx[k] = -1;
-		for (unsigned i = 0; i < count; i++) {
-			const char *s = (const char *)gs->data + (size_t)i * ETH_GSTRING_LEN;
-			if (strncmp(s, offloads[k], ETH_GSTRING_LEN) == 0) {
-				idx[k] = (int)i;
-				break;
-			}
-		}
-	}
-	free(gs);
-	n->nfeat_total = count;
-	return 0;
-}
-
-static struct ethtool_gfeatures *get_features(struct sg_nic *n)
-{
-	unsigned blocks = (n->nfeat_total + 31) / 32;
-	struct ethtool_gfeatures *g = calloc(1, sizeof(*g) +
-	                                     blocks * sizeof(g->features[0]));
-	if (!g)
-		return NULL;
-	g->cmd = ETHTOOL_GFEATURES;
-	g->size = blocks;
-	if (ethtool(n, g) < 0) {
-		free(g);
-		return NULL;
-	}
-	return g;
-}
-
-/* Sets requested = on for the features listed by index. */
-static int set_features(struct sg_nic *n, const int *idx, unsigned cnt, bool on)
-{
-	unsigned blocks = (n->nfeat_total + 31) / 32;
-	struct ethtool_sfeatures *s = calloc(1, sizeof(*s) +
-	                                     blocks * sizeof(s->features[0]));
-	if (!s)
-		return -ENOMEM;
-	s->cmd = ETHTOOL_SFEATURES;
-	s->size = blocks;
-	for (unsigned k = 0; k < cnt; k++) {
-		unsigned b = (unsigned)idx[k] / 32, bit = 1u << ((unsigned)idx[k] % 32);
-		s->features[b].valid |= bit;
-		if (on)
-			s->features[b].requested |= bit;
-	}
-	int r = ethtool(n, s);
-	free(s);
-	return r < 0 ? r : 0;
-}
-
 static int offloads_off(struct sg_nic *n)
 {
 	int idx[NOFFLOADS];
-	int r = feature_indexes(n, idx);
+	int r = sg_ethtool_feature_indexes(&n->et, offloads, NOFFLOADS, idx);
 	if (r < 0)
 		return r;
-	struct ethtool_gfeatures *g = get_features(n);
+	struct ethtool_gfeatures *g = sg_ethtool_get_features(&n->et);
 	if (!g)
 		return -errno ? -errno : -EIO;
 	int want[NOFFLOADS];
@@ -581,7 +348,7 @@ static int offloads_off(struct sg_nic *n)
 		want[nwant++] = idx[k];
 		/* Remember what was requested, to put back exactly that. */
 		if (g->features[b].requested & bit) {
-			r = journal_add(n, "offload %s", offloads[k]);
+			r = sg_nic_journal_add(&n->j, "offload %s", offloads[k]);
 			if (r < 0) {
 				free(g);
 				return r;
@@ -592,10 +359,10 @@ static int offloads_off(struct sg_nic *n)
 	free(g);
 	if (!nwant)
 		return 0;
-	r = set_features(n, want, nwant, false);
+	r = sg_ethtool_set_features(&n->et, want, nwant, false);
 	if (r < 0)
 		return r;
-	g = get_features(n);
+	g = sg_ethtool_get_features(&n->et);
 	if (!g)
 		return 0;
 	for (unsigned k = 0; k < NOFFLOADS; k++) {
@@ -615,7 +382,7 @@ static int offloads_off(struct sg_nic *n)
 static int set_channels(struct sg_nic *n, unsigned want)
 {
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-	int r = ethtool(n, &ch);
+	int r = sg_ethtool(&n->et, &ch);
 	if (r < 0) {
 		nlog(n, LOG_WARNING, "%s: reading the queue count: %s; assuming the "
 		     "driver has %u queue(s) (check `ethtool -l %s`)", n->ifname,
@@ -651,13 +418,13 @@ static int set_channels(struct sg_nic *n, unsigned want)
 	} else {
 		return 0;
 	}
-	r = journal_add(n, "channels %u %u %u %u", ch.rx_count, ch.tx_count,
+	r = sg_nic_journal_add(&n->j, "channels %u %u %u %u", ch.rx_count, ch.tx_count,
 	                ch.other_count, ch.combined_count);
 	if (r < 0)
 		return r;
 	n->u.old_ch = ch;
 	n->u.channels = true;
-	r = ethtool(n, &nw);
+	r = sg_ethtool(&n->et, &nw);
 	if (r < 0) {
 		nlog(n, LOG_WARNING, "%s: setting %u queues: %s; set them with "
 		     "`ethtool -L %s combined %u` or match --threads", n->ifname,
@@ -671,7 +438,7 @@ static int set_channels(struct sg_nic *n, unsigned want)
 
 /* Puts back what u lists.  After a crash (the journal of a dead daemon)
  * libxdp's AF_XDP program goes too: nobody else took it off. */
-static void undo_apply(struct sg_nic *n, const struct undo *u, bool crashed)
+static void undo_apply(struct sg_nic *n, const struct sg_nic_undo *u, bool crashed)
 {
 	/* First: while an XDP program is attached, a veth's peer cannot have
 	 * its segmentation offloads back (veth_xdp_set takes them out of the
@@ -685,7 +452,7 @@ static void undo_apply(struct sg_nic *n, const struct undo *u, bool crashed)
 		int r;
 		for (int t = 0; ; t++) {
 			ch.cmd = ETHTOOL_SCHANNELS;
-			r = ethtool(n, &ch);
+			r = sg_ethtool(&n->et, &ch);
 			if (r != -EINVAL || t >= RESTORE_RETRIES)
 				break;
 			nanosleep(&(struct timespec){ 0, RESTORE_WAIT_NS }, NULL);
@@ -695,7 +462,7 @@ static void undo_apply(struct sg_nic *n, const struct undo *u, bool crashed)
 			     "back with `ethtool -L %s`", n->ifname, ename(r), n->ifname);
 	}
 	if (u->nfeat) {
-		int r = set_features(n, u->feat, u->nfeat, true);
+		int r = sg_ethtool_set_features(&n->et, u->feat, u->nfeat, true);
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: restoring offloads: %s; turn them back "
 			     "on with `ethtool -K %s ...`", n->ifname, ename(r), n->ifname);
@@ -718,7 +485,7 @@ static int prepare(struct sg_nic *n, const struct sg_nic_opts *o, char *errbuf, 
 	if (r == 0 && o->ipv6_off)
 		r = ipv6_off(n);
 	if (r < 0)
-		return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+		return sg_nic_journal_fail(&n->j, errbuf, errlen, "cannot write", n->j.err);
 	if (o->promisc) {
 		r = set_promisc(n);
 		if (r == -EPERM || r == -EACCES) {
@@ -739,8 +506,8 @@ static int prepare(struct sg_nic *n, const struct sg_nic_opts *o, char *errbuf, 
 			         "CAP_NET_ADMIN (run as root)", n->ifname);
 			return r;
 		}
-		if (n->journal_err)
-			return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+		if (n->j.err)
+			return sg_nic_journal_fail(&n->j, errbuf, errlen, "cannot write", n->j.err);
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: turning offloads off: %s; do it with "
 			     "`ethtool -K %s gro off lro off tso off gso off rx off tx off "
@@ -748,7 +515,7 @@ static int prepare(struct sg_nic *n, const struct sg_nic_opts *o, char *errbuf, 
 			     n->ifname);
 	}
 	if (o->channels && set_channels(n, o->channels) < 0)
-		return journal_fail(errbuf, errlen, n, "cannot write", n->journal_err);
+		return sg_nic_journal_fail(&n->j, errbuf, errlen, "cannot write", n->j.err);
 	return 0;
 }
 
@@ -767,16 +534,17 @@ int sg_nic_prepare(struct sg_nic **nicp, const char *ifname,
 		return -ENOMEM;
 	}
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
+	snprintf(n->et.ifname, sizeof(n->et.ifname), "%s", ifname);
 	n->ifindex = (int)if_nametoindex(ifname);
 	n->promisc_fd = -1;
-	n->journal_fd = -1;
+	sg_nic_journal_init(&n->j, ifname, o->log, o->log_ctx);
 	n->u.disable_ipv6 = -1;
 	n->log = o->log;
 	n->log_ctx = o->log_ctx;
-	n->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (n->fd < 0)
-		n->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (n->fd < 0) {
+	n->et.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (n->et.fd < 0)
+		n->et.fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (n->et.fd < 0) {
 		int e = errno;
 		snprintf(errbuf, errlen, "%s: control socket: %s", ifname,
 		         ename(e));
@@ -799,11 +567,11 @@ void sg_nic_restore(struct sg_nic *n)
 	if (!n)
 		return;
 	undo_apply(n, &n->u, false);
-	journal_close(n);
+	sg_nic_journal_close(&n->j);
 	if (n->promisc_fd >= 0)
 		close(n->promisc_fd);
-	if (n->fd >= 0)
-		close(n->fd);
+	if (n->et.fd >= 0)
+		close(n->et.fd);
 	free(n);
 }
 

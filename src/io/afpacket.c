@@ -26,11 +26,12 @@
  * says GSO type and size (a super-frame arrives whole in an RX block); it
  * travels to TX in sg_io_frame.priv, so a forwarded super-frame, rewritten
  * by the core (sequence numbers, windows), is cut here into the segments
- * the peer's kernel would have cut, each in a TX slot: the flow keeps its
- * order, and nothing depends on the port's own TSO, which the daemon turns
- * off (the kernel drops a frame it must segment on the qdisc bypass).  On
- * transmit the header leaves the TCP/UDP checksum to the kernel or the
- * device (NEEDS_CSUM), so segments cost no pass over their payload here.
+ * the peer's kernel would have cut (io/gso.c), each in a TX slot: the flow
+ * keeps its order, and nothing depends on the port's own TSO, which the
+ * daemon turns off (the kernel drops a frame it must segment on the qdisc
+ * bypass).  On transmit the header leaves the TCP/UDP checksum to the
+ * kernel or the device (NEEDS_CSUM), so segments cost no pass over their
+ * payload here.
  * Whatever cannot be carried is counted and logged once, with the setting
  * that avoids it.
  */
@@ -52,7 +53,7 @@
 #include <unistd.h>
 
 #include "io/backend.h"
-#include "net/pkt.h"
+#include "io/gso.h"
 
 #define RX_BLOCK        (256u * 1024)   /* bytes per RX block */
 #define RX_RETIRE_MS    1               /* a partly filled block waits this long */
@@ -60,10 +61,6 @@
 #define VLAN_HLEN       4
 #define TX_DATA_OFF     TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 #define VNET_HLEN       sizeof(struct virtio_net_hdr)
-#define UDP_HLEN        8
-#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
-#define VIRTIO_NET_HDR_GSO_UDP_L4 5     /* Linux 6.2 uapi; the kernel may send it */
-#endif
 
 /* A received frame's virtio_net_hdr, kept in sg_io_frame.priv until TX:
  * bits 0-7 flags, 8-15 gso_type, 16-31 gso_size; 0 for a plain frame.  The
@@ -490,83 +487,6 @@ static void slot_send(struct pq *p, const struct virtio_net_hdr *vh, uint32_t le
 	p->unkicked = true;
 }
 
-/* Asks the kernel (or the device) to finish p's TCP/UDP checksum, now
- * holding the pseudo-header fold, as the peer asked us. */
-static void vnet_csum(struct virtio_net_hdr *vh, const struct sg_pkt *p, int off)
-{
-	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	vh->csum_start = p->l4_off;
-	vh->csum_offset = (uint16_t)off;
-}
-
-/* The headers of the segment of s holding payload bytes [at, at + n) of
- * its super-frame, as the kernel's segmentation writes them
- * (inet_gso_segment, tcp_gso_segment, __udp_gso_segment): IP length, IPv4
- * ID one up per segment, TCP sequence number, FIN and PSH on the last
- * segment only, CWR on the first only; the L4 checksum left partial. */
-static void seg_headers(struct sg_pkt *s, uint32_t i, uint32_t at, uint32_t n, bool last,
-                        struct virtio_net_hdr *vh)
-{
-	uint8_t *ip = sg_pkt_l3(s), *l4 = sg_pkt_l4(s);
-	uint32_t hlen = s->l4_off + (s->l4proto == SG_IPPROTO_TCP ? s->tcp_hlen : UDP_HLEN);
-
-	s->len = hlen + n;
-	s->l3_end = (uint16_t)s->len;
-	s->l4_len = (uint16_t)(s->l3_end - s->l4_off);
-	if (s->family == 4) {
-		struct sg_csum_edit e = { 0 };
-
-		sg_csum_edit16(&e, ip, 2, (uint16_t)(s->l3_end - s->l3_off));
-		sg_csum_edit16(&e, ip, 4, (uint16_t)(sg_rd16(ip + 4) + i));
-		sg_csum_edit_apply(&e, ip + 10);
-	} else {
-		sg_wr16(ip + 4, (uint16_t)(s->l3_end - s->l3_off - 40));
-	}
-	if (s->l4proto == SG_IPPROTO_TCP) {
-		sg_wr32(l4 + 4, s->seq + at);
-		if (!last)
-			l4[13] &= (uint8_t)~(SG_TCP_FIN | SG_TCP_PSH);
-		if (i)
-			l4[13] &= (uint8_t)~SG_TCP_CWR;
-	} else {
-		sg_wr16(l4 + 4, (uint16_t)s->l4_len);
-	}
-	memset(vh, 0, sizeof(*vh));
-	int off = sg_pkt_l4_csum_prepare(s);   /* a whole TCP/UDP segment: never < 0 */
-	if (off > 0)
-		vnet_csum(vh, s, off);
-}
-
-/* Most segments one super-frame may take: a peer's tiny gso_size must not
- * fill the ring with one frame. */
-#define SEG_MAX 512
-
-/* Cuts GSO super-frame f, parsed as sp, into segments of mss payload
- * bytes, one per TX slot.  False when not all of them went. */
-static bool tx_segment(struct afp_tx *t, const struct sg_io_frame *f, const struct sg_pkt *sp,
-                       uint32_t mss)
-{
-	uint32_t hlen = sp->l4_off + (sp->l4proto == SG_IPPROTO_TCP ? sp->tcp_hlen : UDP_HLEN);
-	uint32_t plen = sp->l3_end - hlen;
-
-	for (uint32_t at = 0, i = 0; at < plen || i == 0; at += mss, i++) {
-		uint32_t n = plen - at < mss ? plen - at : mss;
-		struct virtio_net_hdr vh;
-		struct sg_pkt s = *sp;
-		uint8_t *d = slot_get(t);
-
-		if (!d)
-			return false;
-		memcpy(d, f->data, hlen);
-		memcpy(d + hlen, f->data + hlen + at, n);
-		s.data = d;
-		seg_headers(&s, i, at, n, at + n >= plen, &vh);
-		slot_send(t->p, &vh, s.len);
-	}
-	t->st->c[SG_IO_STAT_TX_GSO]++;
-	return true;
-}
-
 /* A frame nothing here can carry: counted, said once. */
 static bool tx_too_big(struct afp_tx *t, const struct sg_io_frame *f, const char *why)
 {
@@ -581,46 +501,27 @@ static bool tx_too_big(struct afp_tx *t, const struct sg_io_frame *f, const char
 }
 
 /* A super-frame from a peer with TSO/GSO: what it is and whether its
- * segments fit a slot decide; then it is cut. */
+ * segments fit a slot decide; then it is cut, one segment per TX slot.
+ * False when not all of them went. */
 static bool afp_put_gso(struct afp_tx *t, const struct sg_io_frame *f)
 {
-	uint8_t type = META_GSO_TYPE(f->priv) & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
-	uint32_t mss = META_GSO_SIZE(f->priv);
-	struct sg_pkt p;
-	enum sg_pkt_class c = sg_pkt_parse(&p, f->data, f->len);
-	bool tcp = type == VIRTIO_NET_HDR_GSO_TCPV4 || type == VIRTIO_NET_HDR_GSO_TCPV6;
+	struct sg_gso g;
+	const char *why = sg_gso_start(&g, f->data, f->len, META_GSO_TYPE(f->priv),
+	                               META_GSO_SIZE(f->priv),
+	                               t->p->tx_frame - TX_DATA_OFF - t->p->vnet);
 
-	if (!(tcp ? c == SG_PKT_TCP && p.family == (type == VIRTIO_NET_HDR_GSO_TCPV4 ? 4 : 6)
-	          : type == VIRTIO_NET_HDR_GSO_UDP_L4 && c == SG_PKT_IP_OTHER &&
-	            p.l4proto == SG_IPPROTO_UDP) || p.first_frag)
-		return tx_too_big(t, f, "a GSO frame of a kind not cut here (TCP and UDP only)");
-	uint32_t hlen = p.l4_off + (tcp ? p.tcp_hlen : UDP_HLEN);
-	if (!mss || hlen + mss > t->p->tx_frame - TX_DATA_OFF - t->p->vnet ||
-	    (p.l3_end - hlen) / mss >= SEG_MAX)
-		return tx_too_big(t, f, "a GSO frame whose segments do not fit (is the MTU of "
-		                  "this port below the other's?)");
-	return tx_segment(t, f, &p, mss);
-}
+	if (why)
+		return tx_too_big(t, f, why);
+	while (sg_gso_more(&g)) {
+		struct virtio_net_hdr vh;
+		uint8_t *d = slot_get(t);
 
-/* The virtio_net_hdr a plain frame goes out with: zero, or NEEDS_CSUM
- * when its checksum is still partial (nobody finished it: bridge-only),
- * unless Ethernet padding follows the IP packet (the kernel would sum it
- * too): then it is finished here. */
-static void tx_vnet(const struct sg_io_frame *f, struct virtio_net_hdr *vh)
-{
-	struct sg_pkt p;
-	enum sg_pkt_class c;
-
-	memset(vh, 0, sizeof(*vh));
-	if (!(META_FLAGS(f->priv) & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		return;
-	c = sg_pkt_parse(&p, f->data, f->len);
-	if ((c != SG_PKT_TCP && c != SG_PKT_IP_OTHER) || !sg_pkt_l4_csum_partial(&p))
-		return;
-	if (p.l3_end != f->len)
-		sg_pkt_l4_csum_complete(&p);
-	else
-		vnet_csum(vh, &p, p.l4proto == SG_IPPROTO_TCP ? 16 : 6);
+		if (!d)
+			return false;
+		slot_send(t->p, &vh, sg_gso_next(&g, d, &vh));
+	}
+	t->st->c[SG_IO_STAT_TX_GSO]++;
+	return true;
 }
 
 /* Copies f into the next TX frame and marks it for sending, unless f does
@@ -641,7 +542,7 @@ static bool afp_put(void *ctx, const struct sg_io_frame *f)
 	if (!d)
 		return false;
 	if (p->vnet && f->origin != SG_IO_ORIGIN_CALLER)
-		tx_vnet(f, &vh);
+		sg_gso_plain(f->data, f->len, META_FLAGS(f->priv) & VIRTIO_NET_HDR_F_NEEDS_CSUM, &vh);
 	else
 		memset(&vh, 0, sizeof(vh));
 	memcpy(d, f->data, f->len);

@@ -47,11 +47,8 @@
 #include <xdp/xsk.h>
 
 #include "io/backend.h"
+#include "io/xdp_host.h"
 
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
-#define BPFFS_PATH      "/sys/fs/bpf"
 #define KICK_MAX        64      /* sendto() calls per flush; each moves <= 32 */
 #define XDP_HEADROOM    256     /* XDP_PACKET_HEADROOM: copy mode puts frames after it */
 #define ETH_FRAME_OVERHEAD 22   /* Ethernet header + two VLAN tags */
@@ -94,92 +91,6 @@ struct afx {
 	uint32_t xdp_flags;         /* mode in use */
 	bool opened;
 };
-
-/* libxdp/libbpf talk through a global print hook: route it to the io
- * being opened (opening is single-threaded). */
-static const struct sg_io *print_io;
-
-static int lib_print(int level, const char *fmt, va_list ap)
-{
-	char msg[256];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	size_t l = strlen(msg);
-	if (l && msg[l - 1] == '\n')
-		msg[l - 1] = 0;
-	if (print_io)
-		sg_io_log(print_io, level, "libxdp: %s", msg);
-	return 0;
-}
-
-static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	return lib_print(LOG_DEBUG, fmt, ap);
-}
-
-static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	return lib_print(LOG_DEBUG, fmt, ap);
-}
-
-static void ensure_bpffs(struct sg_io *io)
-{
-	struct statfs s;
-	if (statfs(BPFFS_PATH, &s) == 0 && (unsigned long)s.f_type == BPF_FS_MAGIC)
-		return;
-	if (mount("bpf", BPFFS_PATH, "bpf", 0, "mode=0700") == 0)
-		sg_io_log(io, LOG_INFO, "mounted bpffs at %s so libxdp can use its "
-		          "dispatcher", BPFFS_PATH);
-	else
-		sg_io_log(io, LOG_WARNING, "cannot mount bpffs at %s (%s): libxdp "
-		          "attaches its program without the dispatcher", BPFFS_PATH,
-		          strerror(errno));
-}
-
-static void raise_memlock(struct sg_io *io)
-{
-	/* Without CAP_SYS_RESOURCE only the soft limit can go up (to the hard
-	 * one); with CAP_IPC_LOCK the umem is not charged against it anyway. */
-	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
-	if (setrlimit(RLIMIT_MEMLOCK, &r) == 0)
-		return;
-	if (getrlimit(RLIMIT_MEMLOCK, &r) == 0 && r.rlim_cur != r.rlim_max) {
-		r.rlim_cur = r.rlim_max;
-		(void)setrlimit(RLIMIT_MEMLOCK, &r);
-	}
-	if (getrlimit(RLIMIT_MEMLOCK, &r) == 0 && r.rlim_cur != RLIM_INFINITY)
-		sg_io_log(io, LOG_DEBUG, "RLIMIT_MEMLOCK stays at %llu bytes; umem "
-		          "registration relies on CAP_IPC_LOCK",
-		          (unsigned long long)r.rlim_cur);
-}
-
-static unsigned if_mtu(const char *ifname)
-{
-	char path[96];
-	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", ifname);
-	FILE *f = fopen(path, "r");
-	unsigned mtu = 0;
-	if (f) {
-		if (fscanf(f, "%u", &mtu) != 1)
-			mtu = 0;
-		fclose(f);
-	}
-	return mtu;
-}
-
-/* Receive queues the device has now: AF_XDP binds to one of them. */
-static unsigned rx_queues(const char *ifname)
-{
-	char path[96];
-	unsigned n = 0;
-	for (;; n++) {
-		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u", ifname, n);
-		if (access(path, F_OK) != 0)
-			break;
-	}
-	return n;
-}
 
 static inline uint64_t chunk(const struct sg_io *io, uint64_t addr)
 {
@@ -310,55 +221,19 @@ static int xq_open(struct sg_io *io, struct xq *x, unsigned q,
 	return 0;
 }
 
-/* libxdp takes its default program off when the last socket using it
- * goes.  If it is still there after ours are gone, someone else's AF_XDP
- * sockets may be using it, so leave it and tell the operator. */
-static void check_prog_left(struct sg_io *io, int ifindex, unsigned port)
-{
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-	if (libxdp_get_error(mp) || !mp)
-		return;
-	struct xdp_program *prog = NULL;
-	if (xdp_multiprog__is_legacy(mp)) {
-		prog = xdp_multiprog__main_prog(mp);
-		if (prog && strcmp(xdp_program__name(prog), "xsk_def_prog") != 0)
-			prog = NULL;
-	} else {
-		while ((prog = xdp_multiprog__next_prog(prog, mp)))
-			if (strcmp(xdp_program__name(prog), "xsk_def_prog") == 0)
-				break;
-	}
-	if (prog)
-		sg_io_log(io, LOG_WARNING, "%s: libxdp's AF_XDP program is still "
-		          "attached after our sockets closed (another AF_XDP user?); "
-		          "if not, remove it with `ip link set dev %s xdp off`",
-		          io->ifname[port], io->ifname[port]);
-	xdp_multiprog__close(mp);
-}
-
-static bool dispatcher_used(int ifindex)
-{
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-	if (libxdp_get_error(mp) || !mp)
-		return false;
-	bool legacy = xdp_multiprog__is_legacy(mp);
-	xdp_multiprog__close(mp);
-	return !legacy;
-}
-
 static void afx_close(struct sg_io *io)
 {
 	struct afx *a = io->priv;
 	if (!a)
 		return;
-	print_io = io;
+	sg_xdp_host_listen(io);
 	if (a->q)
 		for (unsigned q = 0; q < io->nq; q++)
 			xq_close(&a->q[q]);
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		if (a->ifindex[p] && a->opened)
-			check_prog_left(io, a->ifindex[p], p);
-	print_io = NULL;
+			sg_xdp_host_check_prog_left(io, a->ifindex[p], p);
+	sg_xdp_host_quiet();
 	free(a->q);
 	free(a);
 	io->priv = NULL;
@@ -385,7 +260,7 @@ static int check_port(struct sg_io *io, struct afx *a, unsigned p,
 
 	/* Socket i serves receive queue i; a queue without one is a silent
 	 * hole in the bridge. */
-	unsigned have = rx_queues(ifn);
+	unsigned have = sg_xdp_host_rx_queues(ifn);
 	if (have && have < io->nq)
 		return sg_io_fail(err, ifn, EINVAL, "AF_XDP: %u receive queue%s for "
 		                  "%u threads, one per queue; fix: `ethtool -L %s "
@@ -401,7 +276,7 @@ static int check_port(struct sg_io *io, struct afx *a, unsigned p,
 
 	/* One chunk holds one frame (no multi-buffer): the largest frame the
 	 * MTU allows, with two tags, after the kernel's XDP headroom. */
-	unsigned mtu = if_mtu(ifn);
+	unsigned mtu = sg_xdp_host_mtu(ifn);
 	unsigned need = mtu + ETH_FRAME_OVERHEAD + XDP_HEADROOM;
 	if (need > MAX_CHUNK)
 		return sg_io_fail(err, ifn, EMSGSIZE, "MTU %u is too large for "
@@ -482,7 +357,7 @@ static void describe(struct sg_io *io, struct afx *a, const struct mode *used)
 		         "afxdp %s mode, %s, %u queue%s, shared umem per queue, %s",
 		         used->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "skb",
 		         zc ? "zero-copy" : "copy", io->nq, io->nq > 1 ? "s" : "",
-		         dispatcher_used(a->ifindex[p]) ? "libxdp dispatcher" :
+		         sg_xdp_host_dispatcher_used(a->ifindex[p]) ? "libxdp dispatcher" :
 		         "single program (no libxdp dispatcher)");
 	}
 }
@@ -506,16 +381,13 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 		}
 	}
 
-	print_io = io;
-	libxdp_set_print(xdp_print);
-	libbpf_set_print(bpf_print);
-	ensure_bpffs(io);
-	raise_memlock(io);
+	sg_xdp_host_listen(io);
+	sg_xdp_host_prepare(io);
 	struct mode modes[NMODES];
 	unsigned nm = choose_modes(&io->opts, modes);
 	const struct mode *used = NULL;
 	int rc = try_modes(io, a, modes, nm, &used, err);
-	print_io = NULL;
+	sg_xdp_host_quiet();
 	if (rc) {
 		afx_close(io);
 		return rc;
