@@ -5,7 +5,7 @@ BUILD_ASAN   ?= build-asan
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test test-unit asan fuzz demo bench clean
+.PHONY: all deps test test-unit asan fuzz demo bench install clean
 
 all:
 	@scripts/deps.sh build
@@ -36,6 +36,11 @@ demo:
 
 bench: all
 	@$(BUILD)/tools/synguard-bench all
+
+# Into the build's prefix (/usr/local unless `meson configure -Dprefix=`);
+# DESTDIR=/some/dir stages the files there instead.
+install: all
+	@meson install -C $(BUILD) --no-rebuild
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
