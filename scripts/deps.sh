@@ -13,7 +13,9 @@ build_pkgs=(gcc make meson ninja-build pkg-config python3 libcmocka-dev
             libsodium-dev libconfig-dev libpcap-dev libxdp-dev libbpf-dev libcap-dev)
 test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            iproute2 ethtool nftables iputils-ping curl netcat-openbsd
-           netsniff-ng tcpdump)
+           netsniff-ng tcpdump
+           # tests/install: systemd-analyze checks the unit, man the pages
+           systemd man-db)
 demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables)
 bench_pkgs=("${demo_pkgs[@]}" iperf3 gnuplot-nox util-linux bc)
 
