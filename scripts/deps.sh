@@ -14,8 +14,9 @@ build_pkgs=(gcc make meson ninja-build pkg-config python3 libcmocka-dev
 test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            iproute2 ethtool nftables iputils-ping curl netcat-openbsd
            netsniff-ng tcpdump
-           # tests/install: systemd-analyze checks the unit, man the pages
-           systemd man-db)
+           # tests/install: systemd-analyze checks the unit, systemd-nspawn
+           # runs it under systemd, man checks the pages
+           systemd systemd-container man-db)
 demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables)
 bench_pkgs=("${demo_pkgs[@]}" iperf3 gnuplot-nox util-linux bc)
 
