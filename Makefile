@@ -5,7 +5,7 @@ BUILD_ASAN   ?= build-asan
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test test-unit asan fuzz demo bench install clean
+.PHONY: all deps test test-unit asan fuzz demo bench install deb clean
 
 all:
 	@scripts/deps.sh build
@@ -42,5 +42,10 @@ bench: all
 install: all
 	@meson install -C $(BUILD) --no-rebuild
 
+# The Debian package, built from a copy of the tree: build-deb/*.deb.
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) build-deb
