@@ -5,7 +5,7 @@ BUILD_ASAN   ?= build-asan
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test test-unit asan fuzz demo bench clean
+.PHONY: all deps test test-unit asan fuzz demo bench install deb clean
 
 all:
 	@scripts/deps.sh build
@@ -37,5 +37,15 @@ demo:
 bench: all
 	@$(BUILD)/tools/synguard-bench all
 
+# Into the build's prefix (/usr/local unless `meson configure -Dprefix=`);
+# DESTDIR=/some/dir stages the files there instead.
+install: all
+	@meson install -C $(BUILD) --no-rebuild
+
+# The Debian package, built from a copy of the tree: build-deb/*.deb.
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) build-deb

@@ -4,6 +4,7 @@
 #   scripts/deps.sh test    build + cmocka, clang/libFuzzer, namespace tools
 #   scripts/deps.sh demo    build + the lab's tools (curl, trafgen, ...)
 #   scripts/deps.sh bench   demo + what lab/bench needs (iperf3, gnuplot)
+#   scripts/deps.sh deb     build + what `make deb` needs (debhelper, ...)
 # Idempotent and quiet when everything is present, so every make target
 # can call it.
 set -euo pipefail
@@ -13,7 +14,12 @@ build_pkgs=(gcc make meson ninja-build pkg-config python3 libcmocka-dev
             libsodium-dev libconfig-dev libpcap-dev libxdp-dev libbpf-dev libcap-dev)
 test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            iproute2 ethtool nftables iputils-ping curl netcat-openbsd
-           netsniff-ng tcpdump)
+           netsniff-ng tcpdump
+           # tests/install: systemd-analyze checks the unit, systemd-nspawn
+           # runs it under systemd, man checks the pages
+           systemd systemd-container man-db)
+# systemd: its systemd.pc tells meson (and so the package) where units go.
+deb_pkgs=(debhelper dpkg-dev systemd)
 demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables)
 bench_pkgs=("${demo_pkgs[@]}" iperf3 gnuplot-nox util-linux bc)
 
@@ -23,7 +29,8 @@ case "${1:-build}" in
   test)  want+=("${test_pkgs[@]}") ;;
   demo)  want+=("${demo_pkgs[@]}") ;;
   bench) want+=("${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+  deb)   want+=("${deb_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|demo|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=()

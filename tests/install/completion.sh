@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The installed bash completion: valid bash, and it completes what the
+# commands accept.  Sourced in a bare bash (no bash-completion package) and
+# driven as bash drives it: COMP_WORDS, COMP_CWORD, then COMPREPLY.
+. "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/../.."
+
+for f in "$COMPL" "$COMPL_CTL"; do
+  bash -n "$DEST$f" && ok "bash -n $f" || fail "bash -n $f"
+done
+
+complete_words() {  # file words...: the completions of the last word
+  bash --norc --noprofile -c '
+    . "$1"; shift
+    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+    COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+    spec=$(complete -p "$1") || exit 3
+    fn=${spec#*-F }; fn=${fn%% *}
+    "$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+    printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+}
+check() {  # file want words...
+  local file=$1 want=$2 got; shift 2
+  got=$(complete_words "$DEST$file" "$@" | sort | tr '\n' ' ' | sed 's/ $//')
+  [ "$got" = "$want" ] && ok "'$*<TAB>' -> $want" || fail "'$*<TAB>' -> '$got', want '$want'"
+}
+# Each name loads the one file (bash-completion looks a command up by name).
+check "$COMPL_CTL" "stats" synguardctl st
+check "$COMPL_CTL" "stats" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "--json" synguardctl stats --j
+check "$COMPL_CTL" "" synguardctl stats ""
+check "$COMPL" "--lan" synguard --l
+check "$COMPL" "--wan" synguard --lan eth1 --w
+check "$COMPL" "afpacket afxdp" synguard --io af
+check "$COMPL" "--threads" synguard --thr
+# The interfaces of this machine whose names start with l (lo at least).
+ifs_l=$(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep '^l' | sort | tr '\n' ' ' | sed 's/ $//')
+check "$COMPL" "$ifs_l" synguard --lan l
+check "$COMPL" "etc/synguard.conf" synguard -c etc/synguard.c
+check "$COMPL" "etc/synguard.conf" synguard --check-config etc/synguard.c
+
+# Every long option the programs accept is offered, and only those:
+# compared with the getopt tables in the sources.
+opts() { grep -oP '\{ "\K[a-z-]+(?=", (no|required|optional)_argument)' "$1" | sed 's/^/--/' | sort | tr '\n' ' '; }
+offered() { complete_words "$DEST$1" "${@:2}" | grep '^--' | sort | tr '\n' ' '; }
+[ "$(offered "$COMPL" synguard --)" = "$(opts src/daemon/main.c)" ] \
+  && ok "synguard: every long option of src/daemon/main.c" \
+  || fail "synguard: offers '$(offered "$COMPL" synguard --)', main.c has '$(opts src/daemon/main.c)'"
+[ "$(offered "$COMPL_CTL" synguardctl --)" = "$(opts tools/synguardctl.c)" ] \
+  && ok "synguardctl: every long option of tools/synguardctl.c" \
+  || fail "synguardctl: offers '$(offered "$COMPL_CTL" synguardctl --)', synguardctl.c has '$(opts tools/synguardctl.c)'"
+finish install-completion
