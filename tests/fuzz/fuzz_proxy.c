@@ -1,64 +1,624 @@
-/* libFuzzer harness for the proxy core: any frame on either port, at any
- * time, must give a verdict without a crash, an out-of-bounds access or an
- * emitted frame that does not parse with a valid checksum.  The input is
- * a sequence of records [port+time byte][length byte][frame], so the
- * fuzzer can build multi-frame conversations from the seeds. */
+/* libFuzzer harness for the proxy core: any frames, on either port, on any
+ * worker, alone or in bursts, at any time, must give verdicts without a
+ * crash or an out-of-bounds access, and keep the invariants the public API
+ * lets us see (check_* below).
+ *
+ * Every input runs on a proxy of its own, configured by the input's first
+ * two bytes, so a crash replays from its file alone (a proxy kept across inputs
+ * made every finding depend on all the inputs before it).
+ *
+ * Input format:
+ *
+ *   [config 0] [config 1] [record] [record] ...   any truncation is fine
+ *
+ *   config 0  bit 0   two workers (else one)
+ *             bit 1   unknown_policy = forward
+ *             bit 2   bad_frame_policy = forward
+ *             bit 3   uplink_mss_clamp = 1400
+ *             bit 4-5 table capacity 64, 16 (full-table paths), 256, 1024
+ *             bit 6-7 clock at start: 1000 s, 0 (a daemon started at
+ *                     boot), 10 min before the 32-bit millisecond clock
+ *                     wraps, or 10 min before it reaches 2^31 ms
+ *   config 1  bit 0   timeouts divided by 64: expiry in few records
+ *             bit 1   monitor
+ *             bit 2   signed_syn_policy = drop
+ *             bit 3   no per-source quota (source_share 100)
+ *             bit 4   cookies from a shared key, not the seed
+ *             bit 5   rst_slack = 0
+ *             bit 6   evict_idle_s = 5
+ *             bit 7   sources are /24 and /48 prefixes
+ *
+ *   record  [op] [cap]? [dt] ...
+ *     op    bit 0-1 kind: 0 frame, 1 burst, 2 tick, 3 control
+ *           bit 2   port (0 LAN, 1 WAN: enum sg_port)
+ *           bit 3   worker (modulo the workers)
+ *           bit 4-6 burst: frame count, index into burst_n[]
+ *                   tick: bit 4 ticks every worker; bit 5 makes dt
+ *                   a sleep, in long units
+ *                   control: bits 4-5 say what the [dt] byte does:
+ *                   0 sets the cookie clock offset to dt * 8 s, 1 takes
+ *                   the worker offline, 2 reloads the configuration
+ *                   (reload(), dt its options), 3 tries a reload that
+ *                   changes a size, which must be refused
+ *           bit 7   a [cap] byte follows: the buffers lent for each
+ *                   frame's output are cap % (SG_OUT_MAX + 1), not all
+ *     dt    time advance before the record: (dt & 63) units of
+ *           1 ms, 10 ms, 250 ms or 1 s (dt >> 6), so the SYN retransmits
+ *           (1 to 16 s) are a few records away; a sleep counts in units
+ *           of 1 min, 5 min, 15 min or 1 h, for the states' timeouts
+ *           (45 s to 24 h; 3 h of simulated time at most per input)
+ *     frame [len hi] [len lo] [len bytes]   (len & 0x3fff)
+ *     burst count x frame
+ *
+ * After a frame or burst record its worker ticks, as the daemon's worker
+ * does after each batch (src/daemon/worker.c); a tick record lets time
+ * pass without traffic.  tests/fuzz/make-seeds.sh writes seeds in this
+ * format from the unit tests' scenarios. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/flow.h"
 #include "core/proxy.h"
+#include "core/secret.h"
+#include "net/csum.h"
 #include "net/pkt.h"
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c) do {                                                          \
+	if (!(c)) {                                                            \
+		fprintf(stderr, "fuzz_proxy: %s:%d: invariant failed: %s\n",   \
+		        __FILE__, __LINE__, #c);                               \
+		abort();                                                       \
+	}                                                                      \
+} while (0)
 
-static struct sg_proxy *proxy;
+#define MS 1000000ull
+#define NWORKERS_MAX 2
+#define FRAME_LEN_MASK 0x3fff
+
+/* The seed of tests/unit/proxy_harness.h: the seeds made from the unit
+ * tests carry cookie ACKs that only this seed's cookies accept. */
+static const uint8_t seed[SG_PROXY_SEED_BYTES] = {
+	0x5b, 0x19, 0xe7, 0x02, 0x8c, 0x33, 0xd0, 0x6e, 0xa1, 0x47, 0xfc, 0x25, 0x90, 0x0b, 0x6d, 0xb3,
+	0x14, 0xc8, 0x7e, 0x59, 0x22, 0xaf, 0x03, 0xd6, 0x68, 0x91, 0x3c, 0xe5, 0x4a, 0xb7, 0x0f, 0x86,
+};
+
+static const uint64_t dt_unit[4] = { 1 * MS, 10 * MS, 250 * MS, 1000 * MS };
+static const uint64_t sleep_unit[4] = { 60000 * MS, 300000 * MS, 900000 * MS, 3600000 * MS };
+
+/* Simulated time one input may cover.  A tick walks the timer wheel in
+ * 64 ms slots, ~5 ns each with sg_ct_expire left out of the coverage
+ * instrumentation (coverage-ignore.txt), so an hour costs ~0.3 ms and a
+ * day, the established timeout, 7 ms: inputs that slow would leave the
+ * fuzzer at a few hundred executions a second.  3 h reach every default
+ * timeout but that one; configuration bit 5 brings it to 22 min. */
+#define TIME_BUDGET_NS (3 * 3600000ull * MS)
+
+/* Burst sizes: SG_PROXY_BURST_MAX + 1 makes the core split the burst. */
+static const unsigned burst_n[8] = { 1, 2, 3, 4, 8, 16, 32, SG_PROXY_BURST_MAX + 1 };
+#define BURST_MAX (SG_PROXY_BURST_MAX + 1)
+
+struct input {
+	const uint8_t *p;
+	size_t n;
+};
+
+static uint8_t get_u8(struct input *in)
+{
+	uint8_t b = 0;
+
+	if (in->n) {
+		b = *in->p++;
+		in->n--;
+	}
+	return b;
+}
+
+/* What the harness knows independently of the core. */
+struct run {
+	struct sg_proxy *p;
+	struct sg_proxy_config cfg;   /* the latest, which each call picks up */
+	unsigned nworkers;
+	uint64_t now, time_left;
+	uint64_t frames[NWORKERS_MAX], verdicts[NWORKERS_MAX][3], from_wan[NWORKERS_MAX];
+	uint64_t monitored[NWORKERS_MAX];   /* frames decided in monitor mode */
+	bool stale[NWORKERS_MAX];     /* not called since the last reload */
+	bool offline[NWORKERS_MAX];   /* said so, and not called since */
+	/* Monitor mode and no clamp since the start: no connection was ever
+	 * proxied, so every frame passes as it came. */
+	bool pure_monitor;
+};
+
+
+/* What a frame was before the core saw it (the core rewrites in place). */
+struct before {
+	enum sg_pkt_class cls;
+	struct sg_pkt pkt;          /* parsed from copy */
+	uint8_t *copy;
+	bool tcp_ok;                /* TCP, whole, valid checksum */
+	bool icmp_ok;               /* ICMP(v6), valid checksum */
+	bool unknown_wan;           /* TCP from WAN of no connection in the table */
+};
+
+/* A call of worker wid picks the latest configuration up. */
+static void called(struct run *r, unsigned wid)
+{
+	r->stale[wid] = false;
+	r->offline[wid] = false;
+}
+
+static bool icmp_csum_ok(const struct sg_pkt *p)
+{
+	const uint8_t *m = sg_pkt_l4(p);
+	size_t mlen = (size_t)(p->l3_end - p->l4_off);
+	uint64_t s = 0;
+
+	if (p->first_frag || p->l4_off == 0 || p->l3_end < p->l4_off)
+		return false;
+	if (p->family == 6)
+		s = sg_csum_pseudo6(sg_pkt_saddr(p), sg_pkt_daddr(p), SG_IPPROTO_ICMPV6, (uint32_t)mlen);
+	return sg_csum_finish(sg_csum_partial(m, mlen, s)) == 0;
+}
+
+/* The table's key for p as the core builds it (core/context.h,
+ * sg_flow_from_pkt): oriented WAN host first, VLAN ids included. */
+static void flow_of(struct sg_flow *k, const struct sg_pkt *p, enum sg_port port)
+{
+	const uint8_t *s = sg_pkt_saddr(p), *d = sg_pkt_daddr(p);
+	uint16_t v0 = sg_pkt_vid(p, 0), v1 = sg_pkt_vid(p, 1);
+
+	if (port == SG_PORT_WAN)
+		sg_flow_make(k, p->family, s, p->sport, d, p->dport, v0, v1);
+	else
+		sg_flow_make(k, p->family, d, p->dport, s, p->sport, v0, v1);
+}
+
+static void before_take(struct run *r, unsigned wid, enum sg_port port, const uint8_t *frame,
+                        uint32_t len, struct before *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->copy = malloc(len ? len : 1);
+	CHECK(b->copy);
+	memcpy(b->copy, frame, len);
+	b->cls = sg_pkt_parse(&b->pkt, b->copy, len);
+	if (b->cls == SG_PKT_TCP && !b->pkt.first_frag)
+		b->tcp_ok = sg_pkt_tcp_csum_ok(&b->pkt);
+	if (b->cls == SG_PKT_IP_OTHER &&
+	    (b->pkt.l4proto == SG_IPPROTO_ICMP || b->pkt.l4proto == SG_IPPROTO_ICMPV6))
+		b->icmp_ok = icmp_csum_ok(&b->pkt);
+	if (b->cls == SG_PKT_TCP && port == SG_PORT_WAN) {
+		struct sg_ct *ct = sg_proxy_table(r->p);
+		struct sg_flow k;
+
+		flow_of(&k, &b->pkt, port);
+		b->unknown_wan = sg_ct_lookup(ct, wid, &k, sg_ct_hash(ct, &k)) == NULL;
+	}
+}
+
+static bool same_addr(const struct sg_pkt *a, const uint8_t *aa, const struct sg_pkt *b,
+                      const uint8_t *ba)
+{
+	return a->family == b->family && memcmp(aa, ba, sg_pkt_addr_len(a)) == 0;
+}
+
+/* Every emitted frame: fits, is on a port, parses as TCP with valid IP
+ * and TCP checksums.  When it answers frame b (not a tick), it belongs to
+ * b's flow: back to b's sender on b's port, onwards from b's sender on
+ * the other port. */
+static void check_out(const struct sg_out *out, unsigned cap, enum sg_port port,
+                      const struct before *b)
+{
+	CHECK(out->n <= cap);
+	for (unsigned i = 0; i < out->n; i++) {
+		const struct sg_out_frame *f = &out->f[i];
+		struct sg_pkt p;
+
+		CHECK(f->len <= SG_OUT_FRAME_MAX);
+		CHECK(f->port == SG_PORT_LAN || f->port == SG_PORT_WAN);
+		CHECK(sg_pkt_parse(&p, f->buf, f->len) == SG_PKT_TCP);
+		CHECK(sg_pkt_tcp_csum_ok(&p));
+		if (!b)
+			continue;
+		const struct sg_pkt *in = &b->pkt;
+		bool back = f->port == port;
+
+		CHECK(sg_pkt_vid(&p, 0) == sg_pkt_vid(in, 0) && sg_pkt_vid(&p, 1) == sg_pkt_vid(in, 1));
+		CHECK(same_addr(&p, sg_pkt_saddr(&p), in, back ? sg_pkt_daddr(in) : sg_pkt_saddr(in)));
+		CHECK(same_addr(&p, sg_pkt_daddr(&p), in, back ? sg_pkt_saddr(in) : sg_pkt_daddr(in)));
+		CHECK(p.sport == (back ? in->dport : in->sport));
+		CHECK(p.dport == (back ? in->sport : in->dport));
+	}
+}
+
+static void check_frame(struct run *r, unsigned wid, enum sg_port port, uint8_t *frame,
+                        uint32_t len, enum sg_verdict v, const struct sg_out *out, unsigned cap,
+                        struct before *b)
+{
+	CHECK(v == SG_VERDICT_FORWARD || v == SG_VERDICT_DROP || v == SG_VERDICT_CONSUME);
+	r->frames[wid]++;
+	r->verdicts[wid][v]++;
+	r->from_wan[wid] += port == SG_PORT_WAN;
+	r->monitored[wid] += r->cfg.monitor;
+
+	/* Only a TCP segment makes the core say anything. */
+	CHECK(out->n == 0 || b->cls == SG_PKT_TCP);
+	check_out(out, cap, port, b->cls == SG_PKT_TCP ? b : NULL);
+	/* A spoofable WAN source gets no amplification: one frame in, at
+	 * most one frame out (the SYN-ACK, the SYN to the server, a
+	 * challenge ACK). */
+	if (port == SG_PORT_WAN)
+		CHECK(out->n <= 1);
+	/* The point of the proxy: nothing from an unverified WAN client
+	 * reaches the LAN, unless policy.unknown says to forward, the box
+	 * only watches, or a signed SYN is to be tracked (no cookie can be
+	 * signed). */
+	if (b->unknown_wan && r->cfg.unknown_policy == SG_POLICY_DROP && !r->cfg.monitor &&
+	    !((b->pkt.opt.present & SG_OPT_SIGNED) && r->cfg.signed_syn_policy == SG_SIGNED_SYN_TRACK))
+		CHECK(v != SG_VERDICT_FORWARD);
+	/* Monitor mode: every frame passes and synguard says nothing. */
+	if (r->cfg.monitor)
+		CHECK(v == SG_VERDICT_FORWARD && out->n == 0);
+	if (r->pure_monitor)
+		CHECK(memcmp(frame, b->copy, len) == 0);
+
+	if (v == SG_VERDICT_FORWARD) {
+		struct sg_pkt p;
+
+		switch (b->cls) {
+		case SG_PKT_TCP:
+			/* Rewrites keep a valid segment valid and in its flow. */
+			if (b->tcp_ok) {
+				CHECK(sg_pkt_parse(&p, frame, len) == SG_PKT_TCP);
+				CHECK(sg_pkt_tcp_csum_ok(&p));
+				CHECK(p.sport == b->pkt.sport && p.dport == b->pkt.dport);
+				CHECK(same_addr(&p, sg_pkt_saddr(&p), &b->pkt, sg_pkt_saddr(&b->pkt)));
+				CHECK(same_addr(&p, sg_pkt_daddr(&p), &b->pkt, sg_pkt_daddr(&b->pkt)));
+				CHECK(p.payload_len == b->pkt.payload_len);
+			}
+			break;
+		case SG_PKT_IP_OTHER:
+			/* ICMP quotes are translated with their checksum. */
+			if (b->icmp_ok) {
+				CHECK(sg_pkt_parse(&p, frame, len) == SG_PKT_IP_OTHER);
+				CHECK(icmp_csum_ok(&p));
+			}
+			if (b->pkt.l4proto != SG_IPPROTO_ICMP && b->pkt.l4proto != SG_IPPROTO_ICMPV6)
+				CHECK(memcmp(frame, b->copy, len) == 0);
+			break;
+		default:
+			/* Bridged as they came. */
+			CHECK(memcmp(frame, b->copy, len) == 0);
+			break;
+		}
+	}
+	free(b->copy);
+	b->copy = NULL;
+}
+
+/* The counters add up to what the harness handed in; the table holds no
+ * more than its capacity and exactly what was inserted and not freed. */
+static void check_counters(struct run *r)
+{
+	struct sg_ct *ct = sg_proxy_table(r->p);
+	uint64_t live = 0;
+
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		struct sg_proxy_worker *w = sg_proxy_worker(r->p, i);
+		const struct sg_stats *st = sg_proxy_stats(w);
+		const struct sg_ct_stats *cs = sg_proxy_ct_stats(w);
+		uint64_t bad = 0, freed = 0;
+
+		/* Monitor mode counts what it would have done and forwards. */
+		CHECK(st->c[SG_STAT_FORWARDED] + st->c[SG_STAT_DROPPED] + st->c[SG_STAT_CONSUMED] ==
+		      r->frames[i]);
+		CHECK(st->c[SG_STAT_MONITOR_PASSED] <= r->monitored[i]);
+		CHECK(st->c[SG_STAT_DROPPED] >= r->verdicts[i][SG_VERDICT_DROP]);
+		CHECK(st->c[SG_STAT_CONSUMED] >= r->verdicts[i][SG_VERDICT_CONSUME]);
+		CHECK(st->c[SG_STAT_DROPPED] + st->c[SG_STAT_CONSUMED] <=
+		      r->verdicts[i][SG_VERDICT_DROP] + r->verdicts[i][SG_VERDICT_CONSUME] +
+		      st->c[SG_STAT_MONITOR_PASSED]);
+		CHECK(st->c[SG_STAT_RX_WAN] == r->from_wan[i]);
+		CHECK(st->c[SG_STAT_RX_WAN] + st->c[SG_STAT_RX_LAN] == r->frames[i]);
+		CHECK(st->c[SG_STAT_RX_TCP] + st->c[SG_STAT_RX_IP_OTHER] + st->c[SG_STAT_RX_NOT_IP] +
+		      st->c[SG_STAT_RX_FRAGMENT] + st->c[SG_STAT_RX_BAD] == r->frames[i]);
+		for (unsigned j = 0; j < SG_BAD__COUNT; j++)
+			bad += st->bad[j];
+		CHECK(bad == st->c[SG_STAT_RX_BAD]);
+
+		for (unsigned s = 0; s < SG_CT_STATE_COUNT; s++)
+			freed += cs->expired[s];
+		CHECK(cs->expired[SG_CT_FREE] == 0);
+		freed += cs->c[SG_CT_STAT_EVICT_CLOSING] + cs->c[SG_CT_STAT_EVICT_EMBRYONIC] +
+		         cs->c[SG_CT_STAT_EVICT_IDLE];
+		CHECK(freed <= cs->c[SG_CT_STAT_INSERTS]);
+		CHECK(cs->c[SG_CT_STAT_RECLAIMED] <= freed);
+		live += cs->c[SG_CT_STAT_INSERTS] - freed;
+	}
+	CHECK(sg_ct_count(ct) <= sg_ct_capacity(ct));
+	CHECK(sg_ct_count(ct) == live);
+}
+
+/* Output buffers lent for one call: exactly cap frames' worth on the
+ * heap, so a write past the last one is caught. */
+static uint8_t *lend(struct sg_out *out, unsigned cap)
+{
+	uint8_t *bufs = malloc(cap ? (size_t)cap * SG_OUT_FRAME_MAX : 1);
+
+	CHECK(bufs);
+	sg_out_init(out, bufs, cap);
+	CHECK(out->cap == cap);
+	return bufs;
+}
+
+static void tick(struct run *r, unsigned wid, unsigned first_cap)
+{
+	struct sg_proxy_worker *w = sg_proxy_worker(r->p, wid);
+	unsigned cap = first_cap;
+
+	/* Called again while it says its output filled up, as the daemon
+	 * does; each round either sends or defers the timers it met, so the
+	 * rounds are bounded by the entries. */
+	for (unsigned round = 0;; round++) {
+		struct sg_out out;
+		uint8_t *bufs = lend(&out, cap);
+		int more;
+
+		CHECK(round <= sg_ct_capacity(sg_proxy_table(r->p)) + 1);
+		more = sg_proxy_tick(w, r->now, &out);
+		called(r, wid);
+		check_out(&out, cap, SG_PORT_LAN, NULL);
+		free(bufs);
+		if (!more)
+			break;
+		cap = SG_OUT_MAX;
+	}
+}
+
+static void advance(struct run *r, uint8_t dt, bool sleep)
+{
+	uint64_t ns = (dt & 63) * (sleep ? sleep_unit : dt_unit)[dt >> 6];
+
+	if (ns > r->time_left)
+		ns = r->time_left;
+	r->time_left -= ns;
+	r->now += ns;
+}
+
+/* Reads one frame of the input into its own heap buffer, exactly its
+ * length, so the core's reads past it are caught. */
+static uint8_t *take_frame(struct input *in, uint32_t *len)
+{
+	uint32_t n = (uint32_t)get_u8(in) << 8;
+	uint8_t *f;
+
+	n = (n | get_u8(in)) & FRAME_LEN_MASK;
+	if (n > in->n)
+		n = (uint32_t)in->n;
+	f = malloc(n ? n : 1);
+	CHECK(f);
+	memcpy(f, in->p, n);
+	in->p += n;
+	in->n -= n;
+	*len = n;
+	return f;
+}
+
+static void one_frame(struct run *r, unsigned wid, enum sg_port port, unsigned cap,
+                      struct input *in)
+{
+	struct sg_proxy_worker *w = sg_proxy_worker(r->p, wid);
+	struct before b;
+	struct sg_out out;
+	uint32_t len;
+	uint8_t *frame = take_frame(in, &len);
+	uint8_t *bufs = lend(&out, cap);
+	enum sg_verdict v;
+
+	before_take(r, wid, port, frame, len, &b);
+	v = sg_proxy_process(w, port, frame, len, r->now, &out);
+	called(r, wid);
+	check_frame(r, wid, port, frame, len, v, &out, cap, &b);
+	free(bufs);
+	free(frame);
+}
+
+static void burst(struct run *r, unsigned wid, enum sg_port port, unsigned n, unsigned cap,
+                  struct input *in)
+{
+	static uint8_t *frames[BURST_MAX], *bufs[BURST_MAX];
+	static uint32_t lens[BURST_MAX];
+	static enum sg_verdict v[BURST_MAX];
+	static struct sg_out outs[BURST_MAX];
+	static struct before b[BURST_MAX];
+	unsigned m = 0;
+
+	/* A burst that runs out of input is the frames it got. */
+	while (m < n && (m == 0 || in->n > 0)) {
+		frames[m] = take_frame(in, &lens[m]);
+		bufs[m] = lend(&outs[m], cap);
+		m++;
+	}
+	/* Taken before the call: the core decides the frames in order, so an
+	 * earlier frame may open a later one's connection; the unknown-flow
+	 * check is for single frames only. */
+	for (unsigned i = 0; i < m; i++) {
+		before_take(r, wid, port, frames[i], lens[i], &b[i]);
+		b[i].unknown_wan = false;
+	}
+	sg_proxy_process_burst(sg_proxy_worker(r->p, wid), port, frames, lens, m, r->now, v, outs);
+	called(r, wid);
+	for (unsigned i = 0; i < m; i++) {
+		check_frame(r, wid, port, frames[i], lens[i], v[i], &outs[i], cap, &b[i]);
+		free(bufs[i]);
+		free(frames[i]);
+	}
+}
+
+/* Options a reload may change (bit 0-7 of a reload record's byte); the
+ * first configuration byte and bit 0 of the second map onto the same. */
+static void reload_options(struct sg_proxy_config *c, uint8_t b)
+{
+	struct sg_proxy_config d;
+
+	sg_proxy_config_default(&d);
+	c->unknown_policy = (b & 1) ? SG_POLICY_FORWARD : SG_POLICY_DROP;
+	c->bad_frame_policy = (b & 2) ? SG_POLICY_FORWARD : SG_POLICY_DROP;
+	c->uplink_mss_clamp = (b & 4) ? 1400 : 0;
+	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++) {
+		uint32_t t = d.ct.timeout_s[s] / 64;
+
+		c->ct.timeout_s[s] = !(b & 8) ? d.ct.timeout_s[s] :
+		                     t < SG_CT_MIN_TIMEOUT_S ? SG_CT_MIN_TIMEOUT_S : t;
+	}
+	c->monitor = (b & 16) != 0;
+	c->signed_syn_policy = (b & 32) ? SG_SIGNED_SYN_DROP : SG_SIGNED_SYN_TRACK;
+	c->rst_slack = (b & 64) ? 0 : d.rst_slack;
+	/* Other offers: the smallest MSS and the largest window scale. */
+	c->synack_mss4 = (b & 128) ? SG_TCP_MSS4_MIN : d.synack_mss4;
+	c->synack_mss6 = (b & 128) ? SG_TCP_MSS6_MIN : d.synack_mss6;
+	c->synack_wscale = (b & 128) ? SG_TCP_WSCALE_MAX : d.synack_wscale;
+}
+
+static void configure(struct run *r, uint8_t c0, uint8_t c1)
+{
+	static const uint64_t start_ms[4] = {
+		1000000ull, 0, (1ull << 32) - 600000ull, (1ull << 31) - 600000ull,
+	};
+	static const uint32_t capacity[4] = { 64, 16, 256, 1024 };
+	/* test_proxy's, for the seeds made from its scenarios. */
+	static const uint8_t shared_key[SG_SECRET_MASTER_BYTES] = { 1, 2, 3 };
+
+	memset(r, 0, sizeof(*r));
+	sg_proxy_config_default(&r->cfg);
+	r->cfg.seed = seed;
+	r->nworkers = (c0 & 1) ? 2 : 1;
+	reload_options(&r->cfg, (uint8_t)(((c0 >> 1) & 7) | ((c1 & 7) << 3)));
+	r->cfg.ct.capacity = capacity[(c0 >> 4) & 3];
+	if (c1 & 8)
+		r->cfg.source_share = SG_SOURCE_SHARE_MAX;
+	if (c1 & 16)
+		r->cfg.shared_key = shared_key;
+	if (c1 & 32)
+		r->cfg.rst_slack = 0;
+	if (c1 & 64)
+		r->cfg.ct.evict_idle_s = 5;
+	if (c1 & 128) {
+		r->cfg.source_prefix4 = 24;
+		r->cfg.source_prefix6 = 48;
+	}
+	r->pure_monitor = r->cfg.monitor && !r->cfg.uplink_mss_clamp;
+	r->now = start_ms[c0 >> 6] * MS;
+	r->time_left = TIME_BUDGET_NS;
+	CHECK(sg_proxy_create(&r->cfg, r->nworkers, &r->p) == 0);
+}
+
+/* A reload while the workers run: it takes effect at each worker's next
+ * call, and is refused (-EAGAIN) exactly while a worker that is not
+ * offline has not been called since the previous one. */
+static void reload(struct run *r, uint8_t b)
+{
+	struct sg_proxy_config c = r->cfg;
+	struct sg_cfg_fault why;
+	bool waiting = false;
+	int rc;
+
+	reload_options(&c, b);
+	for (unsigned i = 0; i < r->nworkers; i++)
+		waiting |= r->stale[i];
+	rc = sg_proxy_reconfigure(r->p, &c, &why);
+	CHECK(rc == (waiting ? -EAGAIN : 0));
+	if (rc)
+		return;
+	r->cfg = c;
+	r->pure_monitor &= c.monitor && !c.uplink_mss_clamp;
+	for (unsigned i = 0; i < r->nworkers; i++)
+		r->stale[i] = !r->offline[i];
+}
+
+/* What a restart must change: refused, whatever else the reload says. */
+static void reload_size(struct run *r, uint8_t b)
+{
+	struct sg_proxy_config c = r->cfg;
+	struct sg_cfg_fault why;
+
+	switch (b & 3) {
+	case 0:
+		c.ct.capacity *= 2;
+		break;
+	case 1:
+		c.cookie_period_s = c.cookie_period_s == SG_SECRET_MIN_PERIOD_S ?
+		                    SG_SECRET_MIN_PERIOD_S + 1 : SG_SECRET_MIN_PERIOD_S;
+		break;
+	case 2:
+		c.source_share = c.source_share == SG_SOURCE_SHARE_MAX ? 2 : SG_SOURCE_SHARE_MAX;
+		break;
+	default:
+		c.source_prefix4 = c.source_prefix4 == 32 ? 16 : 32;
+		break;
+	}
+	CHECK(sg_proxy_reconfigure(r->p, &c, &why) == -EINVAL);
+	CHECK(why.rule == SG_CFG_RESTART);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t bufs[SG_OUT_MAX][SG_OUT_FRAME_MAX];
-	static uint64_t now = 1000ull * 1000000000ull;
-	struct sg_proxy_worker *w;
+	struct input in = { data, size };
+	struct run r;
 
-	if (!proxy) {
-		static const uint8_t seed[SG_PROXY_SEED_BYTES] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-		struct sg_proxy_config cfg;
+	if (size == 0)
+		return 0;
+	configure(&r, get_u8(&in), get_u8(&in));
+	while (in.n > 0) {
+		uint8_t op = get_u8(&in);
+		unsigned kind = op & 3, wid = ((op >> 3) & 1) % r.nworkers;
+		enum sg_port port = (enum sg_port)((op >> 2) & 1);
+		unsigned cap = (op & 0x80) ? get_u8(&in) % (SG_OUT_MAX + 1) : SG_OUT_MAX;
+		uint8_t dt = get_u8(&in);
 
-		sg_proxy_config_default(&cfg);
-		cfg.seed = seed;          /* a crash must replay the same way */
-		cfg.ct.capacity = 64;     /* small: eviction and full-table paths */
-		if (sg_proxy_create(&cfg, 1, &proxy))
-			abort();
-	}
-	w = sg_proxy_worker(proxy, 0);
-	while (size >= 2) {
-		unsigned port = data[0] & 1, len = data[1];
-		struct sg_out out = { .n = 0, .cap = SG_OUT_MAX };
-		uint8_t *frame;
-
-		now += (uint64_t)(data[0] >> 1) * 250000000ull;   /* up to ~32 s */
-		data += 2;
-		size -= 2;
-		if (len > size)
-			len = (unsigned)size;
-		frame = malloc(len ? len : 1);
-		memcpy(frame, data, len);
-		for (unsigned i = 0; i < SG_OUT_MAX; i++)
-			out.f[i].buf = bufs[i];
-		sg_proxy_process(w, (enum sg_port)port, frame, len, now, &out);
-		for (unsigned i = 0; i < out.n; i++) {
-			struct sg_pkt p;
-
-			CHECK(out.f[i].len <= SG_OUT_FRAME_MAX);
-			CHECK(sg_pkt_parse(&p, out.f[i].buf, out.f[i].len) == SG_PKT_TCP);
-			CHECK(sg_pkt_tcp_csum_ok(&p));
+		switch (kind) {
+		case 0:
+			advance(&r, dt, false);
+			one_frame(&r, wid, port, cap, &in);
+			tick(&r, wid, SG_OUT_MAX);
+			break;
+		case 1:
+			advance(&r, dt, false);
+			burst(&r, wid, port, burst_n[(op >> 4) & 7], cap, &in);
+			tick(&r, wid, SG_OUT_MAX);
+			break;
+		case 2:
+			advance(&r, dt, op & 0x20);
+			if (op & 0x10)
+				for (unsigned i = 0; i < r.nworkers; i++)
+					tick(&r, i, cap);
+			else
+				tick(&r, wid, cap);
+			break;
+		default:
+			switch ((op >> 4) & 3) {
+			case 0:
+				sg_proxy_set_cookie_clock(r.p, (int64_t)dt * 8000 * (int64_t)MS);
+				break;
+			case 1:
+				sg_proxy_worker_offline(sg_proxy_worker(r.p, wid));
+				r.offline[wid] = true;   /* holds no configuration */
+				r.stale[wid] = false;
+				break;
+			case 2:
+				reload(&r, dt);
+				break;
+			default:
+				reload_size(&r, dt);
+				break;
+			}
+			break;
 		}
-		free(frame);
-		data += len;
-		size -= len;
-		out.n = 0;
-		sg_proxy_tick(w, now, &out);
+		check_counters(&r);
 	}
+	sg_proxy_destroy(r.p);
 	return 0;
 }
