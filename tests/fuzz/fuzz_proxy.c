@@ -153,6 +153,25 @@ static void called(struct run *r, unsigned wid)
 	r->offline[wid] = false;
 }
 
+/* FUZZ_PROXY_TRACE=1 prints what each record did and the counters at the
+ * end: to read a crash input or check that a seed does what its scenario
+ * did. */
+static int trace = -1;
+
+static void trace_counters(const struct run *r)
+{
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		const struct sg_stats *st = sg_proxy_stats(sg_proxy_worker(r->p, i));
+
+		for (unsigned s = 0; s < SG_STAT__COUNT; s++)
+			if (st->c[s])
+				fprintf(stderr, "  w%u %s %llu\n", i, sg_stat_name((enum sg_stat)s),
+				        (unsigned long long)st->c[s]);
+	}
+	fprintf(stderr, "  table %u/%u\n", sg_ct_count(sg_proxy_table(r->p)),
+	        sg_ct_capacity(sg_proxy_table(r->p)));
+}
+
 static bool icmp_csum_ok(const struct sg_pkt *p)
 {
 	const uint8_t *m = sg_pkt_l4(p);
@@ -241,6 +260,13 @@ static void check_frame(struct run *r, unsigned wid, enum sg_port port, uint8_t 
                         struct before *b)
 {
 	CHECK(v == SG_VERDICT_FORWARD || v == SG_VERDICT_DROP || v == SG_VERDICT_CONSUME);
+	if (trace)
+		fprintf(stderr, "t=%llu.%03llu w%u %s len %u class %d flags %02x: %s, %u out\n",
+		        (unsigned long long)(r->now / 1000000000u),
+		        (unsigned long long)(r->now / MS % 1000), wid, port == SG_PORT_WAN ? "wan" : "lan",
+		        len, b->cls, b->cls == SG_PKT_TCP ? b->pkt.tcp_flags : 0,
+		        v == SG_VERDICT_FORWARD ? "forward" : v == SG_VERDICT_DROP ? "drop" : "consume",
+		        out->n);
 	r->frames[wid]++;
 	r->verdicts[wid][v]++;
 	r->from_wan[wid] += port == SG_PORT_WAN;
@@ -372,6 +398,10 @@ static void tick(struct run *r, unsigned wid, unsigned first_cap)
 		CHECK(round <= sg_ct_capacity(sg_proxy_table(r->p)) + 1);
 		more = sg_proxy_tick(w, r->now, &out);
 		called(r, wid);
+		if (trace && out.n)
+			fprintf(stderr, "t=%llu.%03llu w%u tick: %u out\n",
+			        (unsigned long long)(r->now / 1000000000u),
+			        (unsigned long long)(r->now / MS % 1000), wid, out.n);
 		check_out(&out, cap, SG_PORT_LAN, NULL);
 		free(bufs);
 		if (!more)
@@ -639,6 +669,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct input in = { data, size };
 	struct run r;
 
+	if (trace < 0)
+		trace = getenv("FUZZ_PROXY_TRACE") != NULL;
 	if (size == 0)
 		return 0;
 	configure(&r, get_u8(&in), get_u8(&in));
@@ -689,6 +721,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_counters(&r);
 	}
+	if (trace)
+		trace_counters(&r);
 	sg_proxy_destroy(r.p);
 	return 0;
 }
