@@ -102,7 +102,8 @@ fuzz_run() {  # corpus-root label [nice level]
     mkdir -p "$corpus"
     log="$BUILD_FUZZ/$name.log"
     crashes=(tests/fuzz/crashes/"$name"/*)
-    if [ -e "${crashes[0]}" ] && ! "$h" "${crashes[@]}" >"$log" 2>&1; then
+    # Without FUZZ_PROXY_ALLOW: these inputs are how an open issue shows.
+    if [ -e "${crashes[0]}" ] && ! env -u FUZZ_PROXY_ALLOW "$h" "${crashes[@]}" >"$log" 2>&1; then
       bad=$((bad + 1))
       echo "$label $name: FAILED on an input of tests/fuzz/crashes/$name, see $log"; tail -40 "$log"
       continue
