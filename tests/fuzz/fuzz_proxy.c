@@ -48,7 +48,11 @@
  *           (1 to 16 s) are a few records away; a sleep counts in units
  *           of 1 min, 5 min, 15 min or 1 h, for the states' timeouts
  *           (45 s to 24 h; 3 h of simulated time at most per input)
- *     frame [len hi] [len lo] [len bytes]   (len & 0x3fff)
+ *     frame [len hi] [len lo] [len & 0x3fff bytes]: with bit 15 of len
+ *           clear the harness first fixes the IPv4 header and TCP
+ *           checksums, which mutation alone almost never gets right and
+ *           which gate every state change from the WAN; set, the frame
+ *           goes in as it is
  *     burst count x frame
  *
  * After a frame or burst record its worker ticks, as the daemon's worker
@@ -434,14 +438,37 @@ static void advance(struct run *r, uint8_t dt, bool sleep)
 	r->now += ns;
 }
 
+/* Makes the IPv4 header checksum and the TCP checksum of f valid, where
+ * the frame has them. */
+static void fix_checksums(uint8_t *f, uint32_t len)
+{
+	struct sg_pkt p;
+	enum sg_pkt_class cls = sg_pkt_parse(&p, f, len);
+
+	if (cls == SG_PKT_BAD && p.bad == SG_BAD_IP4_CSUM) {
+		uint8_t *ip = f + p.l3_off;
+		uint16_t c = 0;
+
+		memcpy(ip + 10, &c, 2);
+		c = sg_csum_finish(sg_csum_partial(ip, (size_t)(ip[0] & 0x0f) * 4, 0));
+		memcpy(ip + 10, &c, 2);
+		cls = sg_pkt_parse(&p, f, len);
+	}
+	if (cls == SG_PKT_TCP && !p.first_frag)
+		sg_pkt_tcp_csum_fill(&p);
+}
+
 /* Reads one frame of the input into its own heap buffer, exactly its
  * length, so the core's reads past it are caught. */
 static uint8_t *take_frame(struct input *in, uint32_t *len)
 {
 	uint32_t n = (uint32_t)get_u8(in) << 8;
+	bool as_is;
 	uint8_t *f;
 
-	n = (n | get_u8(in)) & FRAME_LEN_MASK;
+	n |= get_u8(in);
+	as_is = n & 0x8000;
+	n &= FRAME_LEN_MASK;
 	if (n > in->n)
 		n = (uint32_t)in->n;
 	f = malloc(n ? n : 1);
@@ -449,6 +476,8 @@ static uint8_t *take_frame(struct input *in, uint32_t *len)
 	memcpy(f, in->p, n);
 	in->p += n;
 	in->n -= n;
+	if (!as_is)
+		fix_checksums(f, n);
 	*len = n;
 	return f;
 }
