@@ -64,6 +64,46 @@ def split_ms(ms):
     pre += [(TICK, dt) for dt in parts[:-1]]
     return pre, parts[-1]
 
+def csum(data, s=0):
+    if len(data) % 2:
+        data += b'\0'
+    for i in range(0, len(data), 2):
+        s += (data[i] << 8) | data[i + 1]
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+def checksums_valid(f):
+    """False when the frame's IPv4 header or TCP checksum is wrong: a test
+    made it so on purpose, and fuzz_proxy must take it as it is."""
+    off, et = 12, None
+    while off + 2 <= len(f):
+        et = struct.unpack('>H', f[off:off + 2])[0]
+        if et not in (0x8100, 0x88a8, 0x9100):
+            break
+        off += 4
+    off += 2
+    if et == 0x0800 and off + 20 <= len(f):
+        ihl = (f[off] & 15) * 4
+        ip = f[off:off + ihl]
+        if len(ip) < 20 or csum(ip) != 0xffff:
+            return False
+        tot = struct.unpack('>H', ip[2:4])[0]
+        if ip[9] != 6 or struct.unpack('>H', ip[6:8])[0] & 0x3fff:
+            return True
+        seg = f[off + ihl:off + tot]
+        ph = ip[12:20] + struct.pack('>HH', 6, len(seg))
+    elif et == 0x86dd and off + 40 <= len(f):
+        ip = f[off:off + 40]
+        if ip[6] != 6:
+            return True                     # extension headers: leave it
+        plen = struct.unpack('>H', ip[4:6])[0]
+        seg = f[off + 40:off + 40 + plen]
+        ph = ip[8:40] + struct.pack('>IxxxB', len(seg), 6)
+    else:
+        return True
+    return len(seg) < 20 or csum(ph + seg) == 0xffff
+
 def convert(path):
     lines = [l.split() for l in open(path)]
     cfg = lines[0]
@@ -94,7 +134,8 @@ def convert(path):
         rec = b''.join(bytes([op, d]) for op, d in pre)
         if e[0] == 'frame':
             frame = bytes.fromhex(e[3])
-            rec += bytes([FRAME | (int(e[1]) << 2), dt]) + struct.pack('>H', len(frame)) + frame
+            as_is = 0 if checksums_valid(frame) else 0x8000
+            rec += bytes([FRAME | (int(e[1]) << 2), dt]) + struct.pack('>H', len(frame) | as_is) + frame
         else:
             rec += bytes([TICK, dt])
         recs.append(rec)
@@ -125,7 +166,8 @@ for name in sorted(os.listdir(parse_seeds)):
     frame = open(os.path.join(parse_seeds, name), 'rb').read()
     seed = bytes([0, 0])
     for port in (1, 0):
-        seed += bytes([FRAME | (port << 2), 0]) + struct.pack('>H', len(frame)) + frame
+        as_is = 0 if checksums_valid(frame) else 0x8000
+        seed += bytes([FRAME | (port << 2), 0]) + struct.pack('>H', len(frame) | as_is) + frame
     open(os.path.join(out, 'frame-' + name), 'wb').write(seed)
 PY
 echo "$out: $(ls "$out" | wc -l) files, $(du -sk "$out" | cut -f1) KiB"
