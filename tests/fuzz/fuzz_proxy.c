@@ -27,7 +27,7 @@
  *             bit 4   cookies from a shared key, not the seed
  *             bit 5   rst_slack = 0
  *             bit 6   evict_idle_s = 5
- *             bit 7   sources are /24 and /48 prefixes
+ *             bit 7   sources are /21 and /61 prefixes (not whole bytes)
  *
  *   record  [op] [cap]? [dt] ...
  *     op    bit 0-1 kind: 0 frame, 1 burst, 2 tick, 3 control
@@ -52,7 +52,9 @@
  *           clear the harness first fixes the IPv4 header and TCP
  *           checksums, which mutation alone almost never gets right and
  *           which gate every state change from the WAN; set, the frame
- *           goes in as it is
+ *           goes in as it is.  Bit 14, in a frame record, makes it a
+ *           flood: FLOOD_N copies, the i-th with TCP source port + i,
+ *           one call each (a full table, a source over its quota)
  *     burst count x frame
  *
  * After a frame or burst record its worker ticks, as the daemon's worker
@@ -83,6 +85,8 @@
 } while (0)
 
 #define MS 1000000ull
+/* One more than a source's smallest quota (SG_QUOTA_MIN_LIMIT). */
+#define FLOOD_N 65
 #define NWORKERS_MAX 2
 #define FRAME_LEN_MASK 0x3fff
 
@@ -460,7 +464,7 @@ static void fix_checksums(uint8_t *f, uint32_t len)
 
 /* Reads one frame of the input into its own heap buffer, exactly its
  * length, so the core's reads past it are caught. */
-static uint8_t *take_frame(struct input *in, uint32_t *len)
+static uint8_t *take_frame(struct input *in, uint32_t *len, bool *flood)
 {
 	uint32_t n = (uint32_t)get_u8(in) << 8;
 	bool as_is;
@@ -468,6 +472,8 @@ static uint8_t *take_frame(struct input *in, uint32_t *len)
 
 	n |= get_u8(in);
 	as_is = n & 0x8000;
+	if (flood)
+		*flood = n & 0x4000;
 	n &= FRAME_LEN_MASK;
 	if (n > in->n)
 		n = (uint32_t)in->n;
@@ -486,18 +492,34 @@ static void one_frame(struct run *r, unsigned wid, enum sg_port port, unsigned c
                       struct input *in)
 {
 	struct sg_proxy_worker *w = sg_proxy_worker(r->p, wid);
-	struct before b;
-	struct sg_out out;
 	uint32_t len;
-	uint8_t *frame = take_frame(in, &len);
-	uint8_t *bufs = lend(&out, cap);
-	enum sg_verdict v;
+	bool flood;
+	uint8_t *frame = take_frame(in, &len, &flood);
+	uint8_t *orig = malloc(len ? len : 1);
+	struct sg_pkt p;
 
-	before_take(r, wid, port, frame, len, &b);
-	v = sg_proxy_process(w, port, frame, len, r->now, &out);
-	called(r, wid);
-	check_frame(r, wid, port, frame, len, v, &out, cap, &b);
-	free(bufs);
+	CHECK(orig);
+	memcpy(orig, frame, len);
+	for (unsigned i = 0; i < (flood ? FLOOD_N : 1); i++) {
+		struct before b;
+		struct sg_out out;
+		uint8_t *bufs = lend(&out, cap);
+		enum sg_verdict v;
+
+		if (i) {
+			/* The core rewrote the last copy in place: start again
+			 * from the input's, on the next source port. */
+			memcpy(frame, orig, len);
+			if (sg_pkt_parse(&p, frame, len) == SG_PKT_TCP)
+				sg_pkt_tcp_set16(&p, 0, (uint16_t)(p.sport + i));
+		}
+		before_take(r, wid, port, frame, len, &b);
+		v = sg_proxy_process(w, port, frame, len, r->now, &out);
+		called(r, wid);
+		check_frame(r, wid, port, frame, len, v, &out, cap, &b);
+		free(bufs);
+	}
+	free(orig);
 	free(frame);
 }
 
@@ -513,7 +535,7 @@ static void burst(struct run *r, unsigned wid, enum sg_port port, unsigned n, un
 
 	/* A burst that runs out of input is the frames it got. */
 	while (m < n && (m == 0 || in->n > 0)) {
-		frames[m] = take_frame(in, &lens[m]);
+		frames[m] = take_frame(in, &lens[m], NULL);
 		bufs[m] = lend(&outs[m], cap);
 		m++;
 	}
@@ -582,8 +604,8 @@ static void configure(struct run *r, uint8_t c0, uint8_t c1)
 	if (c1 & 64)
 		r->cfg.ct.evict_idle_s = 5;
 	if (c1 & 128) {
-		r->cfg.source_prefix4 = 24;
-		r->cfg.source_prefix6 = 48;
+		r->cfg.source_prefix4 = 21;
+		r->cfg.source_prefix6 = 61;
 	}
 	r->pure_monitor = r->cfg.monitor && !r->cfg.uplink_mss_clamp;
 	r->now = start_ms[c0 >> 6] * MS;
