@@ -13,6 +13,8 @@
 #             that run several, cut to SEED_MAX bytes.
 # frame-*     each of fuzz_parse's seed frames, sent on the WAN port and
 #             then on the LAN port.
+# flood-*     one SYN repeated on 65 source ports: a monitoring box's
+#             source over its quota, a 16-entry table filled from the LAN.
 #
 # Deterministic: the same tests give the same files.  Re-run it when the
 # scenarios or fuzz_proxy's input format change, and commit the result.
@@ -30,7 +32,7 @@ for t in test_proxy test_attacks test_defences; do
   log=$(SG_TEST_DUMP_DIR=$dump "$BUILD/tests/unit/$t" 2>&1) || { echo "$log"; exit 1; }
 done
 
-rm -f "$out"/scenario-* "$out"/frame-*
+rm -f "$out"/scenario-* "$out"/frame-* "$out"/flood-*
 mkdir -p "$out"
 python3 - "$dump" "$out" "$SEED_MAX" tests/fuzz/seeds/fuzz_parse <<'PY'
 import os, re, struct, sys
@@ -161,6 +163,14 @@ for i, test in enumerate(sorted(scen)):
         seed = convert(os.path.join(dump, '%s.%s.%d' % (test, fl, n)))
         if len(seed) > 2:
             open(os.path.join(out, 'scenario-%s.%s.%d' % (test, fl, n)), 'wb').write(seed)
+
+# Floods of one SYN (bit 14 of the length): a monitoring box's source over
+# its quota, and LAN-opened connections filling a 16-entry table.
+syn = open(os.path.join(parse_seeds, 'v4_syn'), 'rb').read()
+for name, conf, port in (('flood-wan-monitor-quota', [0x30, 0x02], 1),
+                         ('flood-lan-full-table', [0x10, 0x00], 0)):
+    seed = bytes(conf + [FRAME | (port << 2), 0]) + struct.pack('>H', len(syn) | 0x4000) + syn
+    open(os.path.join(out, name), 'wb').write(seed)
 
 for name in sorted(os.listdir(parse_seeds)):
     frame = open(os.path.join(parse_seeds, name), 'rb').read()
