@@ -7,7 +7,8 @@
  * (h_init to h_fini) also writes what h_send and h_tick feed the core to
  * DIR/<test function>.<flavour>.<n>, one line an event:
  *   config <capacity> <unknown_policy> <bad_frame_policy> <uplink_mss_clamp> <shared_key>
- *          <monitor> <signed_syn_policy> <source_share>
+ *          <monitor> <signed_syn_policy> <source_share> <halfopen.max_syn_rate>
+ *          <ratelimit_on>
  *   frame <port> <now_ns> <frame as hex, before the core rewrites it>
  *   tick <now_ns> <frames the tick emitted>
  * tests/fuzz/make-seeds.sh turns these into fuzz_proxy's seeds.  Without
@@ -240,9 +241,10 @@ static inline void h_dump_open(struct h *h, const char *who, const struct sg_pro
 		h->dump = fopen(path, "wx");
 	}
 	assert_non_null(h->dump);
-	fprintf(h->dump, "config %u %u %u %u %d %d %u %u\n", cfg->ct.capacity, cfg->unknown_policy,
-	        cfg->bad_frame_policy, cfg->uplink_mss_clamp, cfg->shared_key != NULL, cfg->monitor,
-	        cfg->signed_syn_policy, cfg->source_share);
+	fprintf(h->dump, "config %u %u %u %u %d %d %u %u %u %d\n", cfg->ct.capacity,
+	        cfg->unknown_policy, cfg->bad_frame_policy, cfg->uplink_mss_clamp,
+	        cfg->shared_key != NULL, cfg->monitor, cfg->signed_syn_policy, cfg->source_share,
+	        cfg->halfopen.max_syn_rate, cfg->ratelimit_on);
 }
 
 /* h_init(h, fl, cfg): the scenario's name is its test function's, for the
