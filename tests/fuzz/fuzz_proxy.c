@@ -4,13 +4,13 @@
  * lets us see (check_* below).
  *
  * Every input runs on a proxy of its own, configured by the input's first
- * two bytes, so a crash replays from its file alone (a proxy kept across inputs
- * made every finding depend on all the inputs before it).  The table's
- * memory is recycled between inputs (__wrap_mmap below).
+ * three bytes, so a crash replays from its file alone (a proxy kept across
+ * inputs made every finding depend on all the inputs before it).  The
+ * table's memory is recycled between inputs (__wrap_mmap below).
  *
  * Input format:
  *
- *   [config 0] [config 1] [record] [record] ...   any truncation is fine
+ *   [config 0] [config 1] [config 2] [record] ...   any truncation is fine
  *
  *   config 0  bit 0   two workers (else one)
  *             bit 1   unknown_policy = forward
@@ -28,6 +28,15 @@
  *             bit 5   rst_slack = 0
  *             bit 6   evict_idle_s = 5
  *             bit 7   sources are /21 and /61 prefixes (not whole bytes)
+ *   config 2  bit 0-1 SYN cache: off, as shipped, quick to turn to
+ *                     cookies, never turning
+ *             bit 2-3 rate limits: off, as shipped, 1/s per /24 and /64,
+ *                     1/s per /32 and /128
+ *             bit 4-5 policy: none, rules, allow and deny lists, track by
+ *                     default (policy_preset())
+ *             bit 6   learned server options live 1 s
+ *             bit 7   unused
+ *   Sizes (table capacity aside) are small so a proxy is quick to make.
  *
  *   record  [op] [cap]? [dt] ...
  *     op    bit 0-1 kind: 0 frame, 1 burst, 2 tick, 3 control
@@ -71,6 +80,7 @@
 #include <sys/types.h>
 
 #include "core/flow.h"
+#include "core/policy.h"
 #include "core/proxy.h"
 #include "core/secret.h"
 #include "net/csum.h"
@@ -131,7 +141,8 @@ static uint8_t get_u8(struct input *in)
 /* What the harness knows independently of the core. */
 struct run {
 	struct sg_proxy *p;
-	struct sg_proxy_config cfg;   /* the latest, which each call picks up */
+	uint8_t conf[3];              /* the configuration bytes */
+	const struct sg_proxy_config *cfg;   /* the latest, which each call picks up */
 	unsigned nworkers;
 	uint64_t now, time_left;
 	uint64_t frames[NWORKERS_MAX], verdicts[NWORKERS_MAX][3], from_wan[NWORKERS_MAX];
@@ -159,6 +170,7 @@ struct before {
 	bool tcp_ok;                /* TCP, whole, valid checksum */
 	bool icmp_ok;               /* ICMP(v6), valid checksum */
 	bool unknown_wan;           /* TCP from WAN of no connection in the table */
+	enum sg_policy_action action;   /* what the policy says of its flow */
 };
 
 /* A call of worker wid picks the latest configuration up. */
@@ -232,8 +244,11 @@ static void before_take(struct run *r, unsigned wid, enum sg_port port, const ui
 
 		flow_of(&k, &b->pkt, port);
 		b->unknown_wan = sg_ct_lookup(ct, wid, &k, sg_ct_hash(ct, &k)) == NULL;
+		b->action = sg_policy_decide(&r->cfg->policy, b->pkt.family, sg_pkt_saddr(&b->pkt),
+		                             sg_pkt_daddr(&b->pkt), b->pkt.dport);
 	}
 }
+
 
 static bool same_addr(const struct sg_pkt *a, const uint8_t *aa, const struct sg_pkt *b,
                       const uint8_t *ba)
@@ -285,7 +300,7 @@ static void check_frame(struct run *r, unsigned wid, enum sg_port port, uint8_t 
 	r->frames[wid]++;
 	r->verdicts[wid][v]++;
 	r->from_wan[wid] += port == SG_PORT_WAN;
-	r->monitored[wid] += r->cfg.monitor;
+	r->monitored[wid] += r->cfg->monitor;
 
 	/* Only a TCP segment makes the core say anything. */
 	CHECK(out->n == 0 || b->cls == SG_PKT_TCP);
@@ -297,13 +312,15 @@ static void check_frame(struct run *r, unsigned wid, enum sg_port port, uint8_t 
 		CHECK(out->n <= 1);
 	/* The point of the proxy: nothing from an unverified WAN client
 	 * reaches the LAN, unless policy.unknown says to forward, the box
-	 * only watches, or a signed SYN is to be tracked (no cookie can be
-	 * signed). */
-	if (b->unknown_wan && r->cfg.unknown_policy == SG_POLICY_DROP && !r->cfg.monitor &&
-	    !((b->pkt.opt.present & SG_OPT_SIGNED) && r->cfg.signed_syn_policy == SG_SIGNED_SYN_TRACK))
+	 * only watches, the policy bypasses the flow or tracks its SYN, or a
+	 * signed SYN is to be tracked (no cookie can be signed). */
+	if (b->unknown_wan && r->cfg->unknown_policy == SG_POLICY_DROP && !r->cfg->monitor &&
+	    b->action != SG_ACTION_BYPASS &&
+	    !(b->action == SG_ACTION_TRACK && (b->pkt.tcp_flags & SG_TCP_SYN)) &&
+	    !((b->pkt.opt.present & SG_OPT_SIGNED) && r->cfg->signed_syn_policy == SG_SIGNED_SYN_TRACK))
 		CHECK(v != SG_VERDICT_FORWARD);
 	/* Monitor mode: every frame passes and synguard says nothing. */
-	if (r->cfg.monitor)
+	if (r->cfg->monitor)
 		CHECK(v == SG_VERDICT_FORWARD && out->n == 0);
 	if (r->pure_monitor && allow_monitor_cookie) {
 		uint64_t ok = 0;
@@ -555,62 +572,163 @@ static void burst(struct run *r, unsigned wid, enum sg_port port, unsigned n, un
 	}
 }
 
-/* Options a reload may change (bit 0-7 of a reload record's byte); the
- * first configuration byte and bit 0 of the second map onto the same. */
-static void reload_options(struct sg_proxy_config *c, uint8_t b)
+/* Policy presets (configuration bit 2.4-5), around the addresses of
+ * tests/unit/proxy_harness.h's client (198.51.100.7, 2001:db8:c::7) and
+ * server (192.0.2.10, 2001:db8:5::a), whose port 80 every preset proxies
+ * so the seeds keep working: 1 rules by destination, 2 allow and deny
+ * lists, 3 track by default. */
+static void policy_preset(struct sg_policy_set *s, unsigned which)
 {
-	struct sg_proxy_config d;
+	static const struct { const char *dst; uint16_t lo, hi; enum sg_policy_action a; } rules[][4] = {
+		[1] = { { "192.0.2.10", 22, 22, SG_ACTION_TRACK },
+		        { "192.0.2.0/24", 443, 443, SG_ACTION_BYPASS },
+		        { "2001:db8:5::/48", 25, 25, SG_ACTION_DROP },
+		        { "2001:db8:5::a", 0, 79, SG_ACTION_BYPASS } },
+		[3] = { { "192.0.2.10", 80, 80, SG_ACTION_PROXY },
+		        { "2001:db8:5::a", 80, 80, SG_ACTION_PROXY },
+		        { "0.0.0.0/0", 53, 53, SG_ACTION_BYPASS },
+		        { "::/0", 0, 1023, SG_ACTION_DROP } },
+	};
+	struct sg_cfg_fault why;
 
-	sg_proxy_config_default(&d);
+	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; (which == 1 || which == 3) && i < 4; i++) {
+		CHECK(sg_prefix_parse(rules[which][i].dst, &s->rule[i].dst) == 0);
+		s->rule[i].port_lo = rules[which][i].lo;
+		s->rule[i].port_hi = rules[which][i].hi;
+		s->rule[i].action = rules[which][i].a;
+		s->nrules++;
+	}
+	if (which == 2) {
+		CHECK(sg_prefix_parse("198.51.100.0/28", &s->allow[s->nallow++]) == 0);
+		CHECK(sg_prefix_parse("2001:db8:c::7", &s->allow[s->nallow++]) == 0);
+		CHECK(sg_prefix_parse("198.51.100.8/29", &s->deny[s->ndeny++]) == 0);
+		CHECK(sg_prefix_parse("203.0.113.0/24", &s->deny[s->ndeny++]) == 0);
+	}
+	if (which == 3)
+		s->default_action = SG_ACTION_TRACK;
+	sg_policy_normalize(s);
+	CHECK(sg_policy_check(s, &why) == 0);
+}
+
+/* The configuration of an input: its three configuration bytes, then,
+ * from a reload on, the reload's byte (reload < 0: none yet).  A reload's
+ * byte sets only what a reload may change:
+ *   bit 0 unknown_policy forward    bit 4 monitor
+ *   bit 1 bad_frame_policy forward  bit 5 signed_syn_policy drop
+ *   bit 2 uplink_mss_clamp 1400     bit 6 rst_slack 0
+ *   bit 3 timeouts / 64             bit 7 the smallest offers and the
+ *                                         tightest limits
+ * and the configuration bytes give the same from bits 0.1-3 and 1.0-2. */
+static void build_config(struct sg_proxy_config *c, const uint8_t conf[3], int reload)
+{
+	static const uint32_t capacity[4] = { 64, 16, 256, 1024 };
+	/* test_proxy's, for the seeds made from its scenarios. */
+	static const uint8_t shared_key[SG_SECRET_MASTER_BYTES] = { 1, 2, 3 };
+	static struct sg_policy_set presets[4];
+	static bool presets_made;
+	uint8_t b = reload >= 0 ? (uint8_t)reload :
+	            (uint8_t)(((conf[0] >> 1) & 7) | ((conf[1] & 7) << 3));
+	unsigned policy = (conf[2] >> 4) & 3;
+
+	if (!presets_made) {
+		for (unsigned i = 0; i < 4; i++)
+			policy_preset(&presets[i], i);
+		presets_made = true;
+	}
+	sg_proxy_config_default(c);
+	c->seed = seed;
+	/* Sizes: small, so each input's proxy is quick to make. */
+	c->ct.capacity = capacity[(conf[0] >> 4) & 3];
+	c->halfopen.entries = 64;
+	c->learn.entries = 64;
+	c->ratelimit.entries = 64;
+	if (conf[1] & 8)
+		c->source_share = SG_SOURCE_SHARE_MAX;
+	if (conf[1] & 16)
+		c->shared_key = shared_key;
+	if (conf[1] & 64)
+		c->ct.evict_idle_s = 5;
+	if (conf[1] & 128) {
+		c->source_prefix4 = 21;
+		c->source_prefix6 = 61;
+	}
+	/* The SYN cache: off (the unit tests' default), as shipped, quick to
+	 * turn to cookies, or never. */
+	switch (conf[2] & 3) {
+	case 0:
+		c->halfopen.max_syn_rate = 0;
+		break;
+	case 2:
+		c->halfopen.max_syn_rate = 5;
+		c->halfopen.max_fill_pct = 25;
+		c->halfopen.timeout_s = SG_HALFOPEN_MIN_TIMEOUT_S;
+		break;
+	case 3:
+		c->halfopen.max_syn_rate = SG_HALFOPEN_MAX_SYN_RATE;
+		c->halfopen.max_fill_pct = 100;
+		break;
+	}
+	/* Rate limits: off, as shipped, a token every second (burst 3) per
+	 * /24 and /64, or per /32 and /128. */
+	c->ratelimit_on = (conf[2] & 12) != 0;
+	if ((conf[2] & 12) >= 8) {
+		c->ratelimit.rate = 1;
+		c->ratelimit.burst = 3;
+	}
+	if ((conf[2] & 12) == 12) {
+		c->ratelimit.prefix4 = 32;
+		c->ratelimit.prefix6 = 128;
+	}
+	if (policy)
+		c->policy = presets[policy];
+	if (conf[2] & 64)
+		c->learn.ttl_s = SG_LEARN_MIN_TTL_S;
+
 	c->unknown_policy = (b & 1) ? SG_POLICY_FORWARD : SG_POLICY_DROP;
 	c->bad_frame_policy = (b & 2) ? SG_POLICY_FORWARD : SG_POLICY_DROP;
 	c->uplink_mss_clamp = (b & 4) ? 1400 : 0;
-	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++) {
-		uint32_t t = d.ct.timeout_s[s] / 64;
+	if (b & 8)
+		for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++) {
+			uint32_t t = c->ct.timeout_s[s] / 64;
 
-		c->ct.timeout_s[s] = !(b & 8) ? d.ct.timeout_s[s] :
-		                     t < SG_CT_MIN_TIMEOUT_S ? SG_CT_MIN_TIMEOUT_S : t;
-	}
+			c->ct.timeout_s[s] = t < SG_CT_MIN_TIMEOUT_S ? SG_CT_MIN_TIMEOUT_S : t;
+		}
 	c->monitor = (b & 16) != 0;
 	c->signed_syn_policy = (b & 32) ? SG_SIGNED_SYN_DROP : SG_SIGNED_SYN_TRACK;
-	c->rst_slack = (b & 64) ? 0 : d.rst_slack;
-	/* Other offers: the smallest MSS and the largest window scale. */
-	c->synack_mss4 = (b & 128) ? SG_TCP_MSS4_MIN : d.synack_mss4;
-	c->synack_mss6 = (b & 128) ? SG_TCP_MSS6_MIN : d.synack_mss6;
-	c->synack_wscale = (b & 128) ? SG_TCP_WSCALE_MAX : d.synack_wscale;
+	if (b & 64)
+		c->rst_slack = 0;
+	if (b & 128) {
+		c->synack_mss4 = SG_TCP_MSS4_MIN;
+		c->synack_mss6 = SG_TCP_MSS6_MIN;
+		c->synack_wscale = SG_TCP_WSCALE_MAX;
+		c->halfopen.max_syn_rate = 1;
+		c->halfopen.max_fill_pct = 1;
+		c->ratelimit.rate = 1;
+		c->ratelimit.burst = 1;
+	}
 }
 
-static void configure(struct run *r, uint8_t c0, uint8_t c1)
+/* The configuration the workers use from their next call (sg_proxy_config
+ * holds the policy set, 44 kB: kept here rather than copied around). */
+static struct sg_proxy_config cfg_now, cfg_next;
+
+static void configure(struct run *r, struct input *in)
 {
 	static const uint64_t start_ms[4] = {
 		1000000ull, 0, (1ull << 32) - 600000ull, (1ull << 31) - 600000ull,
 	};
-	static const uint32_t capacity[4] = { 64, 16, 256, 1024 };
-	/* test_proxy's, for the seeds made from its scenarios. */
-	static const uint8_t shared_key[SG_SECRET_MASTER_BYTES] = { 1, 2, 3 };
 
 	memset(r, 0, sizeof(*r));
-	sg_proxy_config_default(&r->cfg);
-	r->cfg.seed = seed;
-	r->nworkers = (c0 & 1) ? 2 : 1;
-	reload_options(&r->cfg, (uint8_t)(((c0 >> 1) & 7) | ((c1 & 7) << 3)));
-	r->cfg.ct.capacity = capacity[(c0 >> 4) & 3];
-	if (c1 & 8)
-		r->cfg.source_share = SG_SOURCE_SHARE_MAX;
-	if (c1 & 16)
-		r->cfg.shared_key = shared_key;
-	if (c1 & 32)
-		r->cfg.rst_slack = 0;
-	if (c1 & 64)
-		r->cfg.ct.evict_idle_s = 5;
-	if (c1 & 128) {
-		r->cfg.source_prefix4 = 21;
-		r->cfg.source_prefix6 = 61;
-	}
-	r->pure_monitor = r->cfg.monitor && !r->cfg.uplink_mss_clamp;
-	r->now = start_ms[c0 >> 6] * MS;
+	for (unsigned i = 0; i < 3; i++)
+		r->conf[i] = get_u8(in);
+	build_config(&cfg_now, r->conf, -1);
+	r->cfg = &cfg_now;
+	r->nworkers = (r->conf[0] & 1) ? 2 : 1;
+	r->pure_monitor = cfg_now.monitor && !cfg_now.uplink_mss_clamp;
+	r->now = start_ms[r->conf[0] >> 6] * MS;
 	r->time_left = TIME_BUDGET_NS;
-	CHECK(sg_proxy_create(&r->cfg, r->nworkers, &r->p) == 0);
+	CHECK(sg_proxy_create(&cfg_now, r->nworkers, &r->p) == 0);
 }
 
 /* A reload while the workers run: it takes effect at each worker's next
@@ -618,20 +736,19 @@ static void configure(struct run *r, uint8_t c0, uint8_t c1)
  * offline has not been called since the previous one. */
 static void reload(struct run *r, uint8_t b)
 {
-	struct sg_proxy_config c = r->cfg;
 	struct sg_cfg_fault why;
 	bool waiting = false;
 	int rc;
 
-	reload_options(&c, b);
+	build_config(&cfg_next, r->conf, b);
 	for (unsigned i = 0; i < r->nworkers; i++)
 		waiting |= r->stale[i];
-	rc = sg_proxy_reconfigure(r->p, &c, &why);
+	rc = sg_proxy_reconfigure(r->p, &cfg_next, &why);
 	CHECK(rc == (waiting ? -EAGAIN : 0));
 	if (rc)
 		return;
-	r->cfg = c;
-	r->pure_monitor &= c.monitor && !c.uplink_mss_clamp;
+	cfg_now = cfg_next;
+	r->pure_monitor &= cfg_now.monitor && !cfg_now.uplink_mss_clamp;
 	for (unsigned i = 0; i < r->nworkers; i++)
 		r->stale[i] = !r->offline[i];
 }
@@ -639,25 +756,38 @@ static void reload(struct run *r, uint8_t b)
 /* What a restart must change: refused, whatever else the reload says. */
 static void reload_size(struct run *r, uint8_t b)
 {
-	struct sg_proxy_config c = r->cfg;
 	struct sg_cfg_fault why;
+	struct sg_proxy_config *c = &cfg_next;
 
-	switch (b & 3) {
+	*c = cfg_now;
+	switch (b & 7) {
 	case 0:
-		c.ct.capacity *= 2;
+		c->ct.capacity *= 2;
 		break;
 	case 1:
-		c.cookie_period_s = c.cookie_period_s == SG_SECRET_MIN_PERIOD_S ?
-		                    SG_SECRET_MIN_PERIOD_S + 1 : SG_SECRET_MIN_PERIOD_S;
+		c->cookie_period_s = c->cookie_period_s == SG_SECRET_MIN_PERIOD_S ?
+		                     SG_SECRET_MIN_PERIOD_S + 1 : SG_SECRET_MIN_PERIOD_S;
 		break;
 	case 2:
-		c.source_share = c.source_share == SG_SOURCE_SHARE_MAX ? 2 : SG_SOURCE_SHARE_MAX;
+		c->source_share = c->source_share == SG_SOURCE_SHARE_MAX ? 2 : SG_SOURCE_SHARE_MAX;
+		break;
+	case 3:
+		c->source_prefix4 = c->source_prefix4 == 32 ? 16 : 32;
+		break;
+	case 4:
+		c->halfopen.entries *= 2;
+		break;
+	case 5:
+		c->learn.ttl_s = c->learn.ttl_s == SG_LEARN_MIN_TTL_S ? 2 : SG_LEARN_MIN_TTL_S;
+		break;
+	case 6:
+		c->ratelimit.entries *= 2;
 		break;
 	default:
-		c.source_prefix4 = c.source_prefix4 == 32 ? 16 : 32;
+		c->ratelimit.prefix6 = c->ratelimit.prefix6 == 128 ? 64 : 128;
 		break;
 	}
-	CHECK(sg_proxy_reconfigure(r->p, &c, &why) == -EINVAL);
+	CHECK(sg_proxy_reconfigure(r->p, c, &why) == -EINVAL);
 	CHECK(why.rule == SG_CFG_RESTART);
 }
 
@@ -742,7 +872,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size == 0)
 		return 0;
-	configure(&r, get_u8(&in), get_u8(&in));
+	configure(&r, &in);
 	while (in.n > 0) {
 		uint8_t op = get_u8(&in);
 		unsigned kind = op & 3, wid = ((op >> 3) & 1) % r.nworkers;

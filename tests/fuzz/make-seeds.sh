@@ -110,13 +110,15 @@ def convert(path):
     lines = [l.split() for l in open(path)]
     cfg = lines[0]
     assert cfg[0] == 'config'
-    capacity, unknown, bad, clamp, shared, monitor, signed_drop, share = \
-        (int(x) for x in cfg[1:9])
-    # fuzz_proxy.c's two configuration bytes; the nearest capacity.
+    capacity, unknown, bad, clamp, shared, monitor, signed_drop, share, syn_rate, rl = \
+        (int(x) for x in cfg[1:11])
+    # fuzz_proxy.c's configuration bytes; the nearest capacity, the SYN
+    # cache off or as shipped, rate limits off or as shipped, no policy.
     cap = 1 if capacity <= 16 else 0 if capacity <= 64 else 2 if capacity <= 256 else 3
     conf0 = (2 if unknown else 0) | (4 if bad else 0) | (8 if clamp else 0) | (cap << 4)
     conf1 = (2 if monitor else 0) | (4 if signed_drop else 0) | (8 if share >= 100 else 0) | \
             (16 if shared else 0)
+    conf2 = (1 if syn_rate else 0) | (4 if rl else 0)
     events = lines[1:]
     # A run of ticks that emitted nothing collapses into its last one:
     # they only moved the clock, and h_advance ticks every 10 ms.
@@ -141,7 +143,7 @@ def convert(path):
         else:
             rec += bytes([TICK, dt])
         recs.append(rec)
-    seed = bytes([conf0, conf1])
+    seed = bytes([conf0, conf1, conf2])
     for r in recs:
         if len(seed) + len(r) > seed_max:
             break
@@ -161,20 +163,20 @@ for i, test in enumerate(sorted(scen)):
     ns = sorted(fls[fl])
     for n in sorted({ns[0], ns[-1]}):
         seed = convert(os.path.join(dump, '%s.%s.%d' % (test, fl, n)))
-        if len(seed) > 2:
+        if len(seed) > 3:
             open(os.path.join(out, 'scenario-%s.%s.%d' % (test, fl, n)), 'wb').write(seed)
 
 # Floods of one SYN (bit 14 of the length): a monitoring box's source over
 # its quota, and LAN-opened connections filling a 16-entry table.
 syn = open(os.path.join(parse_seeds, 'v4_syn'), 'rb').read()
-for name, conf, port in (('flood-wan-monitor-quota', [0x30, 0x02], 1),
-                         ('flood-lan-full-table', [0x10, 0x00], 0)):
+for name, conf, port in (('flood-wan-monitor-quota', [0x30, 0x02, 0x04], 1),
+                         ('flood-lan-full-table', [0x10, 0x00, 0x04], 0)):
     seed = bytes(conf + [FRAME | (port << 2), 0]) + struct.pack('>H', len(syn) | 0x4000) + syn
     open(os.path.join(out, name), 'wb').write(seed)
 
 for name in sorted(os.listdir(parse_seeds)):
     frame = open(os.path.join(parse_seeds, name), 'rb').read()
-    seed = bytes([0, 0])
+    seed = bytes([0, 0, 4])
     for port in (1, 0):
         as_is = 0 if checksums_valid(frame) else 0x8000
         seed += bytes([FRAME | (port << 2), 0]) + struct.pack('>H', len(frame) | as_is) + frame
