@@ -57,13 +57,17 @@
  *           (1 to 16 s) are a few records away; a sleep counts in units
  *           of 1 min, 5 min, 15 min or 1 h, for the states' timeouts
  *           (45 s to 24 h; 3 h of simulated time at most per input)
- *     frame [len hi] [len lo] [len & 0x3fff bytes]: with bit 15 of len
- *           clear the harness first fixes the IPv4 header and TCP
- *           checksums, which mutation alone almost never gets right and
- *           which gate every state change from the WAN; set, the frame
- *           goes in as it is.  Bit 14, in a frame record, makes it a
- *           flood: FLOOD_N copies, the i-th with TCP source port + i,
- *           one call each (a full table, a source over its quota)
+ *     frame [len hi] [len lo] [len & 0x3fff bytes].  Bits 14-15 of len:
+ *           0  the harness fixes the IPv4 header and TCP checksums first:
+ *              mutation alone almost never gets them right, and they
+ *              gate every state change from the WAN;
+ *           1  the same, and in a frame record a flood: FLOOD_N copies,
+ *              the i-th with TCP source port + i, one call each (a full
+ *              table, a source over its quota);
+ *           2  the frame goes in as it is;
+ *           3  as an endpoint with checksum offload sends it: the TCP or
+ *              UDP checksum field holds the pseudo-header sum, which the
+ *              core finishes
  *     burst count x frame
  *
  * After a frame or burst record its worker ticks, as the daemon's worker
@@ -169,6 +173,8 @@ struct before {
 	uint8_t *copy;
 	bool tcp_ok;                /* TCP, whole, valid checksum */
 	bool icmp_ok;               /* ICMP(v6), valid checksum */
+	bool partial;               /* TCP or UDP checksum left to finish */
+	unsigned csum_off;          /* where that checksum is, when partial */
 	bool unknown_wan;           /* TCP from WAN of no connection in the table */
 	enum sg_policy_action action;   /* what the policy says of its flow */
 };
@@ -238,6 +244,10 @@ static void before_take(struct run *r, unsigned wid, enum sg_port port, const ui
 	if (b->cls == SG_PKT_IP_OTHER &&
 	    (b->pkt.l4proto == SG_IPPROTO_ICMP || b->pkt.l4proto == SG_IPPROTO_ICMPV6))
 		b->icmp_ok = icmp_csum_ok(&b->pkt);
+	if ((b->cls == SG_PKT_TCP || b->cls == SG_PKT_IP_OTHER) && sg_pkt_l4_csum_partial(&b->pkt)) {
+		b->partial = true;
+		b->csum_off = b->pkt.l4_off + (b->pkt.l4proto == SG_IPPROTO_TCP ? 16u : 6u);
+	}
 	if (b->cls == SG_PKT_TCP && port == SG_PORT_WAN) {
 		struct sg_ct *ct = sg_proxy_table(r->p);
 		struct sg_flow k;
@@ -249,6 +259,15 @@ static void before_take(struct run *r, unsigned wid, enum sg_port port, const ui
 	}
 }
 
+/* The frame as it came, but for a checksum the core finished (an
+ * endpoint's offload left it partial). */
+static bool unchanged(const uint8_t *frame, uint32_t len, const struct before *b)
+{
+	if (!b->partial)
+		return memcmp(frame, b->copy, len) == 0;
+	return memcmp(frame, b->copy, b->csum_off) == 0 &&
+	       memcmp(frame + b->csum_off + 2, b->copy + b->csum_off + 2, len - b->csum_off - 2) == 0;
+}
 
 static bool same_addr(const struct sg_pkt *a, const uint8_t *aa, const struct sg_pkt *b,
                       const uint8_t *ba)
@@ -330,15 +349,16 @@ static void check_frame(struct run *r, unsigned wid, enum sg_port port, uint8_t 
 		r->pure_monitor = ok == 0;
 	}
 	if (r->pure_monitor)
-		CHECK(memcmp(frame, b->copy, len) == 0);
+		CHECK(unchanged(frame, len, b));
 
 	if (v == SG_VERDICT_FORWARD) {
 		struct sg_pkt p;
 
 		switch (b->cls) {
 		case SG_PKT_TCP:
-			/* Rewrites keep a valid segment valid and in its flow. */
-			if (b->tcp_ok) {
+			/* Rewrites keep a valid segment valid and in its flow;
+			 * a partial checksum is finished. */
+			if (b->tcp_ok || b->partial) {
 				CHECK(sg_pkt_parse(&p, frame, len) == SG_PKT_TCP);
 				CHECK(sg_pkt_tcp_csum_ok(&p));
 				CHECK(p.sport == b->pkt.sport && p.dport == b->pkt.dport);
@@ -354,7 +374,7 @@ static void check_frame(struct run *r, unsigned wid, enum sg_port port, uint8_t 
 				CHECK(icmp_csum_ok(&p));
 			}
 			if (b->pkt.l4proto != SG_IPPROTO_ICMP && b->pkt.l4proto != SG_IPPROTO_ICMPV6)
-				CHECK(memcmp(frame, b->copy, len) == 0);
+				CHECK(unchanged(frame, len, b));
 			break;
 		default:
 			/* Bridged as they came. */
@@ -484,13 +504,13 @@ static void fix_checksums(uint8_t *f, uint32_t len)
 static uint8_t *take_frame(struct input *in, uint32_t *len, bool *flood)
 {
 	uint32_t n = (uint32_t)get_u8(in) << 8;
-	bool as_is;
+	unsigned mode;
 	uint8_t *f;
 
 	n |= get_u8(in);
-	as_is = n & 0x8000;
+	mode = n >> 14;
 	if (flood)
-		*flood = n & 0x4000;
+		*flood = mode == 1;
 	n &= FRAME_LEN_MASK;
 	if (n > in->n)
 		n = (uint32_t)in->n;
@@ -499,8 +519,15 @@ static uint8_t *take_frame(struct input *in, uint32_t *len, bool *flood)
 	memcpy(f, in->p, n);
 	in->p += n;
 	in->n -= n;
-	if (!as_is)
+	if (mode != 2)
 		fix_checksums(f, n);
+	if (mode == 3) {
+		struct sg_pkt p;
+		enum sg_pkt_class cls = sg_pkt_parse(&p, f, n);
+
+		if (cls == SG_PKT_TCP || cls == SG_PKT_IP_OTHER)
+			sg_pkt_l4_csum_prepare(&p);
+	}
 	*len = n;
 	return f;
 }

@@ -15,6 +15,7 @@
 #             then on the LAN port.
 # flood-*     one SYN repeated on 65 source ports: a monitoring box's
 #             source over its quota, a 16-entry table filled from the LAN.
+# partial-*   SYNs with the partial checksum of an offloading endpoint.
 #
 # Deterministic: the same tests give the same files.  Re-run it when the
 # scenarios or fuzz_proxy's input format change, and commit the result.
@@ -32,7 +33,7 @@ for t in test_proxy test_attacks test_defences; do
   log=$(SG_TEST_DUMP_DIR=$dump "$BUILD/tests/unit/$t" 2>&1) || { echo "$log"; exit 1; }
 done
 
-rm -f "$out"/scenario-* "$out"/frame-* "$out"/flood-*
+rm -f "$out"/scenario-* "$out"/frame-* "$out"/flood-* "$out"/partial-*
 mkdir -p "$out"
 python3 - "$dump" "$out" "$SEED_MAX" tests/fuzz/seeds/fuzz_parse <<'PY'
 import os, re, struct, sys
@@ -173,6 +174,15 @@ for name, conf, port in (('flood-wan-monitor-quota', [0x30, 0x02, 0x04], 1),
                          ('flood-lan-full-table', [0x10, 0x00, 0x04], 0)):
     seed = bytes(conf + [FRAME | (port << 2), 0]) + struct.pack('>H', len(syn) | 0x4000) + syn
     open(os.path.join(out, name), 'wb').write(seed)
+
+# Frames as an endpoint with checksum offload sends them (mode 3): the
+# TCP checksum field holds the pseudo-header sum, for the core to finish.
+for name in ('v4_syn', 'v6_syn'):
+    frame = open(os.path.join(parse_seeds, name), 'rb').read()
+    seed = bytes([0, 0, 4])
+    for port in (1, 0):
+        seed += bytes([FRAME | (port << 2), 0]) + struct.pack('>H', len(frame) | 0xc000) + frame
+    open(os.path.join(out, 'partial-' + name), 'wb').write(seed)
 
 for name in sorted(os.listdir(parse_seeds)):
     frame = open(os.path.join(parse_seeds, name), 'rb').read()
