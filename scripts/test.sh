@@ -103,10 +103,12 @@ fuzz_run() {  # corpus-root label [nice level]
     log="$BUILD_FUZZ/$name.log"
     crashes=(tests/fuzz/crashes/"$name"/*)
     # Without FUZZ_PROXY_ALLOW: these inputs are how an open issue shows.
-    if [ -e "${crashes[0]}" ] && ! env -u FUZZ_PROXY_ALLOW "$h" "${crashes[@]}" >"$log" 2>&1; then
+    # A failure is counted, and the fuzzing still runs.
+    if [ -e "${crashes[0]}" ] &&
+       ! env -u FUZZ_PROXY_ALLOW "$h" "${crashes[@]}" >"$log.replay" 2>&1; then
       bad=$((bad + 1))
-      echo "$label $name: FAILED on an input of tests/fuzz/crashes/$name, see $log"; tail -40 "$log"
-      continue
+      echo "$label $name: FAILED on an input of tests/fuzz/crashes/$name, see $log.replay"
+      grep -m1 -E 'invariant failed|ERROR:' "$log.replay" || true
     fi
     if nice -n "$nice" "$h" -max_total_time="$FUZZ_SECONDS" -timeout=25 -print_final_stats=1 \
          -artifact_prefix="$BUILD_FUZZ/" "$corpus" "tests/fuzz/seeds/$name" \
