@@ -117,9 +117,10 @@ static const uint64_t sleep_unit[4] = { 60000 * MS, 300000 * MS, 900000 * MS, 36
 /* Simulated time one input may cover.  A tick walks the timer wheel in
  * 64 ms slots, ~5 ns each with sg_ct_expire left out of the coverage
  * instrumentation (coverage-ignore.txt), so an hour costs ~0.3 ms and a
- * day, the established timeout, 7 ms: inputs that slow would leave the
+ * day, the established timeout, ~8 ms: inputs that slow would leave the
  * fuzzer at a few hundred executions a second.  3 h reach every default
- * timeout but that one; configuration bit 5 brings it to 22 min. */
+ * timeout but that one; timeouts / 64 (configuration bit 1.0, or a
+ * reload's bit 3) bring it to 22 min. */
 #define TIME_BUDGET_NS (3 * 3600000ull * MS)
 
 /* Burst sizes: SG_PROXY_BURST_MAX + 1 makes the core split the burst. */
