@@ -4,8 +4,14 @@ BUILD        ?= build
 BUILD_ASAN   ?= build-asan
 BUILD_FUZZ   ?= build-fuzz
 FUZZ_SECONDS ?= 60
+# make fuzz-long: seconds per harness, FUZZ_LONG_SECONDS=N or, given on the
+# command line, FUZZ_SECONDS=N.
+ifeq ($(origin FUZZ_SECONDS),command line)
+FUZZ_LONG_SECONDS ?= $(FUZZ_SECONDS)
+endif
+FUZZ_LONG_SECONDS ?= 3600
 
-.PHONY: all deps test test-unit asan fuzz demo bench install deb clean
+.PHONY: all deps test test-unit asan fuzz fuzz-long demo bench install deb clean
 
 all:
 	@scripts/deps.sh build
@@ -28,6 +34,14 @@ asan:
 fuzz:
 	@scripts/deps.sh test
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test.sh fuzz
+
+# A fuzzing campaign: each harness for $(FUZZ_LONG_SECONDS) s under nice 19,
+# on a corpus kept between runs in $(FUZZ_CORPUS) (outside git); not part
+# of `make test`.
+FUZZ_CORPUS ?= tests/fuzz/corpus-long
+fuzz-long:
+	@scripts/deps.sh test
+	@FUZZ_SECONDS=$(FUZZ_LONG_SECONDS) FUZZ_CORPUS=$(FUZZ_CORPUS) scripts/test.sh fuzz-long
 
 demo:
 	@scripts/deps.sh demo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test layers and prints one closing line per layer and a total:
-#   scripts/test.sh all|unit|asan|fuzz
+#   scripts/test.sh all|unit|asan|fuzz|fuzz-long
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -60,35 +60,81 @@ do_asan() {
     run_meson_tests "$BUILD_ASAN" "unit tests (ASan+UBSan)" --suite unit
 }
 
-do_fuzz() {
-  [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true \
-        -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false \
-        -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' >/dev/null
+# The fuzz build: clang, libFuzzer, ASan+UBSan.  sg_ct_expire is compiled
+# without coverage instrumentation (tests/fuzz/coverage-ignore.txt says
+# why); a tree set up before that gets the flag through meson configure.
+fuzz_build() {
+  local args=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false
+              "-Dc_args=-fsanitize=fuzzer-no-link -fno-sanitize-recover=all -fsanitize-coverage-ignorelist=$PWD/tests/fuzz/coverage-ignore.txt")
+  if [ -f "$BUILD_FUZZ/build.ninja" ]; then
+    meson configure "$BUILD_FUZZ" "${args[@]}" >/dev/null
+  else
+    CC=clang meson setup "$BUILD_FUZZ" "${args[@]}" >/dev/null
+  fi
   # Only the harnesses: the rest of the tree is built and tested above.
   ninja -C "$BUILD_FUZZ" build.ninja >/dev/null
   ninja -C "$BUILD_FUZZ" $(ninja -C "$BUILD_FUZZ" -t targets all |
                            sed -n 's|^\(tests/fuzz/fuzz_[a-z0-9_]*\): .*|\1|p')
+}
+
+# The closing figures of a libFuzzer log: executions, exec/s, coverage,
+# features, corpus.
+fuzz_figures() {  # log seconds
+  local execs done_line
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1")
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$1" | tail -1)
+  echo "$execs executions in $2 s ($((execs / ($2 > 0 ? $2 : 1))) exec/s)," \
+       "$(echo "$done_line" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*')"
+}
+
+# Runs each harness for $FUZZ_SECONDS s (FUZZ_HARNESS=name: only that one)
+# on corpus dir $1/<harness> plus the committed seeds, after replaying the
+# inputs that once crashed it (tests/fuzz/crashes/<harness>/).
+fuzz_run() {  # corpus-root label [nice level]
+  local root=$1 label=$2 nice=${3:-0}
   local ok=0 bad=0
   for h in "$BUILD_FUZZ"/tests/fuzz/fuzz_*; do
     [ -f "$h" ] && [ -x "$h" ] || continue
-    local name corpus log
+    local name corpus log crashes
     name=$(basename "$h")
-    corpus="tests/fuzz/corpus-run/$name"
+    [ -z "${FUZZ_HARNESS:-}" ] || [ "$FUZZ_HARNESS" = "$name" ] || continue
+    corpus="$root/$name"
     mkdir -p "$corpus"
     log="$BUILD_FUZZ/$name.log"
-    if "$h" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+    crashes=(tests/fuzz/crashes/"$name"/*)
+    # Without FUZZ_PROXY_ALLOW: these inputs are how an open issue shows.
+    # A failure is counted, and the fuzzing still runs.
+    if [ -e "${crashes[0]}" ] &&
+       ! env -u FUZZ_PROXY_ALLOW "$h" "${crashes[@]}" >"$log.replay" 2>&1; then
+      bad=$((bad + 1))
+      echo "$label $name: FAILED on an input of tests/fuzz/crashes/$name, see $log.replay"
+      grep -m1 -E 'invariant failed|ERROR:' "$log.replay" || true
+    fi
+    if nice -n "$nice" "$h" -max_total_time="$FUZZ_SECONDS" -timeout=25 -print_final_stats=1 \
          -artifact_prefix="$BUILD_FUZZ/" "$corpus" "tests/fuzz/seeds/$name" \
          >"$log" 2>&1; then
       ok=$((ok + 1))
-      execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-      echo "fuzz $name: clean, $execs executions in ${FUZZ_SECONDS} s ($((execs / FUZZ_SECONDS)) exec/s)"
+      echo "$label $name: clean, $(fuzz_figures "$log" "$FUZZ_SECONDS")"
     else
       bad=$((bad + 1))
-      echo "fuzz $name: FAILED, see $log"; tail -40 "$log"
+      echo "$label $name: FAILED, see $log"; tail -40 "$log"
     fi
   done
-  echo "fuzz: $ok passed, $bad failed"
+  echo "$label: $ok passed, $bad failed"
   total_pass=$((total_pass + ok)); total_fail=$((total_fail + bad))
+}
+
+do_fuzz() {
+  fuzz_build
+  fuzz_run tests/fuzz/corpus-run fuzz
+}
+
+# A campaign: FUZZ_SECONDS per harness at the lowest priority, on a corpus
+# kept between runs in $FUZZ_CORPUS (default tests/fuzz/corpus-long,
+# ignored by git) so each run starts where the last one stopped.
+do_fuzz_long() {
+  fuzz_build
+  fuzz_run "${FUZZ_CORPUS:-tests/fuzz/corpus-long}" fuzz-long "${FUZZ_NICE:-19}"
 }
 
 case "${1:-all}" in
@@ -96,7 +142,8 @@ case "${1:-all}" in
   unit) do_unit ;;
   asan) do_asan ;;
   fuzz) do_fuzz ;;
-  *) echo "usage: $0 all|unit|asan|fuzz" >&2; exit 2 ;;
+  fuzz-long) do_fuzz_long ;;
+  *) echo "usage: $0 all|unit|asan|fuzz|fuzz-long" >&2; exit 2 ;;
 esac
 
 echo "total: $total_pass passed, $total_fail failed"

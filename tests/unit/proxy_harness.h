@@ -1,7 +1,18 @@
 /* Scenario harness for the proxy core: a scripted client on the WAN port,
  * a scripted server on the LAN port, a fake clock, and helpers that build
  * their frames and read what the core emits.  Every scenario runs in three
- * flavours: IPv4, IPv6, and IPv4 under two VLAN tags (802.1ad + 802.1Q). */
+ * flavours: IPv4, IPv6, and IPv4 under two VLAN tags (802.1ad + 802.1Q).
+ *
+ * Seed dump: with SG_TEST_DUMP_DIR set to a directory, every scenario
+ * (h_init to h_fini) also writes what h_send and h_tick feed the core to
+ * DIR/<test function>.<flavour>.<n>, one line an event:
+ *   config <capacity> <unknown_policy> <bad_frame_policy> <uplink_mss_clamp> <shared_key>
+ *          <monitor> <signed_syn_policy> <source_share> <halfopen.max_syn_rate>
+ *          <ratelimit_on>
+ *   frame <port> <now_ns> <frame as hex, before the core rewrites it>
+ *   tick <now_ns> <frames the tick emitted>
+ * tests/fuzz/make-seeds.sh turns these into fuzz_proxy's seeds.  Without
+ * the variable nothing is written and nothing else changes. */
 #ifndef SG_TEST_PROXY_HARNESS_H
 #define SG_TEST_PROXY_HARNESS_H
 
@@ -9,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +68,7 @@ struct h {
 	uint32_t s_seen_ts;           /* last TSval the server received */
 	uint16_t syn_mss;             /* what the server was told */
 	int      syn_ws, syn_sack, syn_ts;
+	FILE    *dump;                /* SG_TEST_DUMP_DIR's file, or NULL */
 };
 
 static inline void h_tcp_frame(struct h *h, struct sg_tcp_frame *f, int from_client)
@@ -111,14 +124,25 @@ static inline void h_build(struct h *h, int from_client, uint8_t flags, uint32_t
 
 static inline enum sg_verdict h_send(struct h *h, enum sg_port port)
 {
+	if (h->dump) {
+		fprintf(h->dump, "frame %d %llu ", (int)port, (unsigned long long)h->now);
+		for (uint32_t i = 0; i < h->frame_len; i++)
+			fprintf(h->dump, "%02x", h->frame[i]);
+		fputc('\n', h->dump);
+	}
 	sg_out_init(&h->out, h->outbuf[0], SG_OUT_MAX);
 	return sg_proxy_process(h->w, port, h->frame, h->frame_len, h->now, &h->out);
 }
 
 static inline int h_tick(struct h *h)
 {
+	int more;
+
 	sg_out_init(&h->out, h->outbuf[0], SG_OUT_MAX);
-	return sg_proxy_tick(h->w, h->now, &h->out);
+	more = sg_proxy_tick(h->w, h->now, &h->out);
+	if (h->dump)
+		fprintf(h->dump, "tick %llu %u\n", (unsigned long long)h->now, h->out.n);
+	return more;
 }
 
 /* Advances the clock in 10 ms ticks, collecting nothing; returns the
@@ -203,7 +227,32 @@ static const uint8_t h_seed[SG_PROXY_SEED_BYTES] = {
  * SYNs first while they come slowly, is switched on only by its own. */
 static bool h_syn_cache;
 
-static inline void h_init(struct h *h, enum h_flavour fl, const struct sg_proxy_config *cfg_in)
+/* Opens the scenario's dump file when SG_TEST_DUMP_DIR is set: the first
+ * free name of <who>.<flavour>.<n>. */
+static inline void h_dump_open(struct h *h, const char *who, const struct sg_proxy_config *cfg)
+{
+	const char *dir = getenv("SG_TEST_DUMP_DIR");
+	char path[512];
+
+	if (!dir || !*dir)
+		return;
+	for (unsigned n = 0; !h->dump && n < 1000; n++) {
+		snprintf(path, sizeof(path), "%s/%s.%s.%u", dir, who, h_flavour_name[h->fl], n);
+		h->dump = fopen(path, "wx");
+	}
+	assert_non_null(h->dump);
+	fprintf(h->dump, "config %u %u %u %u %d %d %u %u %u %d\n", cfg->ct.capacity,
+	        cfg->unknown_policy, cfg->bad_frame_policy, cfg->uplink_mss_clamp,
+	        cfg->shared_key != NULL, cfg->monitor, cfg->signed_syn_policy, cfg->source_share,
+	        cfg->halfopen.max_syn_rate, cfg->ratelimit_on);
+}
+
+/* h_init(h, fl, cfg): the scenario's name is its test function's, for the
+ * seed dump. */
+#define h_init(h, fl, cfg_in) h_init_named((h), (fl), (cfg_in), __func__)
+
+static inline void h_init_named(struct h *h, enum h_flavour fl, const struct sg_proxy_config *cfg_in,
+                                const char *who)
 {
 	struct sg_proxy_config cfg;
 
@@ -230,10 +279,15 @@ static inline void h_init(struct h *h, enum h_flavour fl, const struct sg_proxy_
 	h->s_ts = 900000;
 	h->copt = (struct h_opts){ .mss = 1460, .ws = 7, .sack = 1, .ts = 1 };
 	h->sopt = (struct h_opts){ .mss = 1400, .ws = 9, .sack = 1, .ts = 1 };
+	h_dump_open(h, who, &cfg);
 }
 
 static inline void h_fini(struct h *h)
 {
+	if (h->dump) {
+		fclose(h->dump);
+		h->dump = NULL;
+	}
 	sg_proxy_destroy(h->p);
 }
 
