@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# The fault lab: synguard under faults a real network produces, in
+# namespaces this test creates and always deletes:
+#
+#   [client ns] eth0 --veth-- wan0 [middle ns: synguard] lan0 --veth-- eth0 [server ns]
+#   10.79.1.1                                                   10.79.2.2
+#
+#   faults.sh BACKEND SCENARIO SYNGUARD SYNGUARDCTL
+#     BACKEND   afpacket | afxdp
+#     SCENARIO  flap
+#
+# Every transfer is checked byte-exact (sha256 of what was sent against
+# what arrived).  Each scenario proves:
+#
+# flap      A link flap on each side during a transfer does not lose a
+#           connection or stop synguard: while a paced multi-MB upload runs
+#           through synguard, synguard's client-side port (wan0), its
+#           server-side port (lan0), then the client's and the server's own
+#           ends go down for 1 s and come back.  The upload completes
+#           byte-exact, synguard is still running, and a new connection
+#           afterwards works.
+set -euo pipefail
+
+BACKEND=${1:?backend}
+SCN=${2:?scenario}
+SG=${3:?synguard}
+CTL=${4:?synguardctl}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY="$HERE/faults.py"
+case $BACKEND in afpacket|afxdp) ;; *) echo "FAIL: unknown backend $BACKEND" >&2; exit 2 ;; esac
+case $SCN in flap) ;; *) echo "FAIL: unknown scenario $SCN" >&2; exit 2 ;; esac
+NAME="$SCN/$BACKEND"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "FAIL: $NAME: needs root (network namespaces, AF_XDP, AF_PACKET)" >&2
+  exit 1
+fi
+for t in ip nstat ethtool ping python3 timeout sha256sum; do
+  command -v "$t" >/dev/null || { echo "FAIL: $NAME: $t missing (scripts/deps.sh test)" >&2; exit 1; }
+done
+
+ID="$$$RANDOM"
+NC="sgxc$ID"; NM="sgxm$ID"; NS="sgxs$ID"
+TMP=$(mktemp -d /tmp/sg-faults-XXXXXX)
+SGPID=""
+BG=()          # background helpers to end on exit; started with
+               # "ip netns exec" itself (it execs), never a function, so $! is
+               # the process and not a subshell
+
+cleanup() {
+  local rc=$?
+  for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "$SGPID" ] && kill -0 "$SGPID" 2>/dev/null; then
+    kill -TERM "$SGPID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SGPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SGPID" 2>/dev/null || true
+  fi
+  for n in "$NC" "$NM" "$NS"; do ip netns del "$n" 2>/dev/null || true; done
+  rm -rf "$TMP"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+T0=$(date +%s%N)
+step() { echo "--- $NAME [$(( ($(date +%s%N) - T0) / 1000000 )) ms]: $*"; }
+fail() {
+  echo "FAIL: $NAME: $*" >&2
+  if [ -n "$SGPID" ] && kill -0 "$SGPID" 2>/dev/null; then
+    echo "  counters (non-zero):" >&2
+    counters_nonzero | sed 's/^/    /' >&2 || true
+  fi
+  [ -f "$TMP/sg.err" ] && tail -n 30 "$TMP/sg.err" | sed 's/^/  synguard: /' >&2
+  exit 1
+}
+# gone PID SECS: true once PID has exited, false if it still runs after
+# SECS seconds (measured on the clock: a loaded machine stretches loops).
+gone() {
+  local end=$(( ${EPOCHREALTIME/./} + $2 * 1000000 ))
+  while kill -0 "$1" 2>/dev/null; do
+    [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+# appears FILE SECS: true once FILE exists, false after SECS seconds.
+appears() {
+  local end=$(( ${EPOCHREALTIME/./} + $2 * 1000000 ))
+  until [ -e "$1" ]; do
+    [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+inc() { ip netns exec "$NC" "$@"; }
+ins() { ip netns exec "$NS" "$@"; }
+inm() { ip netns exec "$NM" "$@"; }
+
+# ---- counters, from synguardctl stats --json ----
+stats_json() { inm "$CTL" -s "$TMP/ctl.sock" stats --json; }
+# ctr NAME... prints the values, one line, "-" for a counter synguard lacks.
+ctr() {
+  stats_json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["counters"]
+print(" ".join(str(c[k]["value"]) if k in c else "-" for k in sys.argv[1:]))' "$@"
+}
+counters_nonzero() {
+  stats_json | python3 -c '
+import json, sys
+for k, v in json.load(sys.stdin)["counters"].items():
+    if v["value"]:
+        print("%s=%s" % (k, v["value"]))'
+}
+# synguardctl serves a snapshot the daemon takes once a second: wait for
+# the next one before reading what an event just counted.
+settle() { sleep 1.2; }
+show() {  # NAME...: print "name=value" for the report
+  local vals; read -r -a vals < <(ctr "$@")
+  local i=0 out=""
+  for n in "$@"; do out+="$n=${vals[$i]} "; i=$((i + 1)); done
+  echo "  counters: $out"
+}
+
+# ---- the lab ----
+step "namespaces $NC / $NM / $NS"
+for n in "$NC" "$NM" "$NS"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip link add "vc$ID" netns "$NC" type veth peer name "vw$ID" netns "$NM"
+ip link add "vs$ID" netns "$NS" type veth peer name "vl$ID" netns "$NM"
+inc ip link set "vc$ID" name eth0
+ins ip link set "vs$ID" name eth0
+inm ip link set "vw$ID" name wan0
+inm ip link set "vl$ID" name lan0
+# shared/machine.md: endpoints without offloads send only wire frames.
+for ns in "$NC" "$NS"; do
+  ip netns exec "$ns" ethtool -K eth0 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+done
+inc ip addr add 10.79.1.1/16 dev eth0
+ins ip addr add 10.79.2.2/16 dev eth0
+inc ip link set eth0 up; ins ip link set eth0 up
+inm ip link set wan0 up; inm ip link set lan0 up
+CMAC=$(inc cat /sys/class/net/eth0/address)
+SMAC=$(ins cat /sys/class/net/eth0/address)
+# Neighbours fixed, so a flap never waits for ARP.
+inc ip neigh replace 10.79.2.2 lladdr "$SMAC" dev eth0 nud permanent
+ins ip neigh replace 10.79.1.1 lladdr "$CMAC" dev eth0 nud permanent
+
+# ---- synguard ----
+{
+  echo "control = { socket = \"$TMP/ctl.sock\"; };"
+  echo "log = { level = \"info\"; };"
+} >"$TMP/sg.conf"
+step "start synguard --io $BACKEND --threads 1"
+ip netns exec "$NM" "$SG" --lan lan0 --wan wan0 --io "$BACKEND" --threads 1 -c "$TMP/sg.conf" \
+  >"$TMP/sg.out" 2>"$TMP/sg.err" &
+SGPID=$!
+up=0
+for _ in $(seq 100); do
+  if inc ping -c 1 -W 0.2 10.79.2.2 >/dev/null 2>&1 && [ -S "$TMP/ctl.sock" ]; then up=1; break; fi
+  kill -0 "$SGPID" 2>/dev/null || fail "synguard exited at start"
+  sleep 0.1
+done
+[ "$up" = 1 ] || fail "no ping through synguard, or no control socket, after 10 s"
+grep -q "$BACKEND " "$TMP/sg.err" || fail "synguard did not log that it runs $BACKEND"
+alive() { kill -0 "$SGPID" 2>/dev/null || fail "synguard died ($1)"; }
+
+# ---- transfers ----
+PORT=5000
+# xfer_start LABEL DIR SIZE_MB [RATE_B/s] [SPORT] starts a transfer in the
+# background.  DIR: up (the client connects and sends) or down (the client
+# connects, the server sends).  XC is the connecting side, XL the listening
+# one; both end only after both ends of stream got through.
+xfer_start() {
+  local label=$1 dir=$2 mb=$3 rate=${4:-0} sport=${5:-0}
+  local lns=$NS laddr=10.79.2.2 lmode=send cns=$NC cmode=recv lfile cfile
+  PORT=$((PORT + 1))
+  head -c $((mb * 1000000)) /dev/urandom >"$TMP/$label.src"
+  rm -f "$TMP/$label.dst" "$TMP/$label.ready"
+  case $dir in
+    up) lmode=recv; cmode=send ;;
+  esac
+  if [ "$lmode" = recv ]; then lfile="$TMP/$label.dst"; cfile="$TMP/$label.src"
+  else lfile="$TMP/$label.src"; cfile="$TMP/$label.dst"; fi
+  ip netns exec "$lns" timeout 60 python3 "$PY" listen "$laddr" "$PORT" "$lmode" "$lfile" --rate "$rate" \
+    --ready "$TMP/$label.ready" 2>"$TMP/$label.lerr" &
+  XL=$!
+  BG+=("$XL")
+  # Python alone takes seconds to start on a loaded machine: wait long.
+  local end=$(( ${EPOCHREALTIME/./} + 20000000 ))
+  until [ -e "$TMP/$label.ready" ]; do
+    kill -0 "$XL" 2>/dev/null || fail "$label: the listening side exited: $(tail -n 1 "$TMP/$label.lerr")"
+    [ "${EPOCHREALTIME/./}" -lt "$end" ] || fail "$label: nobody listens after 20 s"
+    sleep 0.1
+  done
+  ip netns exec "$cns" timeout 60 python3 "$PY" connect "$laddr" "$PORT" "$cmode" "$cfile" --rate "$rate" \
+    --sport "$sport" >"$TMP/$label.cout" 2>"$TMP/$label.cerr" &
+  XC=$!
+  BG+=("$XC")
+}
+# xfer_result LABEL [SECS]: waits (at most SECS when given) for the
+# transfer and compares; true if it arrived byte-exact, else false with
+# the reason in XERR.
+xfer_result() {
+  local label=$1 secs=${2:-} rc=0 a b
+  XERR=""
+  if [ -n "$secs" ] && ! gone "$XC" "$secs"; then
+    kill "$XC" "$XL" 2>/dev/null || true
+    XERR="$label: not done in $secs s"
+    return 1
+  fi
+  wait "$XC" || rc=$?
+  [ "$rc" = 0 ] || { XERR="$label: connecting side failed (status $rc): $(tail -n 1 "$TMP/$label.cerr")"; return 1; }
+  wait "$XL" || rc=$?
+  [ "$rc" = 0 ] || { XERR="$label: listening side failed (status $rc): $(tail -n 1 "$TMP/$label.lerr")"; return 1; }
+  a=$(sha256sum <"$TMP/$label.src" | cut -d' ' -f1)
+  b=$(sha256sum <"$TMP/$label.dst" | cut -d' ' -f1)
+  [ "$a" = "$b" ] || { XERR="$label: data differs ($(stat -c %s "$TMP/$label.dst") of $(stat -c %s "$TMP/$label.src") bytes arrived)"; return 1; }
+  echo "  $label: $(stat -c %s "$TMP/$label.src") bytes byte-exact (sha256 ${a:0:16}...), $(sed -n 's/.* in \([0-9]*\) ms .*/\1/p' "$TMP/$label.cout") ms"
+}
+xfer_check() { xfer_result "$@" || fail "$XERR"; }
+xfer() { xfer_start "$@"; xfer_check "$1"; }
+running() { kill -0 "$XC" 2>/dev/null; }
+
+# ---- the scenarios ----
+retrans() { inc nstat -az TcpRetransSegs | awk '$1 == "TcpRetransSegs" {print $2}'; }
+scn_flap() {
+  step "paced upload (12 MB at 1 MB/s) with four 1 s link flaps"
+  local r0 r1
+  r0=$(retrans)
+  xfer_start flap up 12 1000000
+  sleep 1
+  local ns ifc who
+  while read -r -u 3 ns ifc who; do
+    running || fail "the upload ended before the flap of $who: the test proves nothing"
+    echo "  flap: $who ($ifc) down for 1 s"
+    ip -n "$ns" link set "$ifc" down
+    sleep 1
+    ip -n "$ns" link set "$ifc" up
+    alive "after the flap of $who"
+    sleep 0.5
+  done 3<<EOF
+$NM wan0 synguard's client-side port
+$NM lan0 synguard's server-side port
+$NC eth0 the client's end
+$NS eth0 the server's end
+EOF
+  xfer_check flap
+  alive "after the flaps"
+  r1=$(retrans)
+  echo "  the client retransmitted $((r1 - r0)) segments across the flaps"
+  [ $((r1 - r0)) -gt 0 ] || fail "no retransmission during the flaps: they did not cut the path, the test proves nothing"
+  local n
+  n=$(grep -c -iE 'warn|error|down' "$TMP/sg.err" || true)
+  [ "$n" = 0 ] || { echo "  synguard said:"; grep -iE 'warn|error|down' "$TMP/sg.err" | sed 's/^/    /'; }
+  step "a new connection after the flaps"
+  xfer after-flap up 2
+  inc timeout 10 ping -c 2 -i 0.2 -W 2 10.79.2.2 >/dev/null || fail "no ping after the flaps"
+  settle
+  show proxied_established rx_wan rx_lan drop_bad_checksum
+}
+
+"scn_$SCN"
+alive "at the end"
+step "stop synguard"
+kill -TERM "$SGPID"
+for _ in $(seq 100); do kill -0 "$SGPID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SGPID" 2>/dev/null && fail "synguard still running 10 s after SIGTERM"
+rc=0; wait "$SGPID" || rc=$?
+SGPID=""
+[ "$rc" = 0 ] || fail "synguard exited with status $rc"
+echo "PASS: $NAME"
