@@ -7,10 +7,17 @@
       the same from the connecting side
       Both ends: after the data, shut down writing and wait for the peer's
       end of stream, so a transfer ends only when both FINs got through.
+  faults.py storm IFACE DSTMAC SRC SPORT DST DPORT --rst N --fin N --bad N --near N
+      a spoofed RST/FIN storm on the connection SRC:SPORT -> DST:DPORT
+      through AF_PACKET on IFACE (see cmd_storm())
+  faults.py fin-ahead IFACE DSTMAC SRC SPORT DST DPORT
+      one spoofed FIN inside the server's window on that connection
 """
 import argparse
 import os
+import random
 import socket
+import struct
 import sys
 import time
 
@@ -74,6 +81,104 @@ def cmd_connect(a):
           % (a.mode, os.path.getsize(a.file), (time.monotonic() - t0) * 1000), flush=True)
 
 
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def tcp_frame(dmac, smac, src, dst, sport, dport, seq, ack, flags, good):
+    """An IPv4 TCP frame without options or payload; its TCP checksum is
+    right, or wrong by one when not good."""
+    tcp = struct.pack('!HHIIBBHHH', sport, dport, seq, ack, 5 << 4, flags, 502, 0, 0)
+    pseudo = src + dst + struct.pack('!BBH', 0, 6, len(tcp))
+    c = csum(pseudo + tcp)
+    if not good:
+        c = (c + 1) & 0xffff or 1
+    tcp = tcp[:16] + struct.pack('!H', c) + tcp[18:]
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(tcp), random.getrandbits(16), 0x4000,
+                     64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+    return dmac + smac + b'\x08\x00' + ip + tcp
+
+
+def sniff_seq(iface, src, dst, sport, dport, timeout=10):
+    """The client's current SEQ and ACK on the connection, from a segment it
+    sends (what an attacker on the client's segment would see)."""
+    # ETH_P_ALL: a socket bound to one protocol sees no outgoing frames.
+    r = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    r.bind((iface, 3))
+    r.settimeout(timeout)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        f = r.recv(2048)
+        if len(f) < 54 or f[12:14] != b'\x08\x00' or f[23] != 6 or f[26:30] != src or f[30:34] != dst:
+            continue
+        ihl = (f[14] & 15) * 4
+        sp, dp, seq, ack = struct.unpack('!HHII', f[14 + ihl:14 + ihl + 12])
+        if (sp, dp) == (sport, dport):
+            r.close()
+            return seq, ack
+    sys.exit('storm: no segment of the connection seen in %d s' % timeout)
+
+
+def cmd_storm(a):
+    """Spoofed segments as from the client, towards the server:
+    --rst RSTs and --fin FIN+ACKs at uniformly random sequence numbers,
+    --bad RSTs and FINs with random numbers and a wrong checksum, and
+    --near RSTs in the window behind the client's live sequence number
+    (where a genuine but late RST could be), never within 64 KiB of it:
+    synguard must drop them all and answer the --near ones with a
+    challenge ACK.  Random FINs avoid the 16 MiB ahead of the live number:
+    a FIN there is in the server's window, which a blind attacker hits
+    once in 256 tries at most; faults.sh checks that case on its own."""
+    dmac = bytes.fromhex(a.dstmac.replace(':', ''))
+    with open('/sys/class/net/%s/address' % a.iface) as f:
+        smac = bytes.fromhex(f.read().strip().replace(':', ''))
+    src, dst = socket.inet_aton(a.src), socket.inet_aton(a.dst)
+    live, ack = sniff_seq(a.iface, src, dst, a.sport, a.dport)
+
+    def far():
+        while True:
+            s = random.getrandbits(32)
+            if (s - live) % 2**32 >= 1 << 24:
+                return s
+
+    frames = []
+    frames += [(far(), ack, 0x04, True) for _ in range(a.rst)]               # RST
+    frames += [(far(), ack, 0x11, True) for _ in range(a.fin)]               # FIN ACK
+    frames += [(far(), ack, random.choice((0x04, 0x11)), False) for _ in range(a.bad)]
+    frames += [((live - random.randrange(1 << 16, 1 << 22)) % 2**32, ack, 0x04, True)
+               for _ in range(a.near)]
+    random.shuffle(frames)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.iface, 0))
+    for i, (seq, ak, flags, good) in enumerate(frames):
+        s.send(tcp_frame(dmac, smac, src, dst, a.sport, a.dport, seq, ak, flags, good))
+        if i % 64 == 63:
+            time.sleep(0.002)     # no burst larger than a receive ring
+    print('storm: %d frames, client SEQ %d ACK %d' % (len(frames), live, ack))
+
+
+def cmd_fin_ahead(a):
+    """One spoofed FIN+ACK a little ahead of the client's live sequence
+    number: inside the server's receive window, but not where the client's
+    own FIN will be."""
+    dmac = bytes.fromhex(a.dstmac.replace(':', ''))
+    with open('/sys/class/net/%s/address' % a.iface) as f:
+        smac = bytes.fromhex(f.read().strip().replace(':', ''))
+    src, dst = socket.inet_aton(a.src), socket.inet_aton(a.dst)
+    live, ack = sniff_seq(a.iface, src, dst, a.sport, a.dport)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.iface, 0))
+    s.send(tcp_frame(dmac, smac, src, dst, a.sport, a.dport, (live + 1000) % 2**32, ack,
+                     0x11, True))
+    print('fin-ahead: FIN at client SEQ %d + 1000' % live)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -86,10 +191,21 @@ def main():
         p.add_argument('--rate', type=float, default=0)
         p.add_argument('--ready')
         p.add_argument('--sport', type=int, default=0)
+    for name in ('storm', 'fin-ahead'):
+        p = sub.add_parser(name)
+        for f in ('iface', 'dstmac', 'src'):
+            p.add_argument(f)
+        p.add_argument('sport', type=int)
+        p.add_argument('dst')
+        p.add_argument('dport', type=int)
+        for f in ('rst', 'fin', 'bad', 'near'):
+            p.add_argument('--' + f, type=int, default=0)
     a = ap.parse_args()
     cmds = {
         'listen': cmd_listen,
         'connect': cmd_connect,
+        'storm': cmd_storm,
+        'fin-ahead': cmd_fin_ahead,
     }
     cmds[a.cmd](a)
 
