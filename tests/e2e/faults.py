@@ -12,6 +12,8 @@
       through AF_PACKET on IFACE (see cmd_storm())
   faults.py fin-ahead IFACE DSTMAC SRC SPORT DST DPORT
       one spoofed FIN inside the server's window on that connection
+  faults.py synflood IFACE DSTMAC DST DPORT N --rate R
+      N SYNs from random sources, R a second at most (see cmd_synflood())
 """
 import argparse
 import os
@@ -179,6 +181,28 @@ def cmd_fin_ahead(a):
     print('fin-ahead: FIN at client SEQ %d + 1000' % live)
 
 
+def cmd_synflood(a):
+    """SYNs from random sources and ports, paced to at most --rate a second
+    in bursts of a hundredth of it.  Paced below a SYN cache's rate limit,
+    they fill the cache until it steps aside for its fill level."""
+    dmac = bytes.fromhex(a.dstmac.replace(':', ''))
+    smac = bytes.fromhex('020000006666')      # nobody's: answers go nowhere
+    dst = socket.inet_aton(a.dst)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.iface, 0))
+    burst = max(1, a.rate // 100)
+    t0 = time.monotonic()
+    for i in range(a.n):
+        src = struct.pack('!I', random.randrange(0x01000000, 0xdf000000))
+        s.send(tcp_frame(dmac, smac, src, dst, random.randrange(1024, 65536), a.dport,
+                         random.getrandbits(32), 0, 0x02, True))
+        if i % burst == burst - 1:
+            ahead = (i + 1) / a.rate - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+    print('synflood: %d SYNs in %.1f s' % (a.n, time.monotonic() - t0))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -200,12 +224,19 @@ def main():
         p.add_argument('dport', type=int)
         for f in ('rst', 'fin', 'bad', 'near'):
             p.add_argument('--' + f, type=int, default=0)
+    p = sub.add_parser('synflood')
+    for f in ('iface', 'dstmac', 'dst'):
+        p.add_argument(f)
+    p.add_argument('dport', type=int)
+    p.add_argument('n', type=int)
+    p.add_argument('--rate', type=int, default=4000)
     a = ap.parse_args()
     cmds = {
         'listen': cmd_listen,
         'connect': cmd_connect,
         'storm': cmd_storm,
         'fin-ahead': cmd_fin_ahead,
+        'synflood': cmd_synflood,
     }
     cmds[a.cmd](a)
 

@@ -7,7 +7,7 @@
 #
 #   faults.sh BACKEND SCENARIO SYNGUARD SYNGUARDCTL
 #     BACKEND   afpacket | afxdp
-#     SCENARIO  flap | storm | finahead
+#     SCENARIO  flap | storm | finahead | lostack
 #
 # Every transfer is checked byte-exact (sha256 of what was sent against
 # what arrived).  Each scenario proves:
@@ -37,6 +37,16 @@
 #           connection: one such FIN during a download, then the download
 #           must complete byte-exact and both ends must see the other's
 #           end of stream within 15 s.
+# lostack   A lost cookie ACK does not lose the connection: an nft rule in
+#           the client drops its first pure ACK (the answer to synguard's
+#           cookie SYN-ACK), so synguard never sees it; the client's window
+#           probes must open the connection (cookie_ok_probe) and an upload
+#           completes byte-exact within 10 s of connect().  A synguard with
+#           a SYN cache answers slow SYNs with a one-segment window instead,
+#           and the client's first data segment opens the connection: that
+#           is checked first (syn_cache_opened), then the cache is filled
+#           until it steps aside (12 000 SYNs from random sources) and the
+#           zero-window case runs as above.
 set -euo pipefail
 
 BACKEND=${1:?backend}
@@ -46,7 +56,7 @@ CTL=${4:?synguardctl}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY="$HERE/faults.py"
 case $BACKEND in afpacket|afxdp) ;; *) echo "FAIL: unknown backend $BACKEND" >&2; exit 2 ;; esac
-case $SCN in flap|storm|finahead) ;; *) echo "FAIL: unknown scenario $SCN" >&2; exit 2 ;; esac
+case $SCN in flap|storm|finahead|lostack) ;; *) echo "FAIL: unknown scenario $SCN" >&2; exit 2 ;; esac
 NAME="$SCN/$BACKEND"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -339,6 +349,64 @@ scn_finahead() {
   xfer_check finahead
   step "a new connection after it"
   xfer after-fin up 2
+}
+
+scn_lostack() {
+  # Packet 2 of a connection of the client's in the original direction is
+  # its ACK of the SYN-ACK (the cookie ACK); drop it, pure ACKs only.
+  inc sysctl -qw net.netfilter.nf_conntrack_acct=1 || fail "cannot enable conntrack accounting in the client"
+  inc nft -f - <<'EOF'
+table inet faults {
+  counter lost { }
+  chain output {
+    type filter hook output priority 0;
+    tcp dport { 5001, 5002 } ct original packets 2 tcp flags == ack counter name lost drop
+  }
+}
+EOF
+  # A synguard with a SYN cache answers slow SYNs with a one-segment
+  # window: after a lost ACK the client's first data segment proves the
+  # cookie.  Only a zero window (cookies only) leaves the client nothing
+  # but window probes; the cache steps aside when it is 75 % full (of 8192
+  # entries a worker, for 60 s), so that case runs after 12 000 SYNs from
+  # random sources, paced below its rate limit so that it keeps them.
+  local cache=1 before after ms lost
+  local C=(cookie_ok_probe cookie_ok syn_cache_opened drop_data_before_established syn_received syn_cached)
+  [ "$(ctr syn_cached)" != - ] || cache=0
+  read -r -a before < <(ctr "${C[@]}")
+  if [ "$cache" = 1 ]; then
+    step "upload (4 MB) whose ACK of the SYN cache's SYN-ACK is lost"
+    xfer_start lostack-cache up 4
+    xfer_check lostack-cache 30
+    ms=$(sed -n 's/.* in \([0-9]*\) ms .*/\1/p' "$TMP/lostack-cache.cout")
+    [ -n "$ms" ] && [ "$ms" -le 10000 ] || fail "the upload took ${ms:-?} ms from connect(), more than 10 s"
+    settle
+    read -r -a after < <(ctr "${C[@]}")
+    echo "  syn_cache_opened +$((after[2] - before[2])), drop_data_before_established +$((after[3] - before[3])), cookie_ok_probe +$((after[0] - before[0]))"
+    step "12 000 SYNs from random sources fill the SYN cache until it steps aside"
+    inc timeout 60 python3 "$PY" synflood eth0 "$SMAC" 10.79.2.2 80 12000 --rate 4000 |
+      sed 's/^/  /' || fail "the SYN flood could not be sent"
+    settle
+    read -r -a before < <(ctr "${C[@]}")
+    echo "  syn_received +$((before[4] - after[4])), syn_cached +$((before[5] - after[5]))"
+  fi
+  step "upload (4 MB) whose cookie ACK is lost"
+  xfer_start lostack up 4
+  xfer_check lostack 30
+  # The bound, on the client's own clock from connect() (Linux probes a
+  # zero window first after about 200 ms, then backs off).
+  ms=$(sed -n 's/.* in \([0-9]*\) ms .*/\1/p' "$TMP/lostack.cout")
+  [ -n "$ms" ] && [ "$ms" -le 10000 ] || fail "the upload took ${ms:-?} ms from connect(), more than 10 s"
+  settle
+  read -r -a after < <(ctr "${C[@]}")
+  lost=$(inc nft list counter inet faults lost | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+  echo "  cookie_ok_probe +$((after[0] - before[0])), cookie_ok +$((after[1] - before[1]))$([ "$cache" = 0 ] || echo ", syn_cache_opened +$((after[2] - before[2]))")"
+  echo "  ACKs dropped by the client's rule: ${lost:-?}"
+  [ "${lost:-0}" = $((1 + cache)) ] || fail "the nft rule dropped ${lost:-?} packets, not one ACK per connection: the test proves nothing"
+  if [ "$cache" = 1 ] && [ $((after[2] - before[2])) -gt 0 ]; then
+    fail "the SYN cache did not step aside (the connection opened from it, syn_cache_opened +$((after[2] - before[2]))): the test proves nothing"
+  fi
+  [ $((after[0] - before[0])) -ge 1 ] || fail "cookie_ok_probe did not move: the connection was not opened by a window probe"
 }
 
 "scn_$SCN"
