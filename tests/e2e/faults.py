@@ -14,6 +14,10 @@
       one spoofed FIN inside the server's window on that connection
   faults.py synflood IFACE DSTMAC DST DPORT N --rate R
       N SYNs from random sources, R a second at most (see cmd_synflood())
+  faults.py hold SRC DST PORT N [--ready F]
+      open N connections from SRC and keep them open until killed
+  faults.py accept ADDR PORT [--ready F]
+      accept connections and keep them open until killed
 """
 import argparse
 import os
@@ -203,6 +207,38 @@ def cmd_synflood(a):
     print('synflood: %d SYNs in %.1f s' % (a.n, time.monotonic() - t0))
 
 
+def cmd_hold(a):
+    socks, fails = [], 0
+    for _ in range(a.n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((a.src, 0))
+        s.settimeout(5)
+        try:
+            s.connect((a.dst, a.port))
+            socks.append(s)
+        except OSError:
+            fails += 1
+            s.close()
+    print('hold: %d connections open from %s, %d failed' % (len(socks), a.src, fails), flush=True)
+    if a.ready:
+        open(a.ready, 'w').close()
+    while True:
+        time.sleep(3600)
+
+
+def cmd_accept(a):
+    s = socket.socket(family(a.addr), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.addr, a.port))
+    s.listen(4096)
+    if a.ready:
+        open(a.ready, 'w').close()
+    held = []
+    while True:
+        c, _ = s.accept()
+        held.append(c)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -230,6 +266,16 @@ def main():
     p.add_argument('dport', type=int)
     p.add_argument('n', type=int)
     p.add_argument('--rate', type=int, default=4000)
+    p = sub.add_parser('hold')
+    p.add_argument('src')
+    p.add_argument('dst')
+    p.add_argument('port', type=int)
+    p.add_argument('n', type=int)
+    p.add_argument('--ready')
+    p = sub.add_parser('accept')
+    p.add_argument('addr')
+    p.add_argument('port', type=int)
+    p.add_argument('--ready')
     a = ap.parse_args()
     cmds = {
         'listen': cmd_listen,
@@ -237,6 +283,8 @@ def main():
         'storm': cmd_storm,
         'fin-ahead': cmd_fin_ahead,
         'synflood': cmd_synflood,
+        'hold': cmd_hold,
+        'accept': cmd_accept,
     }
     cmds[a.cmd](a)
 
