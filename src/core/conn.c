@@ -194,7 +194,7 @@ void sg_conn_observe_first(struct sg_conn *c, enum sg_dir dir, const struct sg_p
 /* Records a FIN at `end` (its SEQ + 1).  False when it repeats an earlier
  * FIN at another place. */
 static bool note_fin(struct sg_ct *ct, unsigned worker, struct sg_conn *c, enum sg_dir dir,
-                     uint32_t end, enum sg_ct_state s, uint32_t now_ms)
+                     uint32_t seq, uint32_t end, enum sg_ct_state s, uint32_t now_ms)
 {
 	struct sg_conn_rec *r = sg_conn_rec(c);
 	bool both;
@@ -206,8 +206,12 @@ static bool note_fin(struct sg_ct *ct, unsigned worker, struct sg_conn *c, enum 
 		sg_ct_unlock(c);
 		return same;
 	}
-	if ((sg_conn_seen(r) & SEEN_END(dir)) && sg_seq_after(sg_conn_rd(&r->max_end[dir]), end)) {
-		/* Data beyond this FIN was seen: nothing to record. */
+	if ((sg_conn_seen(r) & SEEN_END(dir)) && seq != sg_conn_rd(&r->max_end[dir])) {
+		/* Not where the sender's data ends as synguard saw it: a FIN a
+		 * blind sender landed in the window (then the genuine one must
+		 * not be taken for a moved FIN), or one after data lost before
+		 * synguard.  Passed on for the receiver to judge; nothing
+		 * recorded. */
 		sg_ct_unlock(c);
 		return true;
 	}
@@ -265,7 +269,7 @@ bool sg_conn_fin_rst(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 		*why = SG_STAT_DROP_FIN_INVALID;
 		return false;
 	}
-	if (!note_fin(ct, worker, c, dir, seg_end(p), sg_ct_state_get(c), now_ms)) {
+	if (!note_fin(ct, worker, c, dir, p->seq, seg_end(p), sg_ct_state_get(c), now_ms)) {
 		*why = SG_STAT_DROP_FIN_CHANGED;
 		return false;
 	}
