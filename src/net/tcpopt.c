@@ -20,6 +20,24 @@
 #define SYN_WS_HDR           0x010303u     /* NOP, kind WS, length 3 */
 #define SACKPERM_ALIGNED_HDR 0x01010402u   /* NOP, NOP, SACK-perm, length 2 */
 
+/* The SG_OPT_* bit of an option a cookie cannot answer for, or 0. */
+static uint8_t unanswerable(uint8_t kind, const uint8_t *o, size_t olen)
+{
+	switch (kind) {
+	case SG_TCPOPT_MD5:
+	case SG_TCPOPT_AO:
+		return SG_OPT_SIGNED;
+	case SG_TCPOPT_MPTCP:
+		return SG_OPT_MPTCP;
+	case SG_TCPOPT_FASTOPEN:
+		return SG_OPT_FASTOPEN;
+	case SG_TCPOPT_EXP:
+		return olen >= 4 && sg_rd16(o + 2) == 0xf989 ? SG_OPT_FASTOPEN : 0;
+	default:
+		return 0;
+	}
+}
+
 int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
                     struct sg_tcp_opts *out)
 {
@@ -121,22 +139,10 @@ int sg_tcpopt_parse(const uint8_t *opts, size_t len, unsigned base,
 				out->sack_blocks = (uint8_t)((olen - 2) / LEN_SACK_BLK);
 			}
 			break;
-		case SG_TCPOPT_MD5:
-		case SG_TCPOPT_AO:
-			out->present |= SG_OPT_SIGNED;
-			break;
-		case SG_TCPOPT_MPTCP:
-			out->present |= SG_OPT_MPTCP;
-			break;
-		case SG_TCPOPT_FASTOPEN:
-			out->present |= SG_OPT_FASTOPEN;
-			break;
-		case SG_TCPOPT_EXP:
-			if (olen >= 4 && sg_rd16(o + 2) == 0xf989)
-				out->present |= SG_OPT_FASTOPEN;
-			break;
 		default:
-			break;   /* unknown kinds are skipped by their length */
+			/* Others are skipped by their length; some are noticed. */
+			out->present |= unanswerable(kind, o, olen);
+			break;
 		}
 		i += olen;
 	}
