@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "daemon/config_lists.h"
 #include "daemon/ctl.h"
 #include "daemon/keyfile.h"
 #include "daemon/log.h"
@@ -24,6 +25,9 @@ enum opt_type {
 	T_RULES,                   /* ( { dst; ports; action; }, ... ): struct sg_policy_rule */
 	T_PINS,                    /* ( { dst; port; mss; ... }, ... ): struct sg_learn_pin */
 };
+/* The list types, read and printed by config_lists.c, in its order. */
+_Static_assert(T_PREFIX_LIST - T_UINT_LIST == SG_LIST_PREFIX && T_RULES - T_UINT_LIST == SG_LIST_RULE &&
+               T_PINS - T_UINT_LIST == SG_LIST_PIN, "enum opt_type's lists match enum sg_cfg_list_kind");
 
 struct opt {
 	const char *path;
@@ -132,6 +136,8 @@ static const struct opt opts[] = {
 	  .count_off = OFF(npins), .count_width = W(npins), .n_max = SG_LEARN_PINS_MAX, .live = true },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+_Static_assert(SG_CONFIG_MAX_CPUS <= SG_CFG_LIST_MAX && SG_COOKIE_ISN_MSS_MAX <= SG_CFG_LIST_MAX &&
+               SG_COOKIE_TS_MSS_MAX <= SG_CFG_LIST_MAX, "SG_CFG_LIST_MAX bounds every integer list");
 
 void sg_config_default(struct sg_config *c)
 {
@@ -142,43 +148,6 @@ void sg_config_default(struct sg_config *c)
 	c->log_level = 3;   /* index of "info" in log.level's choices */
 	strcpy(c->ctl_socket, SG_CTL_DEFAULT_SOCKET);
 	sg_proxy_config_default(&c->proxy);
-}
-
-static void put_uint(void *p, unsigned width, unsigned long v)
-{
-	switch (width) {
-	case 1: *(uint8_t *)p = (uint8_t)v; break;
-	case 2: *(uint16_t *)p = (uint16_t)v; break;
-	default: *(uint32_t *)p = (uint32_t)v; break;
-	}
-}
-
-static unsigned long get_uint(const void *p, unsigned width)
-{
-	switch (width) {
-	case 1: return *(const uint8_t *)p;
-	case 2: return *(const uint16_t *)p;
-	default: return *(const uint32_t *)p;
-	}
-}
-
-/* Index of word in "a|b|c", or -1. */
-static int choice_index(const char *choices, const char *word)
-{
-	size_t n = strlen(word);
-	int i = 0;
-
-	for (const char *p = choices; *p; i++) {
-		const char *bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
-
-		if (len == n && strncmp(p, word, n) == 0)
-			return i;
-		if (!bar)
-			break;
-		p = bar + 1;
-	}
-	return -1;
 }
 
 static void choice_name(const char *choices, int idx, char *out, size_t cap)
@@ -202,7 +171,7 @@ static void choice_name(const char *choices, int idx, char *out, size_t cap)
 static int opt_index(const struct opt *o, const char *word)
 {
 	if (!o->name)
-		return choice_index(o->choices, word);
+		return sg_cfg_word_index(o->choices, word);
 	for (unsigned i = 0; o->name(i); i++)
 		if (strcmp(o->name(i), word) == 0)
 			return (int)i;
@@ -245,28 +214,6 @@ static int check_uint(const struct opt *o, const char *who, long long v, char *e
 	return 0;
 }
 
-static int check_entry(const struct opt *o, const char *who, unsigned i, long long v,
-                       char *err, size_t errlen)
-{
-	if (v < o->min || v > o->max)
-		FAIL("%s: entry %u (%lld) is out of range %ld..%ld", who, i + 1, v, o->min, o->max);
-	return 0;
-}
-
-/* Integer lists need an entry (no value means nothing); the lists of
- * prefixes, rules and pins may be empty. */
-static unsigned list_min(const struct opt *o)
-{
-	return o->type == T_UINT_LIST ? 1 : 0;
-}
-
-static int check_count(const struct opt *o, const char *who, unsigned long n, char *err, size_t errlen)
-{
-	if (n < list_min(o) || n > o->n_max)
-		FAIL("%s: must have %u..%u entries, has %lu", who, list_min(o), o->n_max, n);
-	return 0;
-}
-
 static int set_choice(const struct opt *o, const char *who, const char *v, uint8_t *dst,
                       char *err, size_t errlen)
 {
@@ -275,7 +222,7 @@ static int set_choice(const struct opt *o, const char *who, const char *v, uint8
 
 	if (idx < 0)
 		FAIL("%s: \"%s\" is not one of %s", who, v, opt_choices(o, names, sizeof(names)));
-	put_uint(dst, o->width, (unsigned long)idx);
+	sg_cfg_put_uint(dst, o->width, (unsigned long)idx);
 	return 0;
 }
 
@@ -307,232 +254,31 @@ static bool is_group_prefix(const char *path)
 	return false;
 }
 
-/* Decimal digits and nothing else before *end: strtoull alone would take
- * " 2", "+2" and "-1" (as 2^64 - 1). */
-static int parse_decimal(const char *s, char **end, unsigned long long *v)
+/* What the option table says of a list option, for config_lists.c. */
+static struct sg_cfg_list list_of(const struct opt *o)
 {
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(s, end, 10);
-	return errno == ERANGE ? -ERANGE : 0;
+	return (struct sg_cfg_list){ .kind = (enum sg_cfg_list_kind)(o->type - T_UINT_LIST),
+	                             .min = o->min, .max = o->max, .width = o->width,
+	                             .n_max = o->n_max };
 }
 
-/* ---- lists of prefixes, policy rules and learn pins ----
- * Each entry is checked as it is read and the message names the entry by
- * its number (from 1) and quotes its text. */
-
-#define PREFIX_LIKE "a prefix like \"192.0.2.0/24\" or \"2001:db8::/32\" (no bits set past the length)"
-
-static int set_prefix(const struct opt *o, config_setting_t *e, const char *who, int i,
-                      struct sg_prefix *p, char *err, size_t errlen)
+static unsigned list_min(const struct opt *o)
 {
-	const char *s = config_setting_get_string(e);
+	struct sg_cfg_list l = list_of(o);
 
-	(void)o;
-	if (!s)
-		FAIL("%s: entry %d must be a string, " PREFIX_LIKE, who, i + 1);
-	if (sg_prefix_parse(s, p))
-		FAIL("%s: entry %d (\"%s\") is not " PREFIX_LIKE, who, i + 1, s);
-	return 0;
-}
-
-/* Every member of group entry e is one of `names` ("a|b|c"). */
-static int check_members(config_setting_t *e, const char *names, const char *who, int i,
-                         char *err, size_t errlen)
-{
-	if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-		FAIL("%s: entry %d must be a group { %s }", who, i + 1, names);
-	for (int k = 0; k < config_setting_length(e); k++) {
-		const char *n = config_setting_name(config_setting_get_elem(e, (unsigned)k));
-
-		if (choice_index(names, n) < 0)
-			FAIL("%s: entry %d: unknown field '%s' (%s)", who, i + 1, n, names);
-	}
-	return 0;
-}
-
-static int entry_dst(config_setting_t *e, const char *who, int i, struct sg_prefix *p,
-                     char *err, size_t errlen)
-{
-	config_setting_t *m = config_setting_get_member(e, "dst");
-	const char *s = m ? config_setting_get_string(m) : NULL;
-
-	if (!m)
-		FAIL("%s: entry %d: dst is missing", who, i + 1);
-	if (!s || sg_prefix_parse(s, p))
-		FAIL("%s: entry %d: dst (\"%s\") is not " PREFIX_LIKE, who, i + 1, s ? s : "?");
-	return 0;
-}
-
-/* 1 and *v when member `name` of e is there, 0 when it is not. */
-static int entry_uint(config_setting_t *e, const char *name, long lo, long hi, const char *who,
-                      int i, long long *v, char *err, size_t errlen)
-{
-	config_setting_t *m = config_setting_get_member(e, name);
-
-	if (!m)
-		return 0;
-	if (config_setting_type(m) != CONFIG_TYPE_INT && config_setting_type(m) != CONFIG_TYPE_INT64)
-		FAIL("%s: entry %d: %s must be an integer in %ld..%ld", who, i + 1, name, lo, hi);
-	*v = config_setting_get_int64(m);
-	if (*v < lo || *v > hi)
-		FAIL("%s: entry %d: %s %lld is out of range %ld..%ld", who, i + 1, name, *v, lo, hi);
-	return 1;
-}
-
-static int entry_bool(config_setting_t *e, const char *name, const char *who, int i, bool *v,
-                      char *err, size_t errlen)
-{
-	config_setting_t *m = config_setting_get_member(e, name);
-
-	if (!m)
-		return 0;
-	if (config_setting_type(m) != CONFIG_TYPE_BOOL)
-		FAIL("%s: entry %d: %s must be true or false", who, i + 1, name);
-	*v = config_setting_get_bool(m);
-	return 1;
-}
-
-/* "N" or "N-M", N <= M, in 0..65535. */
-static int parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
-{
-	unsigned long long a, b;
-	char *end;
-
-	if (parse_decimal(s, &end, &a))
-		return -EINVAL;
-	b = a;
-	if (*end == '-' && parse_decimal(end + 1, &end, &b))
-		return -EINVAL;
-	if (*end || a > b || b > UINT16_MAX)
-		return -EINVAL;
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
-	return 0;
-}
-
-static int set_rule(const struct opt *o, config_setting_t *e, const char *who, int i,
-                    struct sg_policy_rule *r, char *err, size_t errlen)
-{
-	const struct opt *def = find_opt("policy.default");   /* the action names */
-	const char *ports = NULL, *action = NULL;
-	char names[64];
-	int a, rc = check_members(e, "dst|ports|action", who, i, err, errlen);
-
-	(void)o;
-	memset(r, 0, sizeof(*r));
-	if (!rc)
-		rc = entry_dst(e, who, i, &r->dst, err, errlen);
-	if (rc)
-		return rc;
-	r->port_hi = UINT16_MAX;    /* no ports: any */
-	if (config_setting_get_member(e, "ports") &&
-	    (!config_setting_lookup_string(e, "ports", &ports) ||
-	     parse_ports(ports, &r->port_lo, &r->port_hi)))
-		FAIL("%s: entry %d: ports (\"%s\") must be a string \"N\" or \"N-M\", N <= M, in 0..%u",
-		     who, i + 1, ports ? ports : "?", UINT16_MAX);
-	config_setting_lookup_string(e, "action", &action);
-	a = action ? opt_index(def, action) : -1;
-	if (a < 0)
-		FAIL("%s: entry %d: action (\"%s\") must be one of %s", who, i + 1,
-		     action ? action : "missing", opt_choices(def, names, sizeof(names)));
-	r->action = (enum sg_policy_action)a;
-	return 0;
-}
-
-/* Reads the pinned fields; a field left out is not pinned. */
-static int pin_fields(config_setting_t *e, const char *who, int i, struct sg_learn_pin *p,
-                      char *err, size_t errlen)
-{
-	struct sg_learned *l = &p->opts;
-	long long v;
-	int rc;
-
-	rc = entry_uint(e, "port", 0, UINT16_MAX, who, i, &v, err, errlen);
-	if (rc < 0)
-		return rc;
-	p->port = rc ? (uint16_t)v : 0;
-	rc = entry_uint(e, "mss", p->family == 4 ? SG_TCP_MSS4_MIN : SG_TCP_MSS6_MIN, UINT16_MAX,
-	                who, i, &v, err, errlen);
-	if (rc < 0)
-		return rc;
-	l->mss = rc ? (uint16_t)v : 0;
-	l->known |= rc ? SG_LEARN_MSS : 0;
-	rc = entry_uint(e, "wscale", 0, SG_LEARN_WS_NONE, who, i, &v, err, errlen);
-	if (rc < 0)
-		return rc;
-	l->ws = rc ? (uint8_t)v : 0;
-	l->known |= rc ? SG_LEARN_WS : 0;
-	rc = entry_bool(e, "sack", who, i, &l->sack, err, errlen);
-	if (rc < 0)
-		return rc;
-	l->known |= rc ? SG_LEARN_SACK : 0;
-	rc = entry_bool(e, "timestamps", who, i, &l->ts, err, errlen);
-	if (rc < 0)
-		return rc;
-	l->known |= rc ? SG_LEARN_TS : 0;
-	return 0;
-}
-
-static int set_pin(const struct opt *o, config_setting_t *e, const char *who, int i,
-                   struct sg_learn_pin *p, char *err, size_t errlen)
-{
-	const struct sg_learn_pin *first = p - i;
-	struct sg_prefix dst;
-	int rc = check_members(e, "dst|port|mss|wscale|sack|timestamps", who, i, err, errlen);
-
-	(void)o;
-	if (!rc)
-		rc = entry_dst(e, who, i, &dst, err, errlen);
-	if (rc)
-		return rc;
-	memset(p, 0, sizeof(*p));
-	p->family = dst.family;
-	p->plen = dst.len;
-	memcpy(p->addr, dst.addr, sizeof(p->addr));
-	rc = pin_fields(e, who, i, p, err, errlen);
-	if (rc)
-		return rc;
-	if (!p->opts.known)
-		FAIL("%s: entry %d pins nothing: give mss, wscale, sack or timestamps", who, i + 1);
-	/* sg_learn_set_pins refuses two pins for one place: say which. */
-	for (int k = 0; k < i; k++)
-		if (first[k].family == p->family && first[k].plen == p->plen && first[k].port == p->port &&
-		    !memcmp(first[k].addr, p->addr, sizeof(p->addr)))
-			FAIL("%s: entry %d pins the same dst and port as entry %d", who, i + 1, k + 1);
-	return 0;
-}
-
-static int set_entry(const struct opt *o, config_setting_t *e, const char *who, int i,
-                     uint8_t *dst, char *err, size_t errlen)
-{
-	switch (o->type) {
-	case T_PREFIX_LIST:
-		return set_prefix(o, e, who, i, (struct sg_prefix *)dst, err, errlen);
-	case T_RULES:
-		return set_rule(o, e, who, i, (struct sg_policy_rule *)dst, err, errlen);
-	default:
-		return set_pin(o, e, who, i, (struct sg_learn_pin *)dst, err, errlen);
-	}
+	return sg_cfg_list_min(&l);
 }
 
 static int set_entries(const struct opt *o, config_setting_t *s, struct sg_config *c,
                        const char *who, char *err, size_t errlen)
 {
-	int n = config_setting_length(s), rc;
+	struct sg_cfg_list l = list_of(o);
+	unsigned long n;
+	int rc = sg_cfg_list_read(&l, s, who, (uint8_t *)c + o->off, &n, err, errlen);
 
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
-		FAIL("%s: must be a list %s", who, o->type == T_PREFIX_LIST ? "[ \"prefix\", ... ]" :
-		                                   "( { ... }, ... )");
-	rc = check_count(o, who, (unsigned long)n, err, errlen);
-	for (int i = 0; !rc && i < n; i++)
-		rc = set_entry(o, config_setting_get_elem(s, (unsigned)i), who, i,
-		               (uint8_t *)c + o->off + (size_t)i * o->width, err, errlen);
-	if (rc)
-		return rc;
-	put_uint((uint8_t *)c + o->count_off, o->count_width, (unsigned long)n);
-	return 0;
+	if (!rc)
+		sg_cfg_put_uint((uint8_t *)c + o->count_off, o->count_width, n);
+	return rc;
 }
 
 static int set_one(const struct opt *o, config_setting_t *s, struct sg_config *c,
@@ -544,6 +290,7 @@ static int set_one(const struct opt *o, config_setting_t *s, struct sg_config *c
 
 	snprintf(who, sizeof(who), "%s:%d: %s", file, config_setting_source_line(s), o->path);
 	switch (o->type) {
+	case T_UINT_LIST:
 	case T_PREFIX_LIST:
 	case T_RULES:
 	case T_PINS:
@@ -557,7 +304,7 @@ static int set_one(const struct opt *o, config_setting_t *s, struct sg_config *c
 		rc = check_uint(o, who, v, err, errlen);
 		if (rc)
 			return rc;
-		put_uint(dst, o->width, (unsigned long)v);
+		sg_cfg_put_uint(dst, o->width, (unsigned long)v);
 		return 0;
 	}
 	case T_BOOL:
@@ -573,29 +320,6 @@ static int set_one(const struct opt *o, config_setting_t *s, struct sg_config *c
 		if (!config_setting_get_string(s))
 			FAIL("%s: must be a string", who);
 		return set_string(o, who, config_setting_get_string(s), dst, err, errlen);
-	case T_UINT_LIST: {
-		int n = config_setting_length(s);
-
-		if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
-			FAIL("%s: must be a list of integers [a, b, ...]", who);
-		rc = check_count(o, who, (unsigned long)n, err, errlen);
-		if (rc)
-			return rc;
-		for (int i = 0; i < n; i++) {
-			config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-			long long v;
-
-			if (config_setting_type(e) != CONFIG_TYPE_INT && config_setting_type(e) != CONFIG_TYPE_INT64)
-				FAIL("%s: entry %d must be an integer", who, i + 1);
-			v = config_setting_get_int64(e);
-			rc = check_entry(o, who, (unsigned)i, v, err, errlen);
-			if (rc)
-				return rc;
-			put_uint(dst + (size_t)i * o->width, o->width, (unsigned long)v);
-		}
-		put_uint((uint8_t *)c + o->count_off, o->count_width, (unsigned long)n);
-		return 0;
-	}
 	}
 	return 0;
 }
@@ -605,7 +329,7 @@ static int set_uint_text(const struct opt *o, const char *who, const char *text,
 {
 	unsigned long long v;
 	char *end;
-	int rc = parse_decimal(text, &end, &v);
+	int rc = sg_cfg_decimal(text, &end, &v);
 
 	if (rc == -ERANGE)
 		FAIL("%s: %s is out of range %ld..%ld", who, text, o->min, o->max);
@@ -614,62 +338,20 @@ static int set_uint_text(const struct opt *o, const char *who, const char *text,
 	rc = check_uint(o, who, v > LLONG_MAX ? LLONG_MAX : (long long)v, err, errlen);
 	if (rc)
 		return rc;
-	put_uint(dst, o->width, (unsigned long)v);
+	sg_cfg_put_uint(dst, o->width, (unsigned long)v);
 	return 0;
 }
 
-/* Entries a list option may have at most (cpus has the most). */
-#define LIST_MAX 64
-_Static_assert(SG_CONFIG_MAX_CPUS <= LIST_MAX && SG_COOKIE_ISN_MSS_MAX <= LIST_MAX &&
-               SG_COOKIE_TS_MSS_MAX <= LIST_MAX, "LIST_MAX bounds every list option");
-
-/* "1,3,5-7": entries and ascending ranges.  Checked whole before anything
- * is stored, so a refused list leaves the option as it was. */
 static int set_list_text(const struct opt *o, const char *who, const char *text,
                          struct sg_config *c, char *err, size_t errlen)
 {
-	unsigned long long vals[LIST_MAX];
-	unsigned long n = 0;
-	const char *s = text;
-	int rc;
+	struct sg_cfg_list l = list_of(o);
+	unsigned long n;
+	int rc = sg_cfg_list_text(&l, who, text, (uint8_t *)c + o->off, &n, err, errlen);
 
-	for (;;) {
-		unsigned long long a, b, span;
-		char *end;
-
-		if (parse_decimal(s, &end, &a) == -EINVAL)
-			goto syntax;
-		b = a;
-		if (*end == '-' && parse_decimal(end + 1, &end, &b) == -EINVAL)
-			goto syntax;
-		if (b < a)
-			FAIL("%s: %llu-%llu is not an ascending range", who, a, b);
-		/* In range at both ends, so in range throughout. */
-		span = b - a + 1;
-		rc = check_entry(o, who, (unsigned)n, a > LLONG_MAX ? LLONG_MAX : (long long)a, err, errlen);
-		if (!rc)
-			rc = check_entry(o, who, (unsigned)(n + span - 1),
-			                 b > LLONG_MAX ? LLONG_MAX : (long long)b, err, errlen);
-		if (rc)
-			return rc;
-		for (unsigned long long k = 0; k < span && n + k < o->n_max; k++)
-			vals[n + k] = a + k;
-		n += (unsigned long)span;
-		if (*end == 0)
-			break;
-		if (*end != ',')
-			goto syntax;
-		s = end + 1;
-	}
-	rc = check_count(o, who, n, err, errlen);
-	if (rc)
-		return rc;
-	for (unsigned long i = 0; i < n; i++)
-		put_uint((uint8_t *)c + o->off + i * o->width, o->width, (unsigned long)vals[i]);
-	put_uint((uint8_t *)c + o->count_off, o->count_width, n);
-	return 0;
-syntax:
-	FAIL("%s: \"%s\" is not a list like 1,3,5-7 of integers in %ld..%ld", who, text, o->min, o->max);
+	if (!rc)
+		sg_cfg_put_uint((uint8_t *)c + o->count_off, o->count_width, n);
+	return rc;
 }
 
 int sg_config_set(struct sg_config *c, const char *path, const char *text,
@@ -785,7 +467,7 @@ int sg_config_explain(const struct sg_config *c, const struct sg_cfg_fault *faul
 		FAIL("%s: entries must be strictly ascending", o->path);
 	case SG_CFG_PER_WORKER:
 		FAIL("%s: %lu entries are too few for %u threads: each thread's share must be at least %u",
-		     o->path, get_uint((const uint8_t *)c + o->off, o->width), c->threads,
+		     o->path, sg_cfg_get_uint((const uint8_t *)c + o->off, o->width), c->threads,
 		     SG_CT_MIN_CAPACITY / 2);
 	case SG_CFG_RANGE:
 	default:
@@ -868,70 +550,13 @@ int sg_config_to_proxy(const struct sg_config *c, struct sg_proxy_config *out,
 	return 0;
 }
 
-static void print_prefix(FILE *f, uint8_t family, uint8_t len, const uint8_t *addr)
-{
-	char text[INET6_ADDRSTRLEN];
-
-	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, text, sizeof(text));
-	fprintf(f, "\"%s/%u\"", text, len);
-}
-
-static void print_rule(FILE *f, const struct sg_policy_rule *r)
-{
-	fprintf(f, "{ dst = ");
-	print_prefix(f, r->dst.family, r->dst.len, r->dst.addr);
-	if (r->port_lo != 0 || r->port_hi != UINT16_MAX) {
-		fprintf(f, "; ports = \"%u", r->port_lo);
-		if (r->port_hi != r->port_lo)
-			fprintf(f, "-%u", r->port_hi);
-		fprintf(f, "\"");
-	}
-	fprintf(f, "; action = \"%s\"; }", sg_policy_action_name(r->action));
-}
-
-static void print_pin(FILE *f, const struct sg_learn_pin *p)
-{
-	const struct sg_learned *l = &p->opts;
-
-	fprintf(f, "{ dst = ");
-	print_prefix(f, p->family, p->plen, p->addr);
-	if (p->port)
-		fprintf(f, "; port = %u", p->port);
-	if (l->known & SG_LEARN_MSS)
-		fprintf(f, "; mss = %u", l->mss);
-	if (l->known & SG_LEARN_WS)
-		fprintf(f, "; wscale = %u", l->ws);
-	if (l->known & SG_LEARN_SACK)
-		fprintf(f, "; sack = %s", l->sack ? "true" : "false");
-	if (l->known & SG_LEARN_TS)
-		fprintf(f, "; timestamps = %s", l->ts ? "true" : "false");
-	fprintf(f, "; }");
-}
-
 static void print_list(const struct sg_config *c, const struct opt *o, FILE *f)
 {
-	const uint8_t *src = (const uint8_t *)c + o->off;
-	unsigned long n = get_uint((const uint8_t *)c + o->count_off, o->count_width);
-	bool groups = o->type == T_RULES || o->type == T_PINS;
+	struct sg_cfg_list l = list_of(o);
 
-	fprintf(f, "%s", groups ? "(" : "[");
-	for (unsigned long k = 0; k < n; k++) {
-		const uint8_t *e = src + k * o->width;
-
-		fprintf(f, "%s%s", k ? "," : "", groups ? "\n    " : k ? " " : "");
-		if (o->type == T_UINT_LIST)
-			fprintf(f, "%lu", get_uint(e, o->width));
-		else if (o->type == T_PREFIX_LIST)
-			print_prefix(f, ((const struct sg_prefix *)e)->family,
-			             ((const struct sg_prefix *)e)->len, ((const struct sg_prefix *)e)->addr);
-		else if (o->type == T_RULES)
-			print_rule(f, (const struct sg_policy_rule *)e);
-		else
-			print_pin(f, (const struct sg_learn_pin *)e);
-	}
-	fprintf(f, "%s", groups ? (n ? "\n  )" : ")") : "]");
+	sg_cfg_list_print(&l, (const uint8_t *)c + o->off,
+	                  sg_cfg_get_uint((const uint8_t *)c + o->count_off, o->count_width), f);
 }
-
 static void print_value(const struct sg_config *c, const struct opt *o, FILE *f)
 {
 	const uint8_t *src = (const uint8_t *)c + o->off;
@@ -939,13 +564,13 @@ static void print_value(const struct sg_config *c, const struct opt *o, FILE *f)
 
 	switch (o->type) {
 	case T_UINT:
-		fprintf(f, "%lu", get_uint(src, o->width));
+		fprintf(f, "%lu", sg_cfg_get_uint(src, o->width));
 		break;
 	case T_BOOL:
 		fprintf(f, "%s", *(const bool *)src ? "true" : "false");
 		break;
 	case T_ENUM:
-		opt_name(o, (int)get_uint(src, o->width), v, sizeof(v));
+		opt_name(o, (int)sg_cfg_get_uint(src, o->width), v, sizeof(v));
 		fprintf(f, "\"%s\"", v);
 		break;
 	case T_STRING:
@@ -975,7 +600,7 @@ static void print_group(const struct sg_config *c, const char *prefix, int depth
 		if (!dot) {
 			/* A list with no entry means "none" (cpus): an empty list
 			 * would not load back. */
-			if (o->type == T_UINT_LIST && !get_uint((const uint8_t *)c + o->count_off, o->count_width))
+			if (o->type == T_UINT_LIST && !sg_cfg_get_uint((const uint8_t *)c + o->count_off, o->count_width))
 				continue;
 			fprintf(f, "%*s%s = ", depth * 2, "", rest);
 			print_value(c, o, f);
@@ -1006,9 +631,9 @@ static bool opt_differs(const struct opt *o, const struct sg_config *a, const st
 	if (o->type == T_STRING)
 		return strcmp((const char *)pa, (const char *)pb) != 0;
 	if (!is_list(o))
-		return get_uint(pa, o->width) != get_uint(pb, o->width);
-	n = get_uint((const uint8_t *)a + o->count_off, o->count_width);
-	return n != get_uint((const uint8_t *)b + o->count_off, o->count_width) ||
+		return sg_cfg_get_uint(pa, o->width) != sg_cfg_get_uint(pb, o->width);
+	n = sg_cfg_get_uint((const uint8_t *)a + o->count_off, o->count_width);
+	return n != sg_cfg_get_uint((const uint8_t *)b + o->count_off, o->count_width) ||
 	       memcmp(pa, pb, n * o->width) != 0;
 }
 

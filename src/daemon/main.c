@@ -18,6 +18,7 @@
 #include "core/proxy.h"
 #include "daemon/clock.h"
 #include "daemon/config.h"
+#include "daemon/counters.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
@@ -205,137 +206,8 @@ struct daemon {
 	struct sg_snapshot snap[2];
 	unsigned cur;
 	bool shared_key;
-	uint64_t csum_logged_ns;   /* last bad-checksum notice; 0: none yet */
-	uint64_t csum_seen;        /* drop_bad_checksum at the last snapshot looked at */
-	uint64_t csum_unlogged;    /* drops since that notice */
+	struct sg_csum_notice csum;
 };
-
-/* Each counter set's name function, as the snapshot walker takes it (an
- * index rather than each module's enum); NULL leaves an index out. */
-static const char *worker_stat(unsigned i)
-{
-	return sg_worker_stat_name((enum sg_worker_stat)i);
-}
-
-static const char *io_stat(unsigned i)
-{
-	return sg_io_stat_name((enum sg_io_stat)i);
-}
-
-static const char *proxy_stat(unsigned i)
-{
-	return sg_stat_name((enum sg_stat)i);
-}
-
-static const char *bad_reason(unsigned i)
-{
-	return i == SG_BAD_NONE ? NULL : sg_bad_reason_name((enum sg_bad_reason)i);
-}
-
-static const char *ct_stat(unsigned i)
-{
-	return sg_ct_stat_name((enum sg_ct_stat)i);
-}
-
-static const char *ct_state(unsigned i)
-{
-	return i == SG_CT_FREE ? NULL : sg_ct_state_name((enum sg_ct_state)i);
-}
-
-static void ct_stats_add(struct sg_ct_stats *d, const struct sg_ct_stats *s)
-{
-	for (unsigned k = 0; k < SG_CT_STAT__COUNT; k++)
-		d->c[k] += s->c[k];
-	for (unsigned k = 0; k < SG_CT_STATE_COUNT; k++)
-		d->expired[k] += s->expired[k];
-}
-
-#define CT_PREFIX "conntrack_"
-
-/* Every counter set, summed over the workers, each walked by its names. */
-static void take_snapshot(struct daemon *d, struct sg_snapshot *s)
-{
-	static bool warned;
-	struct sg_worker_stats ws;
-	struct sg_stats ps = { 0 };
-	struct sg_ct_stats cs = { 0 };
-	struct sg_ct *ct;
-	int rc = 0;
-
-	memset(s, 0, sizeof(*s));
-	s->at_ns = sg_clock_mono_ns();
-	sg_workers_stats(d->ws, SG_WORKERS_ALL, &ws);
-	rc |= sg_snapshot_add_set(s, "", worker_stat, ws.c, SG_WORKER_STAT__COUNT);
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		struct sg_io_stats sum = { { 0 } };
-
-		for (unsigned q = 0; q < sg_io_nqueues(d->io); q++) {
-			struct sg_io_stats one;
-
-			sg_io_stats(d->io, p, q, &one);
-			for (unsigned k = 0; k < SG_IO_STAT__COUNT; k++)
-				sum.c[k] += one.c[k];
-		}
-		rc |= sg_snapshot_add_set(s, p == SG_PORT_LAN ? "io_lan_" : "io_wan_", io_stat,
-		                          sum.c, SG_IO_STAT__COUNT);
-	}
-	if (d->proxy) {
-		ct = sg_proxy_table(d->proxy);
-		for (unsigned i = 0; i < sg_workers_count(d->ws); i++) {
-			struct sg_proxy_worker *w = sg_proxy_worker(d->proxy, i);
-
-			sg_stats_add(&ps, sg_proxy_stats(w));
-			ct_stats_add(&cs, sg_proxy_ct_stats(w));
-		}
-		rc |= sg_snapshot_add_set(s, "", proxy_stat, ps.c, SG_STAT__COUNT);
-		rc |= sg_snapshot_add_set(s, "bad_", bad_reason, ps.bad, SG_BAD__COUNT);
-		rc |= sg_snapshot_add(s, CT_PREFIX "entries", sg_ct_count(ct));
-		rc |= sg_snapshot_add(s, CT_PREFIX "capacity", sg_ct_capacity(ct));
-		rc |= sg_snapshot_add_set(s, CT_PREFIX, ct_stat, cs.c, SG_CT_STAT__COUNT);
-		rc |= sg_snapshot_add_set(s, CT_PREFIX "expired_", ct_state, cs.expired,
-		                          SG_CT_STATE_COUNT);
-	}
-	if (rc && !warned) {
-		/* A counter set outgrew the snapshot: a build problem, said once. */
-		sg_log(LOG_WARNING, "counters: some are missing from the control socket "
-		       "(raise SG_CTL_MAX_COUNTERS or shorten names)");
-		warned = true;
-	}
-}
-
-static uint64_t snapshot_value(const struct sg_snapshot *s, const char *name)
-{
-	for (unsigned i = 0; i < s->n; i++)
-		if (strcmp(s->c[i].name, name) == 0)
-			return s->c[i].value;
-	return 0;
-}
-
-/* Bad checksums almost always mean a sender hands frames to synguard
- * before its NIC fills the checksum in (offload on a VM or a bridge on
- * the same host): say so at once, then at most every 10 s, so a steady
- * stream does not flood the log. */
-#define CSUM_NOTICE_EVERY_NS (10 * 1000000000ull)
-
-static void notice_bad_checksums(struct daemon *d, const struct sg_snapshot *now)
-{
-	const char *name = sg_stat_name(SG_STAT_DROP_BAD_CSUM);
-	uint64_t a = d->csum_seen, b = snapshot_value(now, name);
-
-	if (b <= a)
-		return;
-	d->csum_seen = b;
-	d->csum_unlogged += b - a;
-	if (d->csum_logged_ns && now->at_ns - d->csum_logged_ns < CSUM_NOTICE_EVERY_NS)
-		return;
-	sg_log(LOG_NOTICE, "%llu TCP segment%s dropped for a bad checksum (%s) in the last second, "
-	       "%llu since the last notice: a sender's checksum offload leaves them unfinished, "
-	       "or they were damaged; on the sending host: ethtool -K IF tx off",
-	       (unsigned long long)(b - a), b - a == 1 ? "" : "s", name,
-	       (unsigned long long)d->csum_unlogged);
-	d->csum_logged_ns = now->at_ns;
-	d->csum_unlogged = 0;
-}
 
 static void needs_restart(void *ctx, const char *option)
 {
@@ -587,9 +459,9 @@ static void stop(struct daemon *d)
 		int n;
 
 		sg_workers_halt(d->ws);
-		take_snapshot(d, &d->snap[d->cur ^ 1]);
+		sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur ^ 1]);
 		/* Drops since the last snapshot would go unexplained otherwise. */
-		notice_bad_checksums(d, &d->snap[d->cur ^ 1]);
+		sg_counters_notice_csum(&d->csum, &d->snap[d->cur ^ 1]);
 		n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur ^ 1], NULL, false);
 		if (n > 0)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
@@ -643,8 +515,8 @@ static int check_config(const char *path)
  * every second, the control socket, SIGHUP. */
 static void serve(struct daemon *d, const struct cli *cli, int sfd)
 {
-	take_snapshot(d, &d->snap[d->cur]);
-	notice_bad_checksums(d, &d->snap[d->cur]);
+	sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
+	sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -668,8 +540,8 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 		if (sg_clock_mono_ns() >= next) {
 			/* Rates are per second over the last whole interval. */
 			d->cur ^= 1;
-			take_snapshot(d, &d->snap[d->cur]);
-			notice_bad_checksums(d, &d->snap[d->cur]);
+			sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
+			sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}

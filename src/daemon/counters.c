@@ -1,0 +1,138 @@
+/* The counters of every layer, summed over the workers, as the control
+ * socket shows them, and the notice bad checksums call for (see
+ * counters.h). */
+#include "daemon/counters.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "daemon/clock.h"
+#include "daemon/log.h"
+
+/* Each counter set's name function, as the snapshot walker takes it (an
+ * index rather than each module's enum); NULL leaves an index out. */
+static const char *worker_stat(unsigned i)
+{
+	return sg_worker_stat_name((enum sg_worker_stat)i);
+}
+
+static const char *io_stat(unsigned i)
+{
+	return sg_io_stat_name((enum sg_io_stat)i);
+}
+
+static const char *proxy_stat(unsigned i)
+{
+	return sg_stat_name((enum sg_stat)i);
+}
+
+static const char *bad_reason(unsigned i)
+{
+	return i == SG_BAD_NONE ? NULL : sg_bad_reason_name((enum sg_bad_reason)i);
+}
+
+static const char *ct_stat(unsigned i)
+{
+	return sg_ct_stat_name((enum sg_ct_stat)i);
+}
+
+static const char *ct_state(unsigned i)
+{
+	return i == SG_CT_FREE ? NULL : sg_ct_state_name((enum sg_ct_state)i);
+}
+
+static void ct_stats_add(struct sg_ct_stats *d, const struct sg_ct_stats *s)
+{
+	for (unsigned k = 0; k < SG_CT_STAT__COUNT; k++)
+		d->c[k] += s->c[k];
+	for (unsigned k = 0; k < SG_CT_STATE_COUNT; k++)
+		d->expired[k] += s->expired[k];
+}
+
+#define CT_PREFIX "conntrack_"
+
+/* Every counter set, summed over the workers, each walked by its names. */
+void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct sg_proxy *proxy,
+                          struct sg_snapshot *s)
+{
+	static bool warned;
+	struct sg_worker_stats ws;
+	struct sg_stats ps = { 0 };
+	struct sg_ct_stats cs = { 0 };
+	struct sg_ct *ct;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->at_ns = sg_clock_mono_ns();
+	sg_workers_stats(workers, SG_WORKERS_ALL, &ws);
+	rc |= sg_snapshot_add_set(s, "", worker_stat, ws.c, SG_WORKER_STAT__COUNT);
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		struct sg_io_stats sum = { { 0 } };
+
+		for (unsigned q = 0; q < sg_io_nqueues(io); q++) {
+			struct sg_io_stats one;
+
+			sg_io_stats(io, p, q, &one);
+			for (unsigned k = 0; k < SG_IO_STAT__COUNT; k++)
+				sum.c[k] += one.c[k];
+		}
+		rc |= sg_snapshot_add_set(s, p == SG_PORT_LAN ? "io_lan_" : "io_wan_", io_stat,
+		                          sum.c, SG_IO_STAT__COUNT);
+	}
+	if (proxy) {
+		ct = sg_proxy_table(proxy);
+		for (unsigned i = 0; i < sg_workers_count(workers); i++) {
+			struct sg_proxy_worker *w = sg_proxy_worker(proxy, i);
+
+			sg_stats_add(&ps, sg_proxy_stats(w));
+			ct_stats_add(&cs, sg_proxy_ct_stats(w));
+		}
+		rc |= sg_snapshot_add_set(s, "", proxy_stat, ps.c, SG_STAT__COUNT);
+		rc |= sg_snapshot_add_set(s, "bad_", bad_reason, ps.bad, SG_BAD__COUNT);
+		rc |= sg_snapshot_add(s, CT_PREFIX "entries", sg_ct_count(ct));
+		rc |= sg_snapshot_add(s, CT_PREFIX "capacity", sg_ct_capacity(ct));
+		rc |= sg_snapshot_add_set(s, CT_PREFIX, ct_stat, cs.c, SG_CT_STAT__COUNT);
+		rc |= sg_snapshot_add_set(s, CT_PREFIX "expired_", ct_state, cs.expired,
+		                          SG_CT_STATE_COUNT);
+	}
+	if (rc && !warned) {
+		/* A counter set outgrew the snapshot: a build problem, said once. */
+		sg_log(LOG_WARNING, "counters: some are missing from the control socket "
+		       "(raise SG_CTL_MAX_COUNTERS or shorten names)");
+		warned = true;
+	}
+}
+
+static uint64_t snapshot_value(const struct sg_snapshot *s, const char *name)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (strcmp(s->c[i].name, name) == 0)
+			return s->c[i].value;
+	return 0;
+}
+
+/* Bad checksums almost always mean a sender hands frames to synguard
+ * before its NIC fills the checksum in (offload on a VM or a bridge on
+ * the same host): say so at once, then at most every 10 s, so a steady
+ * stream does not flood the log. */
+#define CSUM_NOTICE_EVERY_NS (10 * 1000000000ull)
+
+void sg_counters_notice_csum(struct sg_csum_notice *n, const struct sg_snapshot *now)
+{
+	const char *name = sg_stat_name(SG_STAT_DROP_BAD_CSUM);
+	uint64_t a = n->seen, b = snapshot_value(now, name);
+
+	if (b <= a)
+		return;
+	n->seen = b;
+	n->unlogged += b - a;
+	if (n->logged_ns && now->at_ns - n->logged_ns < CSUM_NOTICE_EVERY_NS)
+		return;
+	sg_log(LOG_NOTICE, "%llu TCP segment%s dropped for a bad checksum (%s) in the last second, "
+	       "%llu since the last notice: a sender's checksum offload leaves them unfinished, "
+	       "or they were damaged; on the sending host: ethtool -K IF tx off",
+	       (unsigned long long)(b - a), b - a == 1 ? "" : "s", name,
+	       (unsigned long long)n->unlogged);
+	n->logged_ns = now->at_ns;
+	n->unlogged = 0;
+}
