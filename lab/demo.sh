@@ -252,7 +252,7 @@ echo_ok=0
 wait "$ECHO" && grep -q '^ok$' "$TMP/echo.out" && echo_ok=1
 kill "$ECHOSRV" 2>/dev/null || true
 reloaded=0
-grep -q 're-read' "$TMP/synguard.err" && reloaded=1
+grep -q 'SIGHUP: configuration .* applied' "$TMP/synguard.err" && reloaded=1
 read -r syn sa px < <(stat syn_received synack_sent proxied_established)
 a4=$(ip netns exec "$NS" nft list counter inet demo attack4 | sed -n 's/.*packets \([0-9]*\).*/\1/p')
 a6=$(ip netns exec "$NS" nft list counter inet demo attack6 | sed -n 's/.*packets \([0-9]*\).*/\1/p')

@@ -4,6 +4,21 @@
 #include <errno.h>
 #include <string.h>
 
+/* A closing entry given to a new connection on its tuple: the new record,
+ * but the quota accounting follows the entry, which keeps its tuple. */
+static void replace_record(struct sg_conn *old, const struct sg_conn_rec *init)
+{
+	struct sg_conn_rec *r = sg_conn_rec(old);
+	uint8_t counted;
+
+	sg_ct_lock(old);
+	counted = sg_conn_seen(r) & SG_SEEN_COUNTED;
+	memcpy(old->payload, init, sizeof(*init));
+	__atomic_store_n(&r->seen, (uint8_t)((init->seen & ~SG_SEEN_COUNTED) | counted),
+	                 __ATOMIC_RELAXED);
+	sg_ct_unlock(old);
+}
+
 int sg_conn_open_proxied(struct sg_ct *ct, unsigned worker, const struct sg_flow *k,
                          uint32_t hash, struct sg_conn *old, const struct sg_conn_rec *init,
                          uint32_t now_ms, struct sg_conn **out)
@@ -12,15 +27,7 @@ int sg_conn_open_proxied(struct sg_ct *ct, unsigned worker, const struct sg_flow
 	int err;
 
 	if (old) {
-		struct sg_conn_rec *r = sg_conn_rec(old);
-		uint8_t counted;
-
-		/* Quota accounting follows the entry, which keeps its tuple. */
-		sg_ct_lock(old);
-		counted = r->seen & SG_SEEN_COUNTED;
-		memcpy(old->payload, init, sizeof(*init));
-		r->seen = (uint8_t)((r->seen & ~SG_SEEN_COUNTED) | counted);
-		sg_ct_unlock(old);
+		replace_record(old, init);
 		*out = old;
 		return sg_ct_set_state(ct, worker, old, SG_CT_SYN_SENT, now_ms);
 	}
@@ -39,14 +46,7 @@ struct sg_conn *sg_conn_open_tracked(struct sg_ct *ct, unsigned worker, const st
 
 	*opened = true;
 	if (old) {
-		struct sg_conn_rec *r = sg_conn_rec(old);
-		uint8_t counted;
-
-		sg_ct_lock(old);
-		counted = r->seen & SG_SEEN_COUNTED;
-		memcpy(old->payload, init, sizeof(*init));
-		r->seen = (uint8_t)((r->seen & ~SG_SEEN_COUNTED) | counted);
-		sg_ct_unlock(old);
+		replace_record(old, init);
 		sg_ct_set_state(ct, worker, old, state, now_ms);
 		return old;
 	}

@@ -84,25 +84,8 @@ void sg_nic_opts_default(struct sg_nic_opts *o)
 	o->ipv6_off = true;
 }
 
-static void nlog(const struct sg_nic *n, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void nlog(const struct sg_nic *n, int level, const char *fmt, ...)
-{
-	if (!n->log)
-		return;
-	char msg[320];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	n->log(n->log_ctx, level, msg);
-}
+#define nlog(x, level, ...) sg_io_logf((x)->log, (x)->log_ctx, level, __VA_ARGS__)
 
-static const char *ename(int e)
-{
-	const char *s = strerrorname_np(e < 0 ? -e : e);
-	return s ? s : "E?";
-}
 
 /* libxdp's AF_XDP program, left attached by a daemon that died; only
  * that program, so another user's XDP stays where it is. */
@@ -129,7 +112,7 @@ static void xdp_detach_leftover(struct sg_nic *n)
 	}
 	if (prog && r < 0)
 		nlog(n, LOG_WARNING, "%s: removing the AF_XDP program a previous synguard left: "
-		     "%s; remove it with `ip link set dev %s xdp off`", n->ifname, ename(r),
+		     "%s; remove it with `ip link set dev %s xdp off`", n->ifname, sg_errno_name(r),
 		     n->ifname);
 	else if (prog)
 		nlog(n, LOG_INFO, "%s: removed the AF_XDP program a previous synguard left",
@@ -275,7 +258,7 @@ static int ipv6_off(struct sg_nic *n)
 	if (r < 0 || v == 1) {
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: reading net.ipv6.conf.%s.disable_ipv6: %s",
-			     n->ifname, n->ifname, ename(r));
+			     n->ifname, n->ifname, sg_errno_name(r));
 		return 0;
 	}
 	r = sg_nic_journal_add(&n->j, "sysctl disable_ipv6 %d", v);
@@ -286,7 +269,7 @@ static int ipv6_off(struct sg_nic *n)
 	if (r < 0)
 		nlog(n, LOG_WARNING, "%s: turning IPv6 off: %s; the port may send frames of "
 		     "its own (`sysctl -w net.ipv6.conf.%s.disable_ipv6=1`)", n->ifname,
-		     ename(r), n->ifname);
+		     sg_errno_name(r), n->ifname);
 	return 0;
 }
 
@@ -386,7 +369,7 @@ static int set_channels(struct sg_nic *n, unsigned want)
 	if (r < 0) {
 		nlog(n, LOG_WARNING, "%s: reading the queue count: %s; assuming the "
 		     "driver has %u queue(s) (check `ethtool -l %s`)", n->ifname,
-		     ename(r), want, n->ifname);
+		     sg_errno_name(r), want, n->ifname);
 		return 0;
 	}
 	struct ethtool_channels nw = ch;
@@ -428,7 +411,7 @@ static int set_channels(struct sg_nic *n, unsigned want)
 	if (r < 0) {
 		nlog(n, LOG_WARNING, "%s: setting %u queues: %s; set them with "
 		     "`ethtool -L %s combined %u` or match --threads", n->ifname,
-		     want, ename(r), n->ifname, want);
+		     want, sg_errno_name(r), n->ifname, want);
 		return 0;
 	}
 	n->channels_now = want;
@@ -459,19 +442,19 @@ static void undo_apply(struct sg_nic *n, const struct sg_nic_undo *u, bool crash
 		}
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: restoring the queue count: %s; set it "
-			     "back with `ethtool -L %s`", n->ifname, ename(r), n->ifname);
+			     "back with `ethtool -L %s`", n->ifname, sg_errno_name(r), n->ifname);
 	}
 	if (u->nfeat) {
 		int r = sg_ethtool_set_features(&n->et, u->feat, u->nfeat, true);
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: restoring offloads: %s; turn them back "
-			     "on with `ethtool -K %s ...`", n->ifname, ename(r), n->ifname);
+			     "on with `ethtool -K %s ...`", n->ifname, sg_errno_name(r), n->ifname);
 	}
 	if (u->disable_ipv6 >= 0) {
 		int r = ipv6_conf_set(n, "disable_ipv6", u->disable_ipv6);
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: restoring IPv6: %s; `sysctl -w "
-			     "net.ipv6.conf.%s.disable_ipv6=%d`", n->ifname, ename(r),
+			     "net.ipv6.conf.%s.disable_ipv6=%d`", n->ifname, sg_errno_name(r),
 			     n->ifname, u->disable_ipv6);
 	}
 }
@@ -491,13 +474,13 @@ static int prepare(struct sg_nic *n, const struct sg_nic_opts *o, char *errbuf, 
 		if (r == -EPERM || r == -EACCES) {
 			snprintf(errbuf, errlen, "%s: promiscuous mode: %s: needs "
 			         "CAP_NET_ADMIN and CAP_NET_RAW (run as root)", n->ifname,
-			         ename(r));
+			         sg_errno_name(r));
 			return r;
 		}
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: promiscuous mode: %s; frames for other "
 			     "MACs may not arrive (`ip link set %s promisc on`)",
-			     n->ifname, ename(r), n->ifname);
+			     n->ifname, sg_errno_name(r), n->ifname);
 	}
 	if (o->offloads_off) {
 		r = offloads_off(n);
@@ -511,7 +494,7 @@ static int prepare(struct sg_nic *n, const struct sg_nic_opts *o, char *errbuf, 
 		if (r < 0)
 			nlog(n, LOG_WARNING, "%s: turning offloads off: %s; do it with "
 			     "`ethtool -K %s gro off lro off tso off gso off rx off tx off "
-			     "rxvlan off txvlan off rx-vlan-filter off`", n->ifname, ename(r),
+			     "rxvlan off txvlan off rx-vlan-filter off`", n->ifname, sg_errno_name(r),
 			     n->ifname);
 	}
 	if (o->channels && set_channels(n, o->channels) < 0)
@@ -547,7 +530,7 @@ int sg_nic_prepare(struct sg_nic **nicp, const char *ifname,
 	if (n->et.fd < 0) {
 		int e = errno;
 		snprintf(errbuf, errlen, "%s: control socket: %s", ifname,
-		         ename(e));
+		         sg_errno_name(e));
 		free(n);
 		return -e;
 	}

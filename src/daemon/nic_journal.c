@@ -15,25 +15,8 @@
 #define JOURNAL_MAGIC    "synguard-nic 1"
 #define JOURNAL_MAX      4096                   /* bytes: a few dozen lines */
 
-static void jlog(const struct sg_nic_journal *j, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void jlog(const struct sg_nic_journal *j, int level, const char *fmt, ...)
-{
-	if (!j->log)
-		return;
-	char msg[320];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	j->log(j->log_ctx, level, msg);
-}
+#define jlog(x, level, ...) sg_io_logf((x)->log, (x)->log_ctx, level, __VA_ARGS__)
 
-static const char *ename(int e)
-{
-	const char *s = strerrorname_np(e < 0 ? -e : e);
-	return s ? s : "E?";
-}
 
 void sg_nic_journal_init(struct sg_nic_journal *j, const char *ifname,
                          sg_io_log_fn log, void *log_ctx)
@@ -49,7 +32,7 @@ int sg_nic_journal_fail(const struct sg_nic_journal *j, char *errbuf, size_t err
                         const char *what, int e)
 {
 	snprintf(errbuf, errlen, "%s: %s %s: %s; the interface is left as it is", j->ifname,
-	         what, j->path, ename(e));
+	         what, j->path, sg_errno_name(e));
 	return -e;
 }
 

@@ -123,16 +123,39 @@ int sg_io_fail(struct sg_io_err *err, const char *ifname, int e,
 	return -e;
 }
 
+static void vlogf(sg_io_log_fn fn, void *ctx, int level, const char *fmt, va_list ap)
+{
+	char msg[512];     /* room for a whole struct sg_io_err message and more */
+
+	if (!fn)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fn(ctx, level, msg);
+}
+
+void sg_io_logf(sg_io_log_fn fn, void *ctx, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlogf(fn, ctx, level, fmt, ap);
+	va_end(ap);
+}
+
 void sg_io_log(const struct sg_io *io, int level, const char *fmt, ...)
 {
-	if (!io->opts.log)
-		return;
-	char msg[512];     /* room for a whole struct sg_io_err message and more */
 	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vlogf(io->opts.log, io->opts.log_ctx, level, fmt, ap);
 	va_end(ap);
-	io->opts.log(io->opts.log_ctx, level, msg);
+}
+
+const char *sg_errno_name(int e)
+{
+	const char *s = strerrorname_np(e < 0 ? -e : e);
+
+	return s ? s : "E?";
 }
 
 static const struct sg_io_ops *ops_for(enum sg_io_kind k)

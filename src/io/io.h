@@ -64,6 +64,13 @@ enum sg_io_xdp_mode {
 /* Log levels are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
 typedef void (*sg_io_log_fn)(void *ctx, int level, const char *msg);
 
+/* Formats a message for a log callback; nothing when fn is NULL. */
+void sg_io_logf(sg_io_log_fn fn, void *ctx, int level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* An errno's name ("EBUSY"), for e or -e. */
+const char *sg_errno_name(int e);
+
 struct sg_io_opts {
 	enum sg_io_kind kind;
 	unsigned nqueues;            /* 1..SG_MAX_WORKERS (a worker per queue); pcap: 1;
