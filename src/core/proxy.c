@@ -310,7 +310,10 @@ static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, str
 	if (s == SG_CT_FREE || sg_ct_state_closing(s)) {
 		if (sg_is_pure_syn(p))
 			return new_syn(w, p, fr, s == SG_CT_FREE ? NULL : c, now_ns, out);
-		if ((p->tcp_flags & (SG_TCP_ACK | SG_TCP_SYN | SG_TCP_RST)) == SG_TCP_ACK) {
+		/* A box that only watches opens no proxied connection: its
+		 * frames would be rewritten. */
+		if ((p->tcp_flags & (SG_TCP_ACK | SG_TCP_SYN | SG_TCP_RST)) == SG_TCP_ACK &&
+		    !w->cfg->monitor) {
 			int v = sg_hs_cookie_ack(w, p, fr, s == SG_CT_FREE ? NULL : c, now_ns, out);
 
 			if (v >= 0)
