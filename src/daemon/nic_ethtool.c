@@ -33,15 +33,18 @@ int sg_ethtool_mac_text(struct sg_ethtool *et, char *out, size_t cap)
 int sg_ethtool_feature_indexes(struct sg_ethtool *et, const char *const names[],
                                unsigned nnames, int idx[])
 {
-	struct {
-		struct ethtool_sset_info hdr;
-		uint32_t buf[1];
-	} si = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
-	                  .sset_mask = 1ull << ETH_SS_FEATURES } };
-	int r = sg_ethtool(et, &si);
+	/* The header's flexible array gets room for one set's length; a
+	 * struct wrapping it would be a GNU extension clang refuses. */
+	_Alignas(struct ethtool_sset_info) unsigned char raw[sizeof(struct ethtool_sset_info) +
+	                                                    sizeof(uint32_t)] = { 0 };
+	struct ethtool_sset_info *si = (struct ethtool_sset_info *)raw;
+
+	si->cmd = ETHTOOL_GSSET_INFO;
+	si->sset_mask = 1ull << ETH_SS_FEATURES;
+	int r = sg_ethtool(et, si);
 	if (r < 0)
 		return r;
-	unsigned count = si.hdr.sset_mask ? si.hdr.data[0] : 0;
+	unsigned count = si->sset_mask ? si->data[0] : 0;
 	if (!count || count > 1024)
 		return -EOPNOTSUPP;
 	struct ethtool_gstrings *gs = calloc(1, sizeof(*gs) + count * ETH_GSTRING_LEN);
