@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,14 +178,78 @@ int sg_ctl_fd(const struct sg_ctl *ctl)
 	return ctl->fd;
 }
 
-void sg_ctl_serve(struct sg_ctl *ctl, const struct sg_snapshot *cur,
-                  const struct sg_snapshot *prev)
+int sg_reply_printf(struct sg_reply *r, const char *fmt, ...)
 {
-	static char reply[64 * 1024];
-	char cmd[128];
+	va_list ap;
+	int n;
+
+	if (r->truncated)
+		return -ENOSPC;
+	for (;;) {
+		size_t room = r->cap - r->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(r->buf ? r->buf + r->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -EINVAL;
+		if ((size_t)n < room) {
+			r->len += (size_t)n;
+			return 0;
+		}
+		size_t want = r->cap ? r->cap * 2 : 16384;
+
+		while (want < r->len + (size_t)n + 1)
+			want *= 2;
+		if (want > SG_CTL_REPLY_MAX)
+			want = SG_CTL_REPLY_MAX;
+		if (want <= r->len + (size_t)n) {
+			r->truncated = true;
+			return -ENOSPC;
+		}
+		char *nb = realloc(r->buf, want);
+
+		if (!nb) {
+			r->truncated = true;
+			return -ENOSPC;
+		}
+		r->buf = nb;
+		r->cap = want;
+	}
+}
+
+void sg_reply_fail(struct sg_reply *r, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	sg_reply_printf(r, "error: %s\n", msg);
+}
+
+static void write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return;     /* the client left: nothing to tell it */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void sg_ctl_serve(struct sg_ctl *ctl, sg_ctl_handler handler, void *ctx)
+{
+	char line[SG_CTL_LINE_MAX + 1], *argv[SG_CTL_ARGS_MAX + 1], *save, *w, head[32];
+	struct sg_reply r = { 0 };
 	struct pollfd pfd;
-	ssize_t n;
-	int fd, len;
+	size_t got = 0;
+	bool json = false;
+	int fd, argc = 0;
 
 	fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
@@ -193,24 +258,51 @@ void sg_ctl_serve(struct sg_ctl *ctl, const struct sg_snapshot *cur,
 	 * thread: one second to send its line. */
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 1000) != 1 || (n = read(fd, cmd, sizeof(cmd) - 1)) <= 0) {
-		close(fd);
-		return;
-	}
-	cmd[n] = 0;
-	cmd[strcspn(cmd, "\r\n")] = 0;
-	if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "stats json") == 0)
-		len = sg_ctl_format(reply, sizeof(reply), cur, prev, cmd[5] != 0);
-	else
-		len = snprintf(reply, sizeof(reply), "error: unknown command '%s' (commands: stats, stats json)\n", cmd);
-	if (len > 0) {
-		const char *p = reply;
+	while (got < SG_CTL_LINE_MAX && !memchr(line, '\n', got)) {
+		ssize_t n;
 
-		while (len > 0 && (n = write(fd, p, (size_t)len)) > 0) {
-			p += n;
-			len -= (int)n;
-		}
+		if (poll(&pfd, 1, 1000) != 1 || (n = read(fd, line + got, SG_CTL_LINE_MAX - got)) <= 0)
+			break;
+		got += (size_t)n;
 	}
+	line[got] = 0;
+	if (!memchr(line, '\n', got)) {
+		sg_reply_fail(&r, 2, got >= SG_CTL_LINE_MAX ? "request longer than %d bytes"
+		              : "incomplete request (no end of line)", SG_CTL_LINE_MAX);
+		goto answer;
+	}
+	line[strcspn(line, "\r\n")] = 0;
+	for (w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (argc == 0 && !json && strcmp(w, "-j") == 0) {
+			json = true;
+			continue;
+		}
+		if (argc == SG_CTL_ARGS_MAX) {
+			sg_reply_fail(&r, 2, "more than %d words", SG_CTL_ARGS_MAX);
+			goto answer;
+		}
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	if (argc == 0)
+		sg_reply_fail(&r, 2, "empty request (try: help)");
+	else
+		handler(ctx, argc, argv, json, &r);
+answer:
+	if (r.truncated)
+		r.status = r.status ? r.status : 1;
+	snprintf(head, sizeof(head), "%d\n", r.status);
+	write_all(fd, head, strlen(head));
+	if (r.len)
+		write_all(fd, r.buf, r.len);
+	if (r.truncated) {
+		char cut[96];
+
+		snprintf(cut, sizeof(cut), "error: reply cut at %u MiB; narrow the request\n",
+		         SG_CTL_REPLY_MAX >> 20);
+		write_all(fd, cut, strlen(cut));
+	}
+	free(r.buf);
 	close(fd);
 }
 

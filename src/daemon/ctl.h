@@ -1,9 +1,18 @@
 /* The control socket: a Unix stream socket, root-only, served by the
- * control thread (never by a worker).  One command per connection, one
- * line: "stats" (text) or "stats json"; the reply ends at EOF. */
+ * control thread (never by a worker).  One command per connection:
+ *
+ *   request  one line of words separated by blanks; a first word "-j"
+ *            asks for JSON.  At most SG_CTL_LINE_MAX bytes and
+ *            SG_CTL_ARGS_MAX words.
+ *   reply    a first line with the command's exit status (0 ok, 1 failed,
+ *            2 usage, as synguardctl(8) documents), then the body; the
+ *            reply ends at EOF.
+ *
+ * This file is the transport; what the words mean is ctl_cmds.c's. */
 #ifndef SG_DAEMON_CTL_H
 #define SG_DAEMON_CTL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +53,34 @@ int sg_snapshot_add_set(struct sg_snapshot *s, const char *prefix,
 int sg_ctl_format(char *buf, size_t cap, const struct sg_snapshot *cur,
                   const struct sg_snapshot *prev, bool json);
 
+#define SG_CTL_LINE_MAX  1024
+#define SG_CTL_ARGS_MAX  32
+/* A reply grows up to this; a command that would say more is cut, and
+ * its last line says so. */
+#define SG_CTL_REPLY_MAX (8u << 20)
+
+/* What a command answers.  Start zeroed; sg_ctl_serve frees it. */
+struct sg_reply {
+	char  *buf;
+	size_t len, cap;
+	int    status;       /* 0 ok, 1 failed, 2 usage */
+	bool   truncated;    /* SG_CTL_REPLY_MAX reached */
+};
+
+/* Appends to the body.  0, or -ENOSPC once the reply is full (it is then
+ * marked truncated and keeps what fitted). */
+int sg_reply_printf(struct sg_reply *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Sets the status (1 or 2) and appends "error: MESSAGE\n". */
+void sg_reply_fail(struct sg_reply *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Answers one request: argv[0] is the command; json when the client
+ * asked for JSON. */
+typedef void (*sg_ctl_handler)(void *ctx, int argc, char **argv, bool json,
+                               struct sg_reply *r);
+
 struct sg_ctl;
 
 /* Creates the socket (its directory 0700 if missing, the socket 0600)
@@ -51,9 +88,8 @@ struct sg_ctl;
  * serves PATH; -EPERM: the directory is not ours alone (rundir.h). */
 int  sg_ctl_open(struct sg_ctl **ctl, const char *path, char *err, size_t errlen);
 int  sg_ctl_fd(const struct sg_ctl *ctl);
-/* Accepts one client and answers it from the snapshots. */
-void sg_ctl_serve(struct sg_ctl *ctl, const struct sg_snapshot *cur,
-                  const struct sg_snapshot *prev);
+/* Accepts one client, reads its line and answers it with handler. */
+void sg_ctl_serve(struct sg_ctl *ctl, sg_ctl_handler handler, void *ctx);
 void sg_ctl_close(struct sg_ctl *ctl);
 
 #endif

@@ -20,6 +20,8 @@
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
+#include "daemon/ctl_cmds.h"
+#include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
 #include "daemon/privs.h"
@@ -196,19 +198,6 @@ static int64_t realtime_offset_ns(void)
 	return (int64_t)(sg_clock_ns(CLOCK_REALTIME) - sg_clock_mono_ns());
 }
 
-struct daemon {
-	struct sg_config cfg;
-	struct sg_proxy *proxy;
-	struct sg_io *io;
-	struct sg_workers *ws;
-	struct sg_nic *nic[SG_IO_PORTS];
-	struct sg_ctl *ctl;
-	struct sg_snapshot snap[2];
-	unsigned cur;
-	bool shared_key;
-	struct sg_csum_notice csum;
-};
-
 static void needs_restart(void *ctx, const char *option)
 {
 	(void)ctx;
@@ -219,7 +208,7 @@ static void needs_restart(void *ctx, const char *option)
  * before the last reload: a tick each, ~10 ms; a second is plenty. */
 static int apply_proxy(void *ctx, const struct sg_proxy_config *pc, struct sg_cfg_fault *why)
 {
-	struct daemon *d = ctx;
+	struct sg_daemon *d = ctx;
 	int rc = -EAGAIN;
 
 	if (!d->proxy)
@@ -235,7 +224,7 @@ static int apply_proxy(void *ctx, const struct sg_proxy_config *pc, struct sg_cf
 /* SIGHUP: re-read the file and apply what may change while running (the
  * core's options it accepts, log.level, learn.pins); a change to any
  * other option is logged as needing a restart (docs/synguard.8). */
-static void reload(struct daemon *d, const char *path)
+static void reload(struct sg_daemon *d, const char *path)
 {
 	static struct sg_config next;
 	struct sg_cfg_fault why;
@@ -297,7 +286,7 @@ static int check_ports(const struct cli *cli)
 
 /* Before anything is changed: another daemon on this socket is another
  * daemon on these ports, most likely. */
-static int open_control(struct daemon *d)
+static int open_control(struct sg_daemon *d)
 {
 	char err[512];
 	int rc = sg_ctl_open(&d->ctl, d->cfg.ctl_socket, err, sizeof(err));
@@ -311,7 +300,7 @@ static int open_control(struct daemon *d)
 	return 0;
 }
 
-static int create_proxy(struct daemon *d, unsigned nworkers)
+static int create_proxy(struct sg_daemon *d, unsigned nworkers)
 {
 	struct sg_config_secrets sec;
 	struct sg_proxy_config pc;
@@ -341,7 +330,7 @@ static int create_proxy(struct daemon *d, unsigned nworkers)
 	return 0;
 }
 
-static int prepare_ports(struct daemon *d, const struct cli *cli)
+static int prepare_ports(struct sg_daemon *d, const struct cli *cli)
 {
 	struct sg_nic_opts no;
 	char err[512];
@@ -358,7 +347,7 @@ static int prepare_ports(struct daemon *d, const struct cli *cli)
 	return 0;
 }
 
-static int open_io(struct daemon *d, const struct cli *cli, bool offline, unsigned nworkers)
+static int open_io(struct sg_daemon *d, const struct cli *cli, bool offline, unsigned nworkers)
 {
 	struct sg_io_opts o;
 	struct sg_io_err ioerr;
@@ -386,7 +375,7 @@ static int open_io(struct daemon *d, const struct cli *cli, bool offline, unsign
 
 /* Every socket is open: from here on frames are parsed, and only the
  * teardown needs privileges (privs.h). */
-static int start_workers(struct daemon *d, bool offline)
+static int start_workers(struct sg_daemon *d, bool offline)
 {
 	struct sg_worker_config wc;
 	struct sg_proxy_worker *pw[SG_MAX_WORKERS];
@@ -417,7 +406,7 @@ static int start_workers(struct daemon *d, bool offline)
 	return 0;
 }
 
-static int start(struct daemon *d, const struct cli *cli)
+static int start(struct sg_daemon *d, const struct cli *cli)
 {
 	bool offline = cli->pcap_in[0] || cli->pcap_in[1];
 	/* One count for the queues, the worker threads and the table's
@@ -447,7 +436,7 @@ static int start(struct daemon *d, const struct cli *cli)
 	return 0;
 }
 
-static void stop(struct daemon *d)
+static void stop(struct sg_daemon *d)
 {
 	int rc = sg_privs_raise();
 
@@ -475,7 +464,7 @@ static void stop(struct daemon *d)
 }
 
 /* The configuration: defaults, the file, the command line over it. */
-static int configure(struct daemon *d, const struct cli *cli)
+static int configure(struct sg_daemon *d, const struct cli *cli)
 {
 	char err[512];
 
@@ -513,7 +502,7 @@ static int check_config(const char *path)
 
 /* The control thread until a signal or the end of the input: counters
  * every second, the control socket, SIGHUP. */
-static void serve(struct daemon *d, const struct cli *cli, int sfd)
+static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 {
 	sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 	sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
@@ -546,7 +535,7 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}
 		if (pfd[1].revents & POLLIN)
-			sg_ctl_serve(d->ctl, &d->snap[d->cur], &d->snap[d->cur ^ 1]);
+			sg_ctl_serve(d->ctl, sg_ctl_dispatch, d);
 		if (sg_workers_finished(d->ws)) {
 			sg_log(LOG_NOTICE, "input exhausted: stopping");
 			return;
@@ -556,7 +545,7 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 
 int main(int argc, char **argv)
 {
-	static struct daemon d;
+	static struct sg_daemon d;
 	struct cli cli;
 	sigset_t mask;
 	int sfd, rc;

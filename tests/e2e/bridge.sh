@@ -293,6 +293,10 @@ if [ "$OFFLOADS" = 1 ]; then
   fi
   sleep 1.5     # the daemon's counters are a snapshot of the last second
   "$CTL" -s "$TMP/ctl.sock" stats --json >"$TMP/stats.json" || fail "synguardctl stats"
+  # A command the daemon does not know is its usage error, named.
+  rc=0; "$CTL" -s "$TMP/ctl.sock" frobnicate 2>"$TMP/ctl.err" || rc=$?
+  [ "$rc" -eq 2 ] && grep -q "unknown command 'frobnicate'" "$TMP/ctl.err" \
+    || fail "synguardctl frobnicate: exit $rc, $(cat "$TMP/ctl.err")"
   python3 - "$TMP/stats.json" <<'PY' || fail "counters"
 import json, sys
 c = {k: v["value"] for k, v in json.load(open(sys.argv[1]))["counters"].items()}

@@ -39,8 +39,8 @@ check "bad value names file:line and range" 1 "$TMP/bad.conf:3: conntrack.capaci
   "$SG" --check-config "$TMP/bad.conf"
 printf 'threads = 1;\nthread = 2;\n' >"$TMP/typo.conf"
 check "unknown option" 1 "$TMP/typo.conf:2: unknown option 'thread'" "$SG" -c "$TMP/typo.conf" --lan a --wan b
-check "synguardctl without a daemon" 1 'is synguard running' "$CTL" -s "$TMP/none.sock" stats
-check "synguardctl usage" 2 'usage: synguardctl' "$CTL" frobnicate
+check "synguardctl without a daemon" 3 'is synguard running' "$CTL" -s "$TMP/none.sock" stats
+check "synguardctl usage" 2 'usage: synguardctl' "$CTL" --frobnicate
 
 # pcap replay has one queue: with --threads 2 the connection table must
 # still reuse what it frees (a table worker with no queue of its own never

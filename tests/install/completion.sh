@@ -26,7 +26,7 @@ check() {  # file want words...
 }
 # Each name loads the one file (bash-completion looks a command up by name).
 check "$COMPL_CTL" "stats" synguardctl st
-check "$COMPL_CTL" "stats" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "help stats" synguardctl -s /run/x.sock ""
 check "$COMPL_CTL" "--json" synguardctl stats --j
 check "$COMPL_CTL" "" synguardctl stats ""
 check "$COMPL" "--lan" synguard --l
@@ -46,7 +46,7 @@ offered() { complete_words "$DEST$1" "${@:2}" | grep '^--' | sort | tr '\n' ' ';
 [ "$(offered "$COMPL" synguard --)" = "$(opts src/daemon/main.c)" ] \
   && ok "synguard: every long option of src/daemon/main.c" \
   || fail "synguard: offers '$(offered "$COMPL" synguard --)', main.c has '$(opts src/daemon/main.c)'"
-[ "$(offered "$COMPL_CTL" synguardctl --)" = "$(opts tools/synguardctl.c)" ] \
-  && ok "synguardctl: every long option of tools/synguardctl.c" \
-  || fail "synguardctl: offers '$(offered "$COMPL_CTL" synguardctl --)', synguardctl.c has '$(opts tools/synguardctl.c)'"
+[ "$(offered "$COMPL_CTL" synguardctl --)" = "$(opts tools/ctl/synguardctl.c)" ] \
+  && ok "synguardctl: every long option of tools/ctl/synguardctl.c" \
+  || fail "synguardctl: offers '$(offered "$COMPL_CTL" synguardctl --)', synguardctl.c has '$(opts tools/ctl/synguardctl.c)'"
 finish install-completion

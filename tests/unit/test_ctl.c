@@ -1,6 +1,7 @@
 /* The control socket's output: counters with rates, text and JSON, and a
  * real round trip over the socket. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +12,41 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "daemon/ctl.h"
+
+/* A handler that answers "stats" from two snapshots, like the daemon's,
+ * and records what the transport gave it. */
+struct seen {
+	struct sg_snapshot *cur, *prev;
+	int argc;
+	char argv1[64];
+	bool json;
+};
+
+static void handler(void *ctx, int argc, char **argv, bool json, struct sg_reply *r)
+{
+	struct seen *s = ctx;
+	static char buf[8192];
+	int n;
+
+	s->argc = argc;
+	s->json = json;
+	snprintf(s->argv1, sizeof(s->argv1), "%s", argc > 1 ? argv[1] : "");
+	if (strcmp(argv[0], "stats") == 0) {
+		n = sg_ctl_format(buf, sizeof(buf), s->cur, s->prev, json);
+		sg_reply_printf(r, "%.*s", n, buf);
+	} else if (strcmp(argv[0], "big") == 0) {
+		while (sg_reply_printf(r, "%0512d\n", 7) == 0)
+			;
+	} else {
+		sg_reply_fail(r, 2, "unknown command '%s'", argv[0]);
+	}
+}
 
 static void snaps(struct sg_snapshot *prev, struct sg_snapshot *cur)
 {
@@ -106,6 +137,7 @@ static void test_socket_is_root_only_and_answers_stats(void **state)
 	char dir[] = "/tmp/sg_ctl_XXXXXX", path[128], reply[1024];
 	struct sg_snapshot prev, cur;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct seen seen = { 0 };
 	struct sg_ctl *ctl;
 	struct stat st;
 	char err[256];
@@ -122,25 +154,84 @@ static void test_socket_is_root_only_and_answers_stats(void **state)
 	assert_int_equal(st.st_mode & 0777, 0700);
 
 	snaps(&prev, &cur);
+	seen.cur = &cur;
+	seen.prev = &prev;
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	strcpy(sa.sun_path, path);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(write(fd, "stats json\n", 11), 11);
-	sg_ctl_serve(ctl, &cur, &prev);
+	assert_int_equal(write(fd, "-j stats  extra\n", 16), 16);
+	sg_ctl_serve(ctl, handler, &seen);
 	n = read(fd, reply, sizeof(reply) - 1);
 	assert_true(n > 0);
 	reply[n] = 0;
+	assert_true(seen.json);
+	assert_int_equal(seen.argc, 2);
+	assert_string_equal(seen.argv1, "extra");
+	assert_memory_equal(reply, "0\n{", 3);       /* status line, then the body */
 	assert_non_null(strstr(reply, "\"syn_received\": {\"value\": 500"));
 	close(fd);
 
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(write(fd, "reboot\n", 7), 7);
-	sg_ctl_serve(ctl, &cur, &prev);
+	sg_ctl_serve(ctl, handler, &seen);
 	n = read(fd, reply, sizeof(reply) - 1);
 	reply[n > 0 ? n : 0] = 0;
-	assert_non_null(strstr(reply, "unknown command 'reboot'"));
+	assert_false(seen.json);
+	assert_memory_equal(reply, "2\nerror: unknown command 'reboot'", 33);
 	close(fd);
+
+	/* A line without its end (a client that stalls) is a usage error,
+	 * answered after the second the transport waits. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "stats", 5), 5);
+	seen.argc = -1;
+	sg_ctl_serve(ctl, handler, &seen);
+	n = read(fd, reply, sizeof(reply) - 1);
+	reply[n > 0 ? n : 0] = 0;
+	assert_int_equal(seen.argc, -1);               /* the handler never ran */
+	assert_non_null(strstr(reply, "2\nerror: incomplete request"));
+	close(fd);
+
+	/* A reply that outgrows the cap is cut, says so and fails. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "big\n", 4), 4);
+	{
+		size_t total = 0;
+		char tail[128] = "";
+		pid_t pid = fork();
+
+		if (pid == 0) {                         /* the client drains while we serve */
+			char buf[65536];
+			ssize_t k;
+
+			while ((k = read(fd, buf, sizeof(buf))) > 0) {
+				if (total == 0 && buf[0] != '1')
+					_exit(3);
+				total += (size_t)k;
+				/* keep the last 127 bytes read, for the cut notice */
+				size_t keep = strlen(tail), add = (size_t)k > 127 ? 127 : (size_t)k;
+
+				if (keep + add > 127) {
+					memmove(tail, tail + keep + add - 127, 127 - add);
+					keep = 127 - add;
+				}
+				memcpy(tail + keep, buf + k - add, add);
+				tail[keep + add] = 0;
+			}
+			_exit(total > SG_CTL_REPLY_MAX - 1024 && total < SG_CTL_REPLY_MAX + 1024 &&
+			      strstr(tail, "reply cut at") ? 0 : 4);
+		}
+		sg_ctl_serve(ctl, handler, &seen);
+		close(fd);
+		int st;
+
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
 
 	sg_ctl_close(ctl);
 	assert_int_not_equal(stat(path, &st), 0);   /* removed on close */
@@ -193,6 +284,7 @@ static void test_a_live_daemons_socket_is_not_taken_over(void **state)
 	char dir[] = "/tmp/sg_ctl_XXXXXX", path[128], err[512], reply[1024];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct sg_snapshot prev, cur;
+	struct seen seen = { 0 };
 	struct sg_ctl *a, *b = NULL;
 	ssize_t n;
 	int fd;
@@ -208,10 +300,12 @@ static void test_a_live_daemons_socket_is_not_taken_over(void **state)
 
 	/* The first still answers on its socket. */
 	snaps(&prev, &cur);
+	seen.cur = &cur;
+	seen.prev = &prev;
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(write(fd, "stats\n", 6), 6);
-	sg_ctl_serve(a, &cur, &prev);
+	sg_ctl_serve(a, handler, &seen);
 	n = read(fd, reply, sizeof(reply) - 1);
 	assert_true(n > 0);
 	close(fd);

@@ -1,0 +1,67 @@
+/* The control socket's commands (see ctl_cmds.h).  A command is a line in
+ * the table below and a function; synguardctl(8) documents each. */
+#include "daemon/ctl_cmds.h"
+
+#include <string.h>
+
+#include "daemon/daemon.h"
+
+struct ctl_cmd {
+	const char *name;
+	const char *usage;      /* the arguments, for help and usage errors */
+	const char *what;
+	void (*run)(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r);
+};
+
+static void cmd_stats(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r)
+{
+	static char buf[64 * 1024];
+	int n;
+
+	if (argc == 2 && strcmp(argv[1], "json") == 0)
+		json = true;    /* the request's older spelling */
+	else if (argc != 1) {
+		sg_reply_fail(r, 2, "stats takes no arguments");
+		return;
+	}
+	n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur], &d->snap[d->cur ^ 1], json);
+	if (n < 0)
+		sg_reply_fail(r, 1, "the counters do not fit in %zu bytes", sizeof(buf));
+	else
+		sg_reply_printf(r, "%.*s", n, buf);
+}
+
+static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r);
+
+static const struct ctl_cmd cmds[] = {
+	{ "help",  "",  "the commands this daemon answers", cmd_help },
+	{ "stats", "",  "counters, with rates per second", cmd_stats },
+};
+
+static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r)
+{
+	(void)d;
+	(void)argc;
+	(void)argv;
+	if (json)
+		sg_reply_printf(r, "{\"commands\": [");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (json)
+			sg_reply_printf(r, "%s{\"name\": \"%s\", \"usage\": \"%s\"}", i ? ", " : "",
+			                cmds[i].name, cmds[i].usage);
+		else
+			sg_reply_printf(r, "%-8s %-24s %s\n", cmds[i].name, cmds[i].usage, cmds[i].what);
+	}
+	if (json)
+		sg_reply_printf(r, "]}\n");
+}
+
+void sg_ctl_dispatch(void *ctx, int argc, char **argv, bool json, struct sg_reply *r)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0) {
+			cmds[i].run(ctx, argc, argv, json, r);
+			return;
+		}
+	sg_reply_fail(r, 2, "unknown command '%s' (try: help)", argv[0]);
+}
