@@ -22,6 +22,7 @@
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
+#include "daemon/notify.h"
 #include "daemon/privs.h"
 #include "daemon/worker.h"
 #include "io/io.h"
@@ -207,6 +208,7 @@ struct daemon {
 	unsigned cur;
 	bool shared_key;
 	struct sg_csum_notice csum;
+	struct sg_watchdog wd;
 };
 
 static void needs_restart(void *ctx, const char *option)
@@ -444,6 +446,10 @@ static int start(struct daemon *d, const struct cli *cli)
 		return rc;
 	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
 	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
+	/* Every worker runs on open sockets: both ports forward from now. */
+	sg_notify_ready("running: %u worker%s, %s", sg_workers_count(d->ws),
+	                sg_workers_count(d->ws) == 1 ? "" : "s",
+	                d->cfg.bridge_only ? "bridge only" : "proxying");
 	return 0;
 }
 
@@ -517,6 +523,7 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 {
 	sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 	sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
+	sg_watchdog_init(&d->wd);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -524,6 +531,10 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 		};
 		uint64_t next = d->snap[d->cur].at_ns + 1000000000ull, now = sg_clock_mono_ns();
 		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
+
+		sg_watchdog_check(&d->wd, d->ws, now);
+		if (d->wd.next_ns < next)
+			timeout = d->wd.next_ns > now ? (int)((d->wd.next_ns - now) / 1000000u) + 1 : 0;
 
 		poll(pfd, 2, timeout);
 		if (pfd[0].revents & POLLIN) {
@@ -534,7 +545,10 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
 					return;
 				}
+				sg_notify_reloading();
 				reload(d, cli->config);
+				sg_notify_ready("running, configuration %s re-read",
+				                cli->config ? cli->config : "(none)");
 			}
 		}
 		if (sg_clock_mono_ns() >= next) {
@@ -585,6 +599,7 @@ int main(int argc, char **argv)
 	rc = start(&d, &cli);
 	if (!rc)
 		serve(&d, &cli, sfd);
+	sg_notify_stopping();
 	stop(&d);
 	return rc;
 }
