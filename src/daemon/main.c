@@ -23,6 +23,7 @@
 #include "daemon/log.h"
 #include "daemon/nic.h"
 #include "daemon/notify.h"
+#include "daemon/preflight.h"
 #include "daemon/privs.h"
 #include "daemon/worker.h"
 #include "io/io.h"
@@ -64,7 +65,7 @@ static void usage(FILE *f)
 	        "usage: synguard --lan IF --wan IF [-c FILE] [--io auto|afxdp|afpacket]\n"
 	        "                [--threads N] [--cpus LIST] [--bridge-only]\n"
 	        "                [--pcap-in-lan FILE] [--pcap-in-wan FILE] [--pcap-out FILE] [-v]\n"
-	        "       synguard --check-config FILE\n"
+	        "       synguard --check-config FILE [--lan IF] [--wan IF] [--threads N] [--cpus LIST]\n"
 	        "       synguard --help | --version\n"
 	        "\n"
 	        "Transparent TCP SYN proxy between a WAN port (clients) and a LAN port\n"
@@ -168,8 +169,6 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		default: return -1;
 		}
 	}
-	if (c->check_config)
-		return 0;
 	if (optind < argc) {
 		if (argc - optind == 2 && !c->ifname[0] && !c->ifname[1])
 			fprintf(stderr, "synguard: two bare interface names are ambiguous: "
@@ -179,12 +178,29 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			fprintf(stderr, "synguard: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (!c->ifname[0] || !c->ifname[1]) {
+	if (c->check_config && c->config) {
+		fprintf(stderr, "synguard: --check-config names the file to check: no -c with it\n");
+		return -1;
+	}
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		const char *flag = p == SG_PORT_LAN ? "--lan" : "--wan", *n = c->ifname[p];
+
+		if (n && (!n[0] || strlen(n) >= IF_NAMESIZE || strpbrk(n, "/ \t\n:"))) {
+			fprintf(stderr, "synguard: %s \"%s\": %s\n", flag, n,
+			        !n[0] ? "an empty interface name"
+			        : strlen(n) >= IF_NAMESIZE ? "longer than an interface name may be (15 characters)"
+			        : "not an interface name (no '/', ':' or spaces)");
+			return -1;
+		}
+	}
+	/* --check-config checks the ports it is given, and needs none. */
+	if (!c->check_config && (!c->ifname[0] || !c->ifname[1])) {
 		fprintf(stderr, "synguard: both --lan and --wan are required\n");
 		return -1;
 	}
-	if (strcmp(c->ifname[0], c->ifname[1]) == 0) {
-		fprintf(stderr, "synguard: --lan and --wan must be different interfaces\n");
+	if (c->ifname[0] && c->ifname[1] && strcmp(c->ifname[0], c->ifname[1]) == 0) {
+		fprintf(stderr, "synguard: --lan and --wan must be different interfaces (both are %s)\n",
+		        c->ifname[0]);
 		return -1;
 	}
 	return 0;
@@ -285,16 +301,47 @@ static void log_nic(void *ctx, int level, const char *msg)
 
 /* The start, step by step; each returns 0 or the exit code. */
 
-static int check_ports(const struct cli *cli)
+/* The command-line flag that set a config option, or NULL. */
+static const char *cli_flag(const struct cli *c, const char *path)
 {
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		if (if_nametoindex(cli->ifname[p]) == 0) {
-			sg_log(LOG_ERR, "%s: ENODEV: no such network interface (check --%s and `ip link`)",
-			       cli->ifname[p], p == SG_PORT_LAN ? "lan" : "wan");
-			return EXIT_IO;
-		}
+	const char *flag = NULL;
+
+	for (unsigned i = 0; i < c->nset; i++)
+		if (strcmp(c->set[i].path, path) == 0)
+			flag = c->set[i].flag;
+	return flag;
+}
+
+static void say_log(void *ctx, bool fault, const char *msg)
+{
+	(void)ctx;
+	sg_log(fault ? LOG_ERR : LOG_WARNING, "%s", msg);
+}
+
+static void say_stderr(void *ctx, bool fault, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "synguard: %s%s\n", fault ? "" : "warning: ", msg);
+}
+
+/* preflight.h: what would fail later, before anything is changed. */
+static int preflight(const struct sg_config *cfg, const struct cli *cli, bool ports, bool at_start)
+{
+	struct sg_machine m;
+	struct sg_preflight pf = {
+		.cfg = cfg, .path = cli->config, .cpus_flag = cli_flag(cli, "cpus"),
+		.at_start = at_start, .say = at_start ? say_log : say_stderr,
+	};
+
+	for (unsigned p = 0; p < SG_IO_PORTS && ports; p++)
+		pf.ifname[p] = cli->ifname[p];
+	sg_machine_probe(&m);
+	switch (sg_preflight_run(&pf, &m)) {
+	case SG_PREFLIGHT_OK: return 0;
+	case SG_PREFLIGHT_CONFIG: return EXIT_CONFIG;
+	case SG_PREFLIGHT_PORT: return EXIT_IO;
+	default: return EXIT_START;
 	}
-	return 0;
 }
 
 /* Before anything is changed: another daemon on this socket is another
@@ -426,7 +473,7 @@ static int start(struct daemon *d, const struct cli *cli)
 	 * workers: a table worker no thread serves never reaches a quiescent
 	 * point, and then nothing the table frees is ever reused. */
 	unsigned nworkers = offline ? 1 : d->cfg.threads;
-	int rc = offline ? 0 : check_ports(cli);
+	int rc = preflight(&d->cfg, cli, !offline, true);
 
 	if (!rc)
 		rc = open_control(d);
@@ -502,18 +549,21 @@ static int configure(struct daemon *d, const struct cli *cli)
 	return 0;
 }
 
-static int check_config(const char *path)
+/* The file, the command line over it, and what the start would find:
+ * the same checks as a start, short of changing anything. */
+static int check_config(struct cli *cli)
 {
-	struct sg_config c;
-	char err[512];
+	static struct daemon d;
+	int rc;
 
-	sg_config_default(&c);
-	if (sg_config_load(path, &c, err, sizeof(err))) {
-		fprintf(stderr, "synguard: %s\n", err);
-		return EXIT_CONFIG;
-	}
-	sg_config_print(&c, stdout);
-	fprintf(stderr, "synguard: %s: configuration is valid\n", path);
+	cli->config = cli->check_config;
+	rc = configure(&d, cli);
+	if (!rc)
+		rc = preflight(&d.cfg, cli, true, false);
+	if (rc)
+		return rc;
+	sg_config_print(&d.cfg, stdout);
+	fprintf(stderr, "synguard: %s: configuration is valid\n", cli->config);
 	return 0;
 }
 
@@ -580,7 +630,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (cli.check_config)
-		return check_config(cli.check_config);
+		return check_config(&cli);
 	rc = configure(&d, &cli);
 	if (rc)
 		return rc;
