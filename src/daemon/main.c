@@ -36,6 +36,10 @@
 #ifndef SG_VERSION
 #define SG_VERSION "0.1.0"
 #endif
+/* Read when no -c is given, if it exists (meson: the sysconfdir). */
+#ifndef SG_DEFAULT_CONFIG
+#define SG_DEFAULT_CONFIG "/etc/synguard/synguard.conf"
+#endif
 
 /* A command-line option that sets a config option: it is parsed and
  * range-checked by the config's option table, like the file. */
@@ -631,11 +635,18 @@ int main(int argc, char **argv)
 	}
 	if (cli.check_config)
 		return check_config(&cli);
+	bool defaulted = !cli.config && access(SG_DEFAULT_CONFIG, F_OK) == 0;
+	if (defaulted)
+		cli.config = SG_DEFAULT_CONFIG;     /* and SIGHUP re-reads it */
 	rc = configure(&d, &cli);
 	if (rc)
 		return rc;
 	sg_log_open((enum sg_log_target)d.cfg.log_target,
 	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
+	if (defaulted)
+		sg_log(LOG_INFO, "configuration: %s (no -c given)", SG_DEFAULT_CONFIG);
+	else if (!cli.config)
+		sg_log(LOG_INFO, "no -c given and no %s: every option has its default", SG_DEFAULT_CONFIG);
 
 	/* Workers inherit this mask: signals reach only the signalfd. */
 	sigemptyset(&mask);
