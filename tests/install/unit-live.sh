@@ -66,7 +66,6 @@ systemd-nspawn -q -D / --volatile=yes --bind-ro=/etc --register=no "${KEEP[@]}" 
   --capability=all --system-call-filter=bpf --console=passive \
   --network-namespace-path="/run/netns/$NM" \
   --bind-ro="$DEST$SG_PREFIX:$SG_PREFIX" \
-  --bind-ro="$DEST$SG_SYSCONFDIR/systemd-run:/run/systemd/system" \
   -b systemd.firstboot=off systemd.unit=basic.target >"$DEST/boot.log" 2>&1 &
 NSPAWN=$!
 P1=""
