@@ -11,7 +11,8 @@ set -euo pipefail
 
 # cmocka is a build dependency: `make` builds the unit tests too.
 build_pkgs=(gcc make meson ninja-build pkg-config python3 libcmocka-dev
-            libsodium-dev libconfig-dev libpcap-dev libxdp-dev libbpf-dev libcap-dev)
+            libsodium-dev libconfig-dev libpcap-dev libxdp-dev libbpf-dev libcap-dev
+            libsystemd-dev)   # sd_notify: READY=1 and the watchdog of synguard.service
 test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            iproute2 ethtool nftables iputils-ping curl netcat-openbsd
            netsniff-ng tcpdump

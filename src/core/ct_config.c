@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/conntrack.h"
 #include "core/ct_config.h"
 #include "sg_limits.h"
 
@@ -59,4 +60,12 @@ int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct s
 	if (c->evict_idle_s > SG_CT_MAX_TIMEOUT_S)
 		return sg_cfg_fail(why, SG_CFG_RANGE, offsetof(struct sg_ct_config, evict_idle_s));
 	return 0;
+}
+
+uint64_t sg_ct_config_bytes(const struct sg_ct_config *c)
+{
+	uint32_t cap = c->capacity < SG_CT_MIN_CAPACITY ? SG_CT_MIN_CAPACITY : c->capacity;
+	uint64_t buckets = 1ull << (32u - (unsigned)__builtin_clz(cap - 1));
+
+	return ((uint64_t)cap + 1) * sizeof(struct sg_conn) + buckets * sizeof(uint32_t);
 }

@@ -71,6 +71,13 @@ void sg_ct_config_default(struct sg_ct_config *c);
 /* 0 if valid, else -1 and *why names the field (offset in sg_ct_config). */
 int sg_ct_config_check(const struct sg_ct_config *c, unsigned nworkers, struct sg_cfg_fault *why);
 
+/* Bytes of memory a table of c->capacity entries maps at sg_ct_create,
+ * all of it populated at once: the entries (one more than the capacity,
+ * index 0 ending every list) and the buckets, a 32-bit head each, the next
+ * power of two at or above the capacity.  For the start-time check that
+ * the table fits in memory (daemon/preflight.h). */
+uint64_t sg_ct_config_bytes(const struct sg_ct_config *c);
+
 /* Per-worker counters, written only by their worker; names once, here. */
 #define SG_CT_STATS_LIST(X)                                                    \
 	X(LOOKUPS,         "lookups")                                          \

@@ -500,7 +500,7 @@ int sg_config_load(const char *path, struct sg_config *c, char *err, size_t errl
 	if (!config_read_file(&cf, path)) {
 		rc = -EINVAL;
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO) {
-			snprintf(err, errlen, "%s: cannot read the file", path);
+			snprintf(err, errlen, "%s: cannot read the file: %s", path, strerror(errno));
 			rc = -EIO;
 		} else {
 			snprintf(err, errlen, "%s:%d: syntax error: %s", path, config_error_line(&cf),

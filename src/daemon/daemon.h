@@ -11,6 +11,7 @@
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
 #include "daemon/nic.h"
+#include "daemon/notify.h"
 #include "daemon/worker.h"
 #include "io/io.h"
 
@@ -25,6 +26,7 @@ struct sg_daemon {
 	unsigned cur;
 	bool shared_key;
 	struct sg_csum_notice csum;
+	struct sg_watchdog wd;          /* fed while every worker moves */
 };
 
 #endif

@@ -24,6 +24,8 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
+#include "daemon/notify.h"
+#include "daemon/preflight.h"
 #include "daemon/privs.h"
 #include "daemon/worker.h"
 #include "io/io.h"
@@ -35,6 +37,10 @@
 
 #ifndef SG_VERSION
 #define SG_VERSION "0.1.0"
+#endif
+/* Read when no -c is given, if it exists (meson: the sysconfdir). */
+#ifndef SG_DEFAULT_CONFIG
+#define SG_DEFAULT_CONFIG "/etc/synguard/synguard.conf"
 #endif
 
 /* A command-line option that sets a config option: it is parsed and
@@ -65,7 +71,7 @@ static void usage(FILE *f)
 	        "usage: synguard --lan IF --wan IF [-c FILE] [--io auto|afxdp|afpacket]\n"
 	        "                [--threads N] [--cpus LIST] [--bridge-only]\n"
 	        "                [--pcap-in-lan FILE] [--pcap-in-wan FILE] [--pcap-out FILE] [-v]\n"
-	        "       synguard --check-config FILE\n"
+	        "       synguard --check-config FILE [--lan IF] [--wan IF] [--threads N] [--cpus LIST]\n"
 	        "       synguard --help | --version\n"
 	        "\n"
 	        "Transparent TCP SYN proxy between a WAN port (clients) and a LAN port\n"
@@ -169,8 +175,6 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		default: return -1;
 		}
 	}
-	if (c->check_config)
-		return 0;
 	if (optind < argc) {
 		if (argc - optind == 2 && !c->ifname[0] && !c->ifname[1])
 			fprintf(stderr, "synguard: two bare interface names are ambiguous: "
@@ -180,12 +184,29 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			fprintf(stderr, "synguard: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (!c->ifname[0] || !c->ifname[1]) {
+	if (c->check_config && c->config) {
+		fprintf(stderr, "synguard: --check-config names the file to check: no -c with it\n");
+		return -1;
+	}
+	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
+		const char *flag = p == SG_PORT_LAN ? "--lan" : "--wan", *n = c->ifname[p];
+
+		if (n && (!n[0] || strlen(n) >= IF_NAMESIZE || strpbrk(n, "/ \t\n:"))) {
+			fprintf(stderr, "synguard: %s \"%s\": %s\n", flag, n,
+			        !n[0] ? "an empty interface name"
+			        : strlen(n) >= IF_NAMESIZE ? "longer than an interface name may be (15 characters)"
+			        : "not an interface name (no '/', ':' or spaces)");
+			return -1;
+		}
+	}
+	/* --check-config checks the ports it is given, and needs none. */
+	if (!c->check_config && (!c->ifname[0] || !c->ifname[1])) {
 		fprintf(stderr, "synguard: both --lan and --wan are required\n");
 		return -1;
 	}
-	if (strcmp(c->ifname[0], c->ifname[1]) == 0) {
-		fprintf(stderr, "synguard: --lan and --wan must be different interfaces\n");
+	if (c->ifname[0] && c->ifname[1] && strcmp(c->ifname[0], c->ifname[1]) == 0) {
+		fprintf(stderr, "synguard: --lan and --wan must be different interfaces (both are %s)\n",
+		        c->ifname[0]);
 		return -1;
 	}
 	return 0;
@@ -272,16 +293,47 @@ static void log_nic(void *ctx, int level, const char *msg)
 
 /* The start, step by step; each returns 0 or the exit code. */
 
-static int check_ports(const struct cli *cli)
+/* The command-line flag that set a config option, or NULL. */
+static const char *cli_flag(const struct cli *c, const char *path)
 {
-	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
-		if (if_nametoindex(cli->ifname[p]) == 0) {
-			sg_log(LOG_ERR, "%s: ENODEV: no such network interface (check --%s and `ip link`)",
-			       cli->ifname[p], p == SG_PORT_LAN ? "lan" : "wan");
-			return EXIT_IO;
-		}
+	const char *flag = NULL;
+
+	for (unsigned i = 0; i < c->nset; i++)
+		if (strcmp(c->set[i].path, path) == 0)
+			flag = c->set[i].flag;
+	return flag;
+}
+
+static void say_log(void *ctx, bool fault, const char *msg)
+{
+	(void)ctx;
+	sg_log(fault ? LOG_ERR : LOG_WARNING, "%s", msg);
+}
+
+static void say_stderr(void *ctx, bool fault, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "synguard: %s%s\n", fault ? "" : "warning: ", msg);
+}
+
+/* preflight.h: what would fail later, before anything is changed. */
+static int preflight(const struct sg_config *cfg, const struct cli *cli, bool ports, bool at_start)
+{
+	struct sg_machine m;
+	struct sg_preflight pf = {
+		.cfg = cfg, .path = cli->config, .cpus_flag = cli_flag(cli, "cpus"),
+		.at_start = at_start, .say = at_start ? say_log : say_stderr,
+	};
+
+	for (unsigned p = 0; p < SG_IO_PORTS && ports; p++)
+		pf.ifname[p] = cli->ifname[p];
+	sg_machine_probe(&m);
+	switch (sg_preflight_run(&pf, &m)) {
+	case SG_PREFLIGHT_OK: return 0;
+	case SG_PREFLIGHT_CONFIG: return EXIT_CONFIG;
+	case SG_PREFLIGHT_PORT: return EXIT_IO;
+	default: return EXIT_START;
 	}
-	return 0;
 }
 
 /* Before anything is changed: another daemon on this socket is another
@@ -413,7 +465,7 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 	 * workers: a table worker no thread serves never reaches a quiescent
 	 * point, and then nothing the table frees is ever reused. */
 	unsigned nworkers = offline ? 1 : d->cfg.threads;
-	int rc = offline ? 0 : check_ports(cli);
+	int rc = preflight(&d->cfg, cli, !offline, true);
 
 	if (!rc)
 		rc = open_control(d);
@@ -433,6 +485,10 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 		return rc;
 	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
 	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
+	/* Every worker runs on open sockets: both ports forward from now. */
+	sg_notify_ready("running: %u worker%s, %s", sg_workers_count(d->ws),
+	                sg_workers_count(d->ws) == 1 ? "" : "s",
+	                d->cfg.bridge_only ? "bridge only" : "proxying");
 	return 0;
 }
 
@@ -485,18 +541,21 @@ static int configure(struct sg_daemon *d, const struct cli *cli)
 	return 0;
 }
 
-static int check_config(const char *path)
+/* The file, the command line over it, and what the start would find:
+ * the same checks as a start, short of changing anything. */
+static int check_config(struct cli *cli)
 {
-	struct sg_config c;
-	char err[512];
+	static struct sg_daemon d;
+	int rc;
 
-	sg_config_default(&c);
-	if (sg_config_load(path, &c, err, sizeof(err))) {
-		fprintf(stderr, "synguard: %s\n", err);
-		return EXIT_CONFIG;
-	}
-	sg_config_print(&c, stdout);
-	fprintf(stderr, "synguard: %s: configuration is valid\n", path);
+	cli->config = cli->check_config;
+	rc = configure(&d, cli);
+	if (!rc)
+		rc = preflight(&d.cfg, cli, true, false);
+	if (rc)
+		return rc;
+	sg_config_print(&d.cfg, stdout);
+	fprintf(stderr, "synguard: %s: configuration is valid\n", cli->config);
 	return 0;
 }
 
@@ -506,6 +565,7 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 {
 	sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 	sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
+	sg_watchdog_init(&d->wd);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -513,6 +573,10 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 		};
 		uint64_t next = d->snap[d->cur].at_ns + 1000000000ull, now = sg_clock_mono_ns();
 		int timeout = next > now ? (int)((next - now) / 1000000u) + 1 : 0;
+
+		sg_watchdog_check(&d->wd, d->ws, now);
+		if (d->wd.next_ns < next)
+			timeout = d->wd.next_ns > now ? (int)((d->wd.next_ns - now) / 1000000u) + 1 : 0;
 
 		poll(pfd, 2, timeout);
 		if (pfd[0].revents & POLLIN) {
@@ -523,7 +587,10 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
 					return;
 				}
+				sg_notify_reloading();
 				reload(d, cli->config);
+				sg_notify_ready("running, configuration %s re-read",
+				                cli->config ? cli->config : "(none)");
 			}
 		}
 		if (sg_clock_mono_ns() >= next) {
@@ -555,12 +622,19 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (cli.check_config)
-		return check_config(cli.check_config);
+		return check_config(&cli);
+	bool defaulted = !cli.config && access(SG_DEFAULT_CONFIG, F_OK) == 0;
+	if (defaulted)
+		cli.config = SG_DEFAULT_CONFIG;     /* and SIGHUP re-reads it */
 	rc = configure(&d, &cli);
 	if (rc)
 		return rc;
 	sg_log_open((enum sg_log_target)d.cfg.log_target,
 	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
+	if (defaulted)
+		sg_log(LOG_INFO, "configuration: %s (no -c given)", SG_DEFAULT_CONFIG);
+	else if (!cli.config)
+		sg_log(LOG_INFO, "no -c given and no %s: every option has its default", SG_DEFAULT_CONFIG);
 
 	/* Workers inherit this mask: signals reach only the signalfd. */
 	sigemptyset(&mask);
@@ -574,6 +648,7 @@ int main(int argc, char **argv)
 	rc = start(&d, &cli);
 	if (!rc)
 		serve(&d, &cli, sfd);
+	sg_notify_stopping();
 	stop(&d);
 	return rc;
 }

@@ -33,7 +33,63 @@ printf 'conntrack = { capacity = 16; };\n' >"$TMP/small.conf"
 check "--threads over a small table" 1 'conntrack.capacity: 16 entries are too few for 4 threads' \
   "$SG" -c "$TMP/small.conf" --lan a --wan b --threads 4
 check "missing interface" 3 'nosuch0: ENODEV: no such network interface' "$SG" --lan nosuch0 --wan nosuch1
+# Ports: named, not empty, not the same one twice.
+check "--lan empty" 2 '--lan "": an empty interface name' "$SG" --lan "" --wan b
+check "--wan empty" 2 '--wan "": an empty interface name' "$SG" --lan a --wan ""
+check "same port twice" 2 '--lan and --wan must be different interfaces \(both are eth0\)' \
+  "$SG" --lan eth0 --wan eth0
+check "port name too long" 2 '--lan "abcdefghijklmnop": longer than an interface name may be' \
+  "$SG" --lan abcdefghijklmnop --wan b
+check "-c names a missing file" 1 "$TMP/none.conf: cannot read the file: No such file or directory" \
+  "$SG" -c "$TMP/none.conf" --lan a --wan b
 check "example config is valid" 0 'configuration is valid' "$SG" --check-config "$CONF"
+# --check-config refuses what the start would refuse on this machine, with
+# the exit status the start would have.
+key=$TMP/cookie.key
+printf 'threads = 1;\ncookie = {\n  key_file = "%s";\n};\n' "$key" >"$TMP/key.conf"
+printf '%064d\n' 0 >"$key"; chmod 644 "$key"
+check "check-config: a key file others may read" 1 \
+  "$TMP/key.conf:3: cookie.key_file: .*\(mode 0644\).*chmod 600" "$SG" --check-config "$TMP/key.conf"
+printf '0011\n' >"$key"; chmod 600 "$key"
+check "check-config: a malformed key file" 1 \
+  "$TMP/key.conf:3: cookie.key_file: .*exactly 64 hexadecimal digits" "$SG" --check-config "$TMP/key.conf"
+chmod 000 "$key"
+if [ "$(id -u)" -ne 0 ]; then    # root reads it whatever its mode
+  check "check-config: an unreadable key file" 1 \
+    "$TMP/key.conf:3: cookie.key_file: .*cannot open key file: Permission denied" "$SG" --check-config "$TMP/key.conf"
+fi
+rm -f "$key"
+check "check-config: a missing key file" 1 \
+  "$TMP/key.conf:3: cookie.key_file: .*cannot open key file: No such file" "$SG" --check-config "$TMP/key.conf"
+printf '%064d\n' 0 >"$key"; chmod 600 "$key"
+check "check-config: a good key file" 0 'configuration is valid' "$SG" --check-config "$TMP/key.conf"
+printf 'threads = 1;\ncpus = [0, 4095];\n' >"$TMP/cpus.conf"
+check "check-config: a CPU that does not exist" 1 \
+  "$TMP/cpus.conf:2: cpus: CPU 4095: no such CPU, or not one synguard may run on \(it may use " \
+  "$SG" --check-config "$TMP/cpus.conf"
+check "check-config: --cpus over the file" 1 '^synguard: --cpus: CPU 4095: no such CPU' \
+  "$SG" --check-config "$CONF" --cpus 4095
+check "start: a CPU that does not exist, before the ports" 1 "$TMP/cpus.conf:2: cpus: CPU 4095" \
+  "$SG" -c "$TMP/cpus.conf" --lan nosuch0 --wan nosuch1
+check "check-config: a port that does not exist" 3 \
+  'nosuch0: ENODEV: no such network interface \(check --wan' "$SG" --check-config "$CONF" --lan lo --wan nosuch0
+check "check-config: a port that exists" 0 'configuration is valid' "$SG" --check-config "$CONF" --lan lo
+check "check-config: no -c beside it" 2 'no -c with it' "$SG" --check-config "$CONF" -c "$CONF"
+# What --check-config prints is a configuration that loads back unchanged.
+printf 'threads = 2;\nconntrack = { capacity = 4096; timeouts = { established = 600; }; };\n%s\n%s\n' \
+  'policy = { rules = ( { dst = "192.0.2.0/24"; ports = "80-443"; action = "bypass"; } ); allow = [ "198.51.100.0/24" ]; };' \
+  'learn = { pins = ( { dst = "192.0.2.7"; port = 22; sack = false; } ); }; ratelimit = { enabled = false; };' \
+  >"$TMP/some.conf"
+"$SG" --check-config "$TMP/some.conf" >"$TMP/printed.conf" 2>/dev/null
+"$SG" --check-config "$TMP/printed.conf" >"$TMP/printed2.conf" 2>/dev/null
+if [ -s "$TMP/printed.conf" ] && grep -q 'capacity = 4096;' "$TMP/printed.conf" &&
+   cmp -s "$TMP/printed.conf" "$TMP/printed2.conf"; then
+  echo "ok: the printed configuration loads back unchanged"
+else
+  echo "FAIL: the printed configuration does not load back unchanged:"
+  diff "$TMP/printed.conf" "$TMP/printed2.conf" | sed 's/^/  /'
+  fails=$((fails + 1))
+fi
 printf 'threads = 2;\nconntrack = {\n  capacity = 3;\n};\n' >"$TMP/bad.conf"
 check "bad value names file:line and range" 1 "$TMP/bad.conf:3: conntrack.capacity: 3 is out of range 16\.\.134217728" \
   "$SG" --check-config "$TMP/bad.conf"
@@ -76,6 +132,34 @@ else
   echo "FAIL: pcap replay with --threads 2: tracked $(counter uplink_tracked)/200," \
        "table full $(counter drop_table_full), reclaimed $(counter conntrack_reclaimed)"
   grep -E 'notice|warning|error' <<<"$out" | sed 's/^/  /'
+  fails=$((fails + 1))
+fi
+
+# sd_notify: READY=1 once the workers run, STOPPING=1 at the end, on the
+# socket a service manager names in NOTIFY_SOCKET.
+notes=$(python3 - "$TMP/notify.sock" "$SG" -c "$TMP/tiny.conf" --lan l --wan w \
+          --pcap-in-lan "$TMP/lan.pcap" <<'PY'
+import os, socket, subprocess, sys
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+rc = subprocess.run(sys.argv[2:], env=dict(os.environ, NOTIFY_SOCKET=path),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60).returncode
+s.settimeout(0.5)
+fields = []
+try:
+    while True:
+        fields += s.recv(4096).decode().split('\n')
+except socket.timeout:
+    pass
+print('exit=%d' % rc, ' '.join(f for f in fields if not f.startswith('MONOTONIC_USEC')))
+PY
+)
+if [[ $notes =~ ^exit=0\ .*READY=1\ STATUS=running:\ 1\ worker,\ proxying.*STOPPING=1 ]] &&
+   ! [[ $notes =~ STOPPING=1.*READY=1 ]]; then
+  echo "ok: sd_notify: READY=1, then STOPPING=1"
+else
+  echo "FAIL: sd_notify: want READY=1 then STOPPING=1, got: $notes"
   fails=$((fails + 1))
 fi
 
