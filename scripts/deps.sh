@@ -12,10 +12,13 @@ set -euo pipefail
 # cmocka is a build dependency: `make` builds the unit tests too.
 build_pkgs=(gcc make meson ninja-build pkg-config python3 libcmocka-dev
             libsodium-dev libconfig-dev libpcap-dev libxdp-dev libbpf-dev libcap-dev
-            libsystemd-dev)   # sd_notify: READY=1 and the watchdog of synguard.service
+            libsystemd-dev      # sd_notify: READY=1 and the watchdog of synguard.service
+            libmicrohttpd-dev)  # the /metrics endpoint
 test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            iproute2 ethtool nftables iputils-ping curl netcat-openbsd
            netsniff-ng tcpdump
+           # tests/e2e/metrics.sh parses /metrics with the client's parser
+           python3-prometheus-client
            # tests/install: systemd-analyze checks the unit, systemd-nspawn
            # runs it under systemd, man checks the pages
            systemd systemd-container man-db)

@@ -70,7 +70,7 @@ void sg_conn_tracked_answered(struct sg_ct *ct, unsigned worker, struct sg_conn 
 
 int sg_conn_establish(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
                       const struct sg_conn_server *srv, uint32_t now_ms,
-                      uint32_t *cookie_isn, uint32_t *ts_cookie)
+                      uint32_t *cookie_isn, uint32_t *ts_cookie, uint32_t *opened_us)
 {
 	struct sg_conn_rec *r = sg_conn_rec(c);
 
@@ -81,6 +81,7 @@ int sg_conn_establish(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
 	}
 	*cookie_isn = r->seq_offset;
 	*ts_cookie = r->ts_offset;
+	*opened_us = r->hs.opened_us;     /* before the windows take its place */
 	r->seq_offset = *cookie_isn - srv->isn;
 	r->server_ws = srv->ws;
 	if (srv->sack)

@@ -70,8 +70,18 @@ struct sg_conn_rec {
 	uint32_t max_end[2];     /* by enum sg_dir: the highest SEQ + length (+1
 	                            for SYN, FIN) a side sent in its window;
 	                            after its FIN, FIN + 1, which never moves */
-	uint32_t redge[2];       /* the right edge of a side's receive window:
-	                            the highest ACK + scaled window it sent */
+	union {
+		uint32_t redge[2];   /* the right edge of a side's receive window:
+		                        the highest ACK + scaled window it sent */
+		/* Nothing reads redge before the server's SYN-ACK anchors it
+		 * (SG_SEEN_WIN_*), so until then a proxied connection keeps
+		 * there when its cookie ACK opened it (the worker's now_us),
+		 * for the handshake time; sg_conn_establish hands it out. */
+		struct {
+			uint32_t unused;
+			uint32_t opened_us;
+		} hs;
+	};
 	uint16_t client_win;     /* the client's window in its cookie ACK */
 	uint16_t mss;            /* sent to the server */
 	uint8_t  client_ws;      /* told to the server; SG_WS_NONE: none */
@@ -257,11 +267,12 @@ struct sg_conn_server {
 
 /* SYN_SENT -> ESTABLISHED on the server's SYN-ACK: the offsets are
  * computed and published before the state.  *cookie_isn and *ts_cookie
- * receive the values the client knows.  -EALREADY when another worker
- * handled a copy of the SYN-ACK first. */
+ * receive the values the client knows, *opened_us when the cookie ACK
+ * opened it (hs.opened_us, gone once the windows are anchored).
+ * -EALREADY when another worker handled a copy of the SYN-ACK first. */
 int sg_conn_establish(struct sg_ct *ct, unsigned worker, struct sg_conn *c,
                       const struct sg_conn_server *srv, uint32_t now_ms,
-                      uint32_t *cookie_isn, uint32_t *ts_cookie);
+                      uint32_t *cookie_isn, uint32_t *ts_cookie, uint32_t *opened_us);
 
 /* Any state -> CLOSED: a RST was accepted, or the server refused. */
 void sg_conn_close(struct sg_ct *ct, unsigned worker, struct sg_conn *c, uint32_t now_ms);

@@ -22,6 +22,8 @@ struct sg_proxy_worker {
 	uint64_t cfg_gen;                    /* which; read by sg_proxy_reconfigure */
 	unsigned id;
 	uint32_t now_ms;                 /* the clock of the frame at hand */
+	uint32_t now_us;                 /* the same in us, wrapping after 71 min:
+	                                    handshake times (stats.h) */
 	struct sg_secret_cache keys;
 	struct sg_stats st;
 } __attribute__((aligned(64)));

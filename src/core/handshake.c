@@ -157,6 +157,7 @@ static void rec_from_cookie_ack(const struct sg_proxy_worker *w, struct sg_conn_
 	r->mss = ck->mss;
 	r->client_ws = ck->has_ws ? ck->wscale : SG_WS_NONE;
 	r->our_ws = w->cfg->synack_wscale;
+	r->hs.opened_us = w->now_us;
 	if (ck->sack)
 		r->flags |= SG_CONN_CLIENT_SACK;
 	if (ck->ts && (p->opt.present & SG_OPT_TS)) {
@@ -366,16 +367,18 @@ static enum sg_verdict server_synack(struct sg_proxy_worker *w, struct sg_conn *
 		.sack = (p->opt.present & SG_OPT_SACKPERM) != 0,
 		.ts = (p->opt.present & SG_OPT_TS) != 0,
 	};
-	uint32_t cookie_isn, ts_cookie;
+	uint32_t cookie_isn, ts_cookie, opened_us;
 
 	if (p->ack != r->client_isn + 1 || !sg_pkt_tcp_csum_ok(p)) {
 		sg_count(w, SG_STAT_DROP_SYNACK_BAD);
 		return SG_VERDICT_DROP;
 	}
-	if (sg_conn_establish(w->p->ct, w->id, c, &srv, w->now_ms, &cookie_isn, &ts_cookie))
+	if (sg_conn_establish(w->p->ct, w->id, c, &srv, w->now_ms, &cookie_isn, &ts_cookie,
+	                      &opened_us))
 		return SG_VERDICT_CONSUME;   /* a second worker handled a copy first */
 	learn_server(w, c, p);
 	sg_count(w, SG_STAT_PROXIED_OPEN);
+	sg_hs_hist_add(&w->st.hs, w->now_us - opened_us);
 	send_ack_to_server(w, out, c, p->seq, p->opt.tsval);
 	send_window_update(w, out, c, p->win, cookie_isn, ts_cookie);
 	return SG_VERDICT_CONSUME;

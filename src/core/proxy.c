@@ -148,6 +148,16 @@ struct sg_ct *sg_proxy_table(struct sg_proxy *p)
 	return p->ct;
 }
 
+struct sg_halfopen *sg_proxy_halfopen(struct sg_proxy *p)
+{
+	return p->halfopen;
+}
+
+struct sg_learn *sg_proxy_learn(struct sg_proxy *p)
+{
+	return p->learn;
+}
+
 void sg_proxy_worker_offline(struct sg_proxy_worker *w)
 {
 	sg_ct_offline(w->p->ct, w->id);
@@ -436,6 +446,7 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
 	enum sg_pkt_class cls = sg_pkt_parse(&p, frame, len);
 
 	w->now_ms = (uint32_t)(now_ns / 1000000u);
+	w->now_us = (uint32_t)(now_ns / 1000u);
 	sg_worker_sync(w);
 	return process_parsed(w, port, &p, cls, &fr, now_ns, out);
 }
@@ -450,6 +461,7 @@ void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
 	struct sg_ct *ct = w->p->ct;
 
 	w->now_ms = (uint32_t)(now_ns / 1000000u);
+	w->now_us = (uint32_t)(now_ns / 1000u);
 	sg_worker_sync(w);
 	for (unsigned base = 0; base < n; base += SG_PROXY_BURST_MAX) {
 		unsigned m = n - base < SG_PROXY_BURST_MAX ? n - base : SG_PROXY_BURST_MAX;

@@ -18,4 +18,7 @@ void sg_stats_add(struct sg_stats *dst, const struct sg_stats *src)
 		dst->c[i] += src->c[i];
 	for (unsigned i = 0; i < SG_BAD__COUNT; i++)
 		dst->bad[i] += src->bad[i];
+	for (unsigned i = 0; i <= SG_HS_HIST_BOUNDS; i++)
+		dst->hs.bucket[i] += src->hs.bucket[i];
+	dst->hs.sum_us += src->hs.sum_us;
 }

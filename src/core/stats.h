@@ -85,10 +85,36 @@ enum sg_stat {
 	SG_STAT__COUNT
 };
 
+/* Handshake completion time of proxied connections: from the cookie ACK
+ * that opens the server connection to the server's SYN-ACK.  Fixed
+ * buckets, doubling: bucket i counts the times of at most
+ * SG_HS_HIST_FIRST_US << i microseconds (125 us .. 4.096 s), bucket
+ * SG_HS_HIST_BOUNDS the rest.  Not cumulative: readers add them up. */
+#define SG_HS_HIST_FIRST_US 125u
+#define SG_HS_HIST_BOUNDS   16u
+
+struct sg_hs_hist {
+	uint64_t bucket[SG_HS_HIST_BOUNDS + 1];
+	uint64_t sum_us;
+};
+
 struct sg_stats {
 	uint64_t c[SG_STAT__COUNT];
 	uint64_t bad[SG_BAD__COUNT];   /* malformed frames by sg_bad_reason */
+	struct sg_hs_hist hs;
 };
+
+/* Counts one handshake that took `us` microseconds: a division and a bit
+ * scan, once per connection. */
+static inline void sg_hs_hist_add(struct sg_hs_hist *h, uint32_t us)
+{
+	/* The smallest i with us <= FIRST << i, i.e. 2^i >= ceil(us / FIRST). */
+	uint64_t q = ((uint64_t)us + SG_HS_HIST_FIRST_US - 1) / SG_HS_HIST_FIRST_US;
+	unsigned i = q <= 1 ? 0 : 64u - (unsigned)__builtin_clzll(q - 1);
+
+	h->bucket[i < SG_HS_HIST_BOUNDS ? i : SG_HS_HIST_BOUNDS]++;
+	h->sum_us += us;
+}
 
 /* Stable snake_case names, for logs, the control socket and metrics. */
 const char *sg_stat_name(enum sg_stat s);

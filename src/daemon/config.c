@@ -16,6 +16,7 @@
 
 #include "daemon/config_lists.h"
 #include "daemon/ctl.h"
+#include "daemon/hostport.h"
 #include "daemon/keyfile.h"
 #include "daemon/log.h"
 
@@ -41,6 +42,8 @@ struct opt {
 	unsigned count_width;
 	unsigned n_max;
 	size_t cap;                /* T_STRING: buffer size */
+	/* T_STRING: 0, or -1 and what is wrong with a non-empty value in why */
+	int (*check)(const char *v, char *why, size_t whylen);
 	bool zero_is_off;          /* T_UINT: 0 is also valid, meaning "off" */
 	bool live;                 /* a daemon option a reload changes (the core says
 	                              for its own options: sg_config_reload) */
@@ -55,6 +58,7 @@ struct opt {
 #define NAMED(p, f, fn)    { .path = p, .type = T_ENUM, .off = OFF(f), .width = W(f), .name = fn }
 #define BOOL(p, f)         { .path = p, .type = T_BOOL, .max = 1, .off = OFF(f), .width = W(f) }
 #define STR(p, f)          { .path = p, .type = T_STRING, .off = OFF(f), .cap = W(f) }
+#define STR_CHECKED(p, f, fn) { .path = p, .type = T_STRING, .off = OFF(f), .cap = W(f), .check = fn }
 #define ARRAY(p, t, f, cnt, n) \
 	{ .path = p, .type = t, .off = OFF(f), .width = sizeof(((struct sg_config *)0)->f[0]), \
 	  .count_off = OFF(cnt), .count_width = W(cnt), .n_max = n }
@@ -70,6 +74,14 @@ static const char *action_name(unsigned i)
 	return sg_policy_action_name((enum sg_policy_action)i);
 }
 
+static int check_listen(const char *v, char *why, size_t whylen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return sg_hostport_parse(v, &ss, &len, why, whylen) ? -1 : 0;
+}
+
 static const struct opt opts[] = {
 	UINT("threads", threads, 1, SG_MAX_WORKERS),
 	ENUM("io", io, "auto|afxdp|afpacket"),
@@ -79,6 +91,7 @@ static const struct opt opts[] = {
 	{ .path = "log.level", .type = T_ENUM, .off = OFF(log_level), .width = W(log_level),
 	  .choices = "error|warning|notice|info|debug", .live = true },
 	STR("control.socket", ctl_socket),
+	STR_CHECKED("metrics.listen", metrics_listen, check_listen),
 	UINT("conntrack.capacity", proxy.ct.capacity, SG_CT_MIN_CAPACITY, SG_CT_MAX_CAPACITY),
 	TIMEOUT("syn_sent", SG_CT_SYN_SENT),
 	TIMEOUT("uplink_syn_sent", SG_CT_UP_SYN_SENT),
@@ -231,6 +244,12 @@ static int set_string(const struct opt *o, const char *who, const char *v, uint8
 {
 	if (strlen(v) >= o->cap)
 		FAIL("%s: longer than %zu characters", who, o->cap - 1);
+	if (*v && o->check) {
+		char why[160];
+
+		if (o->check(v, why, sizeof(why)))
+			FAIL("%s: \"%s\": %s", who, v, why);
+	}
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/halfopen.h"
+#include "core/learn.h"
 #include "daemon/clock.h"
 #include "daemon/log.h"
 
@@ -100,6 +102,34 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 		sg_log(LOG_WARNING, "counters: some are missing from the control socket "
 		       "(raise SG_CTL_MAX_COUNTERS or shorten names)");
 		warned = true;
+	}
+}
+
+void sg_counters_per_worker(struct sg_workers *workers, struct sg_io *io, struct sg_proxy *proxy,
+                            struct sg_metrics_snap *s)
+{
+	struct sg_halfopen *h = proxy ? sg_proxy_halfopen(proxy) : NULL;
+
+	s->proxy = proxy != NULL;
+	s->nworkers = sg_workers_count(workers);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct sg_metrics_worker *w = &s->w[i];
+
+		sg_workers_stats(workers, i, &w->ws);
+		for (unsigned p = 0; p < SG_IO_PORTS; p++)
+			sg_io_stats(io, p, i, &w->io[p]);
+		if (!proxy)
+			continue;
+		w->ps = *sg_proxy_stats(sg_proxy_worker(proxy, i));
+		w->cs = *sg_proxy_ct_stats(sg_proxy_worker(proxy, i));
+		sg_halfopen_stats(h, i, w->halfopen);
+		w->cookies_only = sg_halfopen_cookies_only(h, i);
+	}
+	if (proxy) {
+		s->ct_entries = sg_ct_count(sg_proxy_table(proxy));
+		s->ct_capacity = sg_ct_capacity(sg_proxy_table(proxy));
+		s->syncache_entries = sg_halfopen_count(h);
+		s->learned_servers = sg_learn_count(sg_proxy_learn(proxy));
 	}
 }
 

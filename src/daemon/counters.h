@@ -9,6 +9,7 @@
 
 #include "core/proxy.h"
 #include "daemon/ctl.h"
+#include "daemon/metrics_render.h"
 #include "daemon/worker.h"
 #include "io/io.h"
 
@@ -17,6 +18,12 @@
  * logged once. */
 void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct sg_proxy *proxy,
                           struct sg_snapshot *s);
+
+/* Every worker's counters apart, for /metrics (metrics_render.h): plain
+ * reads of memory each worker alone writes, so a worker never waits for
+ * it.  proxy may be NULL. */
+void sg_counters_per_worker(struct sg_workers *workers, struct sg_io *io, struct sg_proxy *proxy,
+                            struct sg_metrics_snap *s);
 
 /* What the bad-checksum notice remembers between snapshots; zeroed at
  * the start. */

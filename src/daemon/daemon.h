@@ -10,6 +10,7 @@
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
+#include "daemon/metrics.h"
 #include "daemon/nic.h"
 #include "daemon/notify.h"
 #include "daemon/worker.h"
@@ -22,6 +23,7 @@ struct sg_daemon {
 	struct sg_workers *ws;
 	struct sg_nic *nic[SG_IO_PORTS];
 	struct sg_ctl *ctl;
+	struct sg_metrics *metrics;     /* NULL: metrics.listen is off */
 	struct sg_snapshot snap[2];     /* snap[cur] the newest, a second apart */
 	unsigned cur;
 	bool shared_key;

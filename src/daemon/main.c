@@ -23,6 +23,7 @@
 #include "daemon/ctl_cmds.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/nic.h"
 #include "daemon/notify.h"
 #include "daemon/preflight.h"
@@ -352,6 +353,32 @@ static int open_control(struct sg_daemon *d)
 	return 0;
 }
 
+/* Before the ports change and while any port may be bound: a port in use
+ * stops the start with nothing to undo. */
+static int open_metrics(struct sg_daemon *d)
+{
+	char err[512];
+
+	if (!d->cfg.metrics_listen[0])
+		return 0;
+	if (sg_metrics_start(&d->metrics, d->cfg.metrics_listen, SG_VERSION, sg_privs_drop_thread,
+	                     err, sizeof(err))) {
+		sg_log(LOG_ERR, "%s", err);
+		return EXIT_START;
+	}
+	sg_log(LOG_INFO, "metrics: serving http://%s/metrics", d->cfg.metrics_listen);
+	return 0;
+}
+
+/* The workers' counters, copied for the next scrape. */
+static void publish_metrics(struct sg_daemon *d)
+{
+	if (!d->metrics)
+		return;
+	sg_counters_per_worker(d->ws, d->io, d->proxy, sg_metrics_next(d->metrics));
+	sg_metrics_publish(d->metrics);
+}
+
 static int create_proxy(struct sg_daemon *d, unsigned nworkers)
 {
 	struct sg_config_secrets sec;
@@ -469,6 +496,8 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 
 	if (!rc)
 		rc = open_control(d);
+	if (!rc)
+		rc = open_metrics(d);
 	if (rc)
 		return rc;
 	if (offline && d->cfg.threads > 1)
@@ -511,6 +540,7 @@ static void stop(struct sg_daemon *d)
 		if (n > 0)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
 	}
+	sg_metrics_stop(d->metrics);
 	sg_ctl_close(d->ctl);
 	sg_workers_stop(d->ws);
 	sg_io_close(d->io);
@@ -566,6 +596,7 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 	sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 	sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
 	sg_watchdog_init(&d->wd);
+	publish_metrics(d);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -598,6 +629,7 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 			d->cur ^= 1;
 			sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 			sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
+			publish_metrics(d);
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}

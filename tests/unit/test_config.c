@@ -480,11 +480,14 @@ static void test_reload_applies_the_live_options_and_keeps_the_rest(void **state
 	                      "syncache = { entries = 16; max_syn_rate = 10; };\n"
 	                      "ratelimit = { entries = 16; rate = 7; prefix4 = 20; };\n"
 	                      "policy = { default = \"drop\"; };\n"
-	                      "log = { level = \"debug\"; };\ncontrol = { socket = \"/tmp/other.sock\"; };\n",
+	                      "log = { level = \"debug\"; };\ncontrol = { socket = \"/tmp/other.sock\"; };\n"
+	                      "metrics = { listen = \"127.0.0.1:9477\"; };\n",
 	                      &next, err, sizeof(err)), 0);
 	assert_int_equal(sg_config_reload(&run, &next, apply_to_proxy, note_restart, &r, &why), 0);
 	/* Restart-only: reported, and the running value kept. */
 	assert_non_null(strstr(r.restart, "control.socket "));
+	assert_non_null(strstr(r.restart, "metrics.listen "));
+	assert_string_equal(next.metrics_listen, "");
 	assert_non_null(strstr(r.restart, "conntrack.capacity "));
 	assert_non_null(strstr(r.restart, "learn.ttl "));
 	assert_non_null(strstr(r.restart, "ratelimit.prefix4 "));
@@ -510,6 +513,37 @@ static void test_reload_applies_the_live_options_and_keeps_the_rest(void **state
 	sg_proxy_destroy(r.p);
 }
 
+/* metrics.listen: off unless set; an address literal and a port, IPv6 in
+ * brackets; anything else is refused with its line and what to write. */
+static void test_metrics_listen_is_an_address_literal_and_a_port(void **state)
+{
+	static const char *const bad[] = {
+		"localhost:9477", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+		"127.0.0.1:94x7", "::1:9477", "[::1]", "[::1]9477", "[127.0.0.1]:9477", ":9477",
+	};
+	struct sg_config c;
+	char err[512], text[128];
+
+	(void)state;
+	assert_int_equal(load("", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "");
+	assert_int_equal(load("metrics = { listen = \"127.0.0.1:9477\"; };\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "127.0.0.1:9477");
+	assert_int_equal(load("metrics = { listen = \"[::1]:1\"; };\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "[::1]:1");
+	assert_int_equal(load("metrics = { listen = \"\"; };\n", &c, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "\nmetrics = {\n  listen = \"%s\";\n};\n", bad[i]);
+		expect_error(text, 3, "metrics.listen");
+		expect_error(text, 3, "ADDRESS:PORT");
+	}
+	sg_config_default(&c);
+	assert_int_equal(sg_config_set(&c, "metrics.listen", "[::1]:9477", NULL, err, sizeof(err)), 0);
+	assert_true(sg_config_set(&c, "metrics.listen", "::1", "--metrics", err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "--metrics: \"::1\""));
+	assert_string_equal(c.metrics_listen, "[::1]:9477");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_printed_config_reads_back_the_same_values),
 		cmocka_unit_test(test_key_file_is_loaded_into_the_proxy_config),
 		cmocka_unit_test(test_reload_applies_the_live_options_and_keeps_the_rest),
+		cmocka_unit_test(test_metrics_listen_is_an_address_literal_and_a_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
