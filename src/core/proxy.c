@@ -148,6 +148,16 @@ struct sg_ct *sg_proxy_table(struct sg_proxy *p)
 	return p->ct;
 }
 
+const struct sg_halfopen *sg_proxy_halfopen(const struct sg_proxy *p)
+{
+	return p->halfopen;
+}
+
+const struct sg_learn *sg_proxy_learn(const struct sg_proxy *p)
+{
+	return p->learn;
+}
+
 void sg_proxy_worker_offline(struct sg_proxy_worker *w)
 {
 	sg_ct_offline(w->p->ct, w->id);
