@@ -262,7 +262,7 @@ if [ -n "$REC" ]; then
   sleep 1    # the rates of the last second
   kill "$REC" 2>/dev/null || true
   wait "$REC" 2>/dev/null || true
-  "$TOP/lab/plot-rates.sh" "$TMP/rates.csv" "$PLOT" "synguard under a ${RATE} SYN/s flood (lab/demo.sh)" \
+  "$TOP/lab/plot-rates.sh" "$TMP/rates.csv" "$PLOT" "synguard under a trafgen SYN flood capped at ${RATE}/s (lab/demo.sh)" \
     || say "--plot: no plot drawn"
 fi
 

@@ -17,7 +17,7 @@ want="time_s,syn,synack,cookie_valid,cookie_invalid,syncache_opened,opened,dropp
 [ "$(wc -l <"$CSV")" -ge 3 ] || { echo "plot-rates: $CSV: fewer than two frames to draw" >&2; exit 1; }
 
 gnuplot <<GP
-set terminal pngcairo size 1000,560 font "sans,10"
+set terminal pngcairo noenhanced size 1000,560 font "sans,10"
 set output "$PNG"
 set datafile separator ","
 set key autotitle columnhead top left
