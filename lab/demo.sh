@@ -26,6 +26,9 @@
 #
 #   lab/demo.sh [--io auto|afxdp|afpacket] [--seconds N] [--threads N] [--rate PPS]
 #               [--kernel-seconds N]    (0: no kernel synproxy run)
+#               [--plot FILE.png]       (synguard's rates during the run,
+#                                        recorded with synguardctl top --csv,
+#                                        drawn by lab/plot-rates.sh)
 # The flood is bounded in time and, by default, in rate (trafgen's slow
 # mode, about 20 k SYNs/s here), so the demo measures synguard rather than
 # two shared cores; --rate 0 lets trafgen send as fast as it can, and then
@@ -37,6 +40,7 @@ SECS=10
 THREADS=1
 RATE=20000
 KSECS=3
+PLOT=""
 while [ $# -gt 0 ]; do
   case $1 in
     --io) IO=$2; shift 2 ;;
@@ -44,7 +48,8 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
     --kernel-seconds) KSECS=$2; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --plot) PLOT=$2; shift 2 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -149,6 +154,12 @@ for _ in $(seq 100); do
 done
 sed 's/^/  /' "$TMP/synguard.err"
 for _ in $(seq 50); do [ -S "$TMP/ctl.sock" ] && break; sleep 0.1; done
+REC=""
+if [ -n "$PLOT" ]; then
+  command -v gnuplot >/dev/null || { say "--plot: gnuplot missing: scripts/deps.sh demo"; exit 1; }
+  "$CTL" -s "$TMP/ctl.sock" top --csv >"$TMP/rates.csv" 2>/dev/null &
+  REC=$!
+fi
 
 stat() {  # prints the counter values named, from synguardctl --json
   ip netns exec "$NM" "$CTL" -s "$TMP/ctl.sock" stats --json | python3 -c '
@@ -247,6 +258,13 @@ wait "$TG" 2>/dev/null || true
 say "after the flood: one more request each"
 fetch 10.88.0.2 || say "  IPv4 request failed"
 fetch "[fd88::2]" || say "  IPv6 request failed"
+if [ -n "$REC" ]; then
+  sleep 1    # the rates of the last second
+  kill "$REC" 2>/dev/null || true
+  wait "$REC" 2>/dev/null || true
+  "$TOP/lab/plot-rates.sh" "$TMP/rates.csv" "$PLOT" "synguard under a trafgen SYN flood capped at ${RATE}/s (lab/demo.sh)" \
+    || say "--plot: no plot drawn"
+fi
 
 echo_ok=0
 wait "$ECHO" && grep -q '^ok$' "$TMP/echo.out" && echo_ok=1

@@ -2,8 +2,8 @@
 # Installs the Debian packages synguard needs, only those missing.
 #   scripts/deps.sh build   compiler, meson, libraries
 #   scripts/deps.sh test    build + cmocka, clang/libFuzzer, namespace tools
-#   scripts/deps.sh demo    build + the lab's tools (curl, trafgen, ...)
-#   scripts/deps.sh bench   demo + what lab/bench needs (iperf3, gnuplot)
+#   scripts/deps.sh demo    build + the lab's tools (curl, trafgen, gnuplot, ...)
+#   scripts/deps.sh bench   demo + what lab/bench needs (iperf3)
 #   scripts/deps.sh deb     build + what `make deb` needs (debhelper, ...)
 # Idempotent and quiet when everything is present, so every make target
 # can call it.
@@ -24,8 +24,9 @@ test_pkgs=(clang libclang-rt-14-dev libfuzzer-14-dev llvm
            systemd systemd-container man-db)
 # systemd: its systemd.pc tells meson (and so the package) where units go.
 deb_pkgs=(debhelper dpkg-dev systemd)
-demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables)
-bench_pkgs=("${demo_pkgs[@]}" iperf3 gnuplot-nox util-linux bc)
+demo_pkgs=(iproute2 ethtool curl netsniff-ng iputils-ping python3 nftables
+           gnuplot-nox)   # demo.sh --plot, lab/plot-rates.sh
+bench_pkgs=("${demo_pkgs[@]}" iperf3 util-linux bc)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

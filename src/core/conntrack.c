@@ -624,3 +624,14 @@ uint32_t sg_ct_capacity(const struct sg_ct *ct)
 {
 	return ct->capacity;
 }
+
+void sg_ct_count_states(const struct sg_ct *ct, uint32_t n[SG_CT_STATE_COUNT])
+{
+	memset(n, 0, SG_CT_STATE_COUNT * sizeof(n[0]));
+	for (uint32_t i = 1; i <= ct->capacity; i++) {
+		uint8_t s = __atomic_load_n(&ct->pool[i].state, __ATOMIC_RELAXED);
+
+		if (s < SG_CT_STATE_COUNT)
+			n[s]++;
+	}
+}

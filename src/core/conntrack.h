@@ -172,5 +172,10 @@ const struct sg_ct_stats *sg_ct_stats(const struct sg_ct *ct, unsigned worker);
 /* Entries in use (linked), whole table; approximate while workers run. */
 uint32_t sg_ct_count(const struct sg_ct *ct);
 uint32_t sg_ct_capacity(const struct sg_ct *ct);
+/* Entries per state, n[SG_CT_FREE] the free ones, from any thread: a walk
+ * of the whole pool (a byte per entry, ~10 ms per million entries), for an
+ * operator's question, never the per-packet path.  Approximate while
+ * workers run, and each state read is a relaxed load of a live field. */
+void sg_ct_count_states(const struct sg_ct *ct, uint32_t n[SG_CT_STATE_COUNT]);
 
 #endif

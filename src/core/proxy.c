@@ -148,12 +148,12 @@ struct sg_ct *sg_proxy_table(struct sg_proxy *p)
 	return p->ct;
 }
 
-struct sg_halfopen *sg_proxy_halfopen(struct sg_proxy *p)
+const struct sg_halfopen *sg_proxy_halfopen(const struct sg_proxy *p)
 {
 	return p->halfopen;
 }
 
-struct sg_learn *sg_proxy_learn(struct sg_proxy *p)
+const struct sg_learn *sg_proxy_learn(const struct sg_proxy *p)
 {
 	return p->learn;
 }

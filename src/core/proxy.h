@@ -88,10 +88,11 @@ void sg_proxy_worker_offline(struct sg_proxy_worker *w);
 const struct sg_stats *sg_proxy_stats(const struct sg_proxy_worker *w);
 const struct sg_ct_stats *sg_proxy_ct_stats(const struct sg_proxy_worker *w);
 struct sg_ct *sg_proxy_table(struct sg_proxy *p);
-/* The SYN cache and the learn table, for their metrics (halfopen.h:
- * sg_halfopen_count, _cookies_only, _stats; learn.h: sg_learn_count). */
-struct sg_halfopen *sg_proxy_halfopen(struct sg_proxy *p);
-struct sg_learn *sg_proxy_learn(struct sg_proxy *p);
+/* The SYN cache and the learn table, for their metrics (sg_halfopen_stats,
+ * sg_halfopen_count, sg_halfopen_cookies_only, sg_learn_count,
+ * sg_learn_pins): reads any thread may make while the workers run. */
+const struct sg_halfopen *sg_proxy_halfopen(const struct sg_proxy *p);
+const struct sg_learn *sg_proxy_learn(const struct sg_proxy *p);
 
 /* The cookie clock is now_ns + offset.  With a shared key file, the daemon
  * sets offset = CLOCK_REALTIME - CLOCK_MONOTONIC now and then, so boxes

@@ -276,6 +276,78 @@ static int set_entry(const struct sg_cfg_list *l, config_setting_t *e, const cha
 	}
 }
 
+/* ---- an entry from the control socket's words ----
+ * The words become the libconfig group the file would hold, with each
+ * field of the type the file gives it, and set_entry reads that group. */
+
+static int field_type(enum sg_cfg_list_kind kind, const char *field)
+{
+	if (kind == SG_LIST_PIN && sg_cfg_word_index("port|mss|wscale", field) >= 0)
+		return CONFIG_TYPE_INT64;
+	if (kind == SG_LIST_PIN && sg_cfg_word_index("sack|timestamps", field) >= 0)
+		return CONFIG_TYPE_BOOL;
+	return CONFIG_TYPE_STRING;    /* dst, ports, action; an unknown field is named by
+	                                 check_members */
+}
+
+static int word_member(config_setting_t *g, enum sg_cfg_list_kind kind, const char *field,
+                       const char *word, const char *who, char *err, size_t errlen)
+{
+	int type = field_type(kind, field), b = sg_cfg_word_index("false|true|off|on", word);
+	config_setting_t *m = config_setting_get_member(g, field) ? NULL
+	                      : config_setting_add(g, field, type);
+	unsigned long long v;
+	char *end;
+
+	if (!m)
+		FAIL("%s: '%s' is given twice or is not a field name", who, field);
+	if (type == CONFIG_TYPE_INT64) {
+		if (sg_cfg_decimal(word, &end, &v) || *end || v > INT64_MAX)
+			FAIL("%s: %s '%s' is not a whole number", who, field, word);
+		config_setting_set_int64(m, (long long)v);
+	} else if (type == CONFIG_TYPE_BOOL) {
+		if (b < 0)
+			FAIL("%s: %s '%s' must be on, off, true or false", who, field, word);
+		config_setting_set_bool(m, b & 1);
+	} else {
+		config_setting_set_string(m, word);
+	}
+	return 0;
+}
+
+int sg_cfg_entry_words(const struct sg_cfg_list *l, int argc, char *const argv[], const char *who,
+                       void *entry, char *err, size_t errlen)
+{
+	struct sg_cfg_list one = *l;
+	config_setting_t *list, *g;
+	unsigned long n;
+	config_t cfg;
+	int rc = 0;
+
+	if (l->kind != SG_LIST_PIN && l->kind != SG_LIST_RULE)
+		return -EINVAL;
+	if (argc < 1)
+		FAIL("%s: the prefix is missing (e.g. 192.0.2.0/24)", who);
+	if (argc % 2 == 0)
+		FAIL("%s: '%s' has no value", who, argv[argc - 1]);
+	config_init(&cfg);
+	list = config_setting_add(config_root_setting(&cfg), "entries", CONFIG_TYPE_LIST);
+	g = list ? config_setting_add(list, NULL, CONFIG_TYPE_GROUP) : NULL;
+	if (!g) {
+		snprintf(err, errlen, "%s: out of memory", who);
+		rc = -ENOMEM;
+	}
+	if (!rc)
+		rc = word_member(g, l->kind, "dst", argv[0], who, err, errlen);
+	for (int i = 1; !rc && i + 1 < argc; i += 2)
+		rc = word_member(g, l->kind, argv[i], argv[i + 1], who, err, errlen);
+	one.n_max = 1;
+	if (!rc)
+		rc = sg_cfg_list_read(&one, list, who, entry, &n, err, errlen);
+	config_destroy(&cfg);
+	return rc;
+}
+
 static int set_uints(const struct sg_cfg_list *l, config_setting_t *s, const char *who,
                      uint8_t *entries, unsigned long *count, char *err, size_t errlen)
 {

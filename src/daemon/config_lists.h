@@ -44,6 +44,16 @@ int sg_cfg_list_read(const struct sg_cfg_list *l, config_setting_t *s, const cha
 int sg_cfg_list_text(const struct sg_cfg_list *l, const char *who, const char *text,
                      uint8_t *entries, unsigned long *n, char *err, size_t errlen);
 
+/* One entry of a list of groups (SG_LIST_PIN, SG_LIST_RULE) from words,
+ * as the control socket takes them: "PREFIX [FIELD VALUE]...", with the
+ * fields the file gives the entry (learn.pins: port, mss, wscale, sack,
+ * timestamps; policy.rules: ports, action), PREFIX its dst, and a boolean
+ * also as on|off.  The words are read by the file's own parser, so the
+ * syntax, ranges and messages are the file's.  `who` names the request
+ * in messages.  0, or -EINVAL with the message in err. */
+int sg_cfg_entry_words(const struct sg_cfg_list *l, int argc, char *const argv[], const char *who,
+                       void *entry, char *err, size_t errlen);
+
 /* The n entries in config syntax: [ ... ] or ( { ... }, ... ). */
 void sg_cfg_list_print(const struct sg_cfg_list *l, const uint8_t *entries, unsigned long n,
                        FILE *f);

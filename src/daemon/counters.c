@@ -43,6 +43,17 @@ static const char *ct_state(unsigned i)
 	return i == SG_CT_FREE ? NULL : sg_ct_state_name((enum sg_ct_state)i);
 }
 
+static const char *halfopen_stat(unsigned i)
+{
+	static const char *const names[] = {
+#define SG_HALFOPEN_STAT_NAME(id, name) name,
+		SG_HALFOPEN_STATS_LIST(SG_HALFOPEN_STAT_NAME)
+#undef SG_HALFOPEN_STAT_NAME
+	};
+
+	return i < SG_HALFOPEN_STAT__COUNT ? names[i] : NULL;
+}
+
 static void ct_stats_add(struct sg_ct_stats *d, const struct sg_ct_stats *s)
 {
 	for (unsigned k = 0; k < SG_CT_STAT__COUNT; k++)
@@ -61,6 +72,7 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 	struct sg_worker_stats ws;
 	struct sg_stats ps = { 0 };
 	struct sg_ct_stats cs = { 0 };
+	uint64_t hs[SG_HALFOPEN_STAT__COUNT] = { 0 };
 	struct sg_ct *ct;
 	int rc = 0;
 
@@ -88,6 +100,11 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 
 			sg_stats_add(&ps, sg_proxy_stats(w));
 			ct_stats_add(&cs, sg_proxy_ct_stats(w));
+			uint64_t one[SG_HALFOPEN_STAT__COUNT];
+
+			sg_halfopen_stats(sg_proxy_halfopen(proxy), i, one);
+			for (unsigned k = 0; k < SG_HALFOPEN_STAT__COUNT; k++)
+				hs[k] += one[k];
 		}
 		rc |= sg_snapshot_add_set(s, "", proxy_stat, ps.c, SG_STAT__COUNT);
 		rc |= sg_snapshot_add_set(s, "bad_", bad_reason, ps.bad, SG_BAD__COUNT);
@@ -96,6 +113,10 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 		rc |= sg_snapshot_add_set(s, CT_PREFIX, ct_stat, cs.c, SG_CT_STAT__COUNT);
 		rc |= sg_snapshot_add_set(s, CT_PREFIX "expired_", ct_state, cs.expired,
 		                          SG_CT_STATE_COUNT);
+		/* The SYN cache's counters carry their prefix in their names. */
+		rc |= sg_snapshot_add(s, "halfopen_entries", sg_halfopen_count(sg_proxy_halfopen(proxy)));
+		rc |= sg_snapshot_add_set(s, "", halfopen_stat, hs, SG_HALFOPEN_STAT__COUNT);
+		rc |= sg_snapshot_add(s, "learn_entries", sg_learn_count(sg_proxy_learn(proxy)));
 	}
 	if (rc && !warned) {
 		/* A counter set outgrew the snapshot: a build problem, said once. */
@@ -108,7 +129,7 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 void sg_counters_per_worker(struct sg_workers *workers, struct sg_io *io, struct sg_proxy *proxy,
                             struct sg_metrics_snap *s)
 {
-	struct sg_halfopen *h = proxy ? sg_proxy_halfopen(proxy) : NULL;
+	const struct sg_halfopen *h = proxy ? sg_proxy_halfopen(proxy) : NULL;
 
 	s->proxy = proxy != NULL;
 	s->nworkers = sg_workers_count(workers);

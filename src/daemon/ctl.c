@@ -218,6 +218,21 @@ int sg_reply_printf(struct sg_reply *r, const char *fmt, ...)
 	}
 }
 
+int sg_reply_json_str(struct sg_reply *r, const char *s)
+{
+	int rc = sg_reply_printf(r, "\"");
+
+	for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			rc = sg_reply_printf(r, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)   /* bytes, not UTF-8: each its own code point */
+			rc = sg_reply_printf(r, "\\u%04x", *p);
+		else
+			rc = sg_reply_printf(r, "%c", *p);
+	}
+	return rc ? rc : sg_reply_printf(r, "\"");
+}
+
 void sg_reply_fail(struct sg_reply *r, int status, const char *fmt, ...)
 {
 	char msg[512];

@@ -72,6 +72,10 @@ struct sg_reply {
 int sg_reply_printf(struct sg_reply *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Appends s as a JSON string, quoted and escaped (interface names may
+ * hold any byte but '/' and blanks). */
+int sg_reply_json_str(struct sg_reply *r, const char *s);
+
 /* Sets the status (1 or 2) and appends "error: MESSAGE\n". */
 void sg_reply_fail(struct sg_reply *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "daemon/ctl_cmd.h"
 #include "daemon/daemon.h"
 
 struct ctl_cmd {
@@ -36,6 +37,11 @@ static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, stru
 static const struct ctl_cmd cmds[] = {
 	{ "help",  "",  "the commands this daemon answers", cmd_help },
 	{ "stats", "",  "counters, with rates per second", cmd_stats },
+	{ "status", "", "pid, version, uptime, ports, workers, table use", sg_ctl_status },
+	{ "pins", "[add PREFIX FIELD VALUE... | del PREFIX [port N]]",
+	  "the operator's pins of server options", sg_ctl_pins },
+	{ "policy", "[add [at N] PREFIX [ports P] action A | del N | default A | monitor on|off]",
+	  "the policy of new WAN flows", sg_ctl_policy },
 };
 
 static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r)
@@ -47,10 +53,10 @@ static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, stru
 		sg_reply_printf(r, "{\"commands\": [");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (json)
-			sg_reply_printf(r, "%s{\"name\": \"%s\", \"usage\": \"%s\"}", i ? ", " : "",
-			                cmds[i].name, cmds[i].usage);
+			sg_reply_printf(r, "%s{\"name\": \"%s\", \"usage\": \"%s\", \"what\": \"%s\"}",
+			                i ? ", " : "", cmds[i].name, cmds[i].usage, cmds[i].what);
 		else
-			sg_reply_printf(r, "%-8s %-24s %s\n", cmds[i].name, cmds[i].usage, cmds[i].what);
+			sg_reply_printf(r, "%-8s %s\n         %s\n", cmds[i].name, cmds[i].usage, cmds[i].what);
 	}
 	if (json)
 		sg_reply_printf(r, "]}\n");

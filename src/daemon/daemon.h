@@ -17,7 +17,8 @@
 #include "io/io.h"
 
 struct sg_daemon {
-	struct sg_config cfg;
+	struct sg_config cfg;           /* as running: the file, then the control
+	                                   socket's changes (ctl_pins.c, ctl_policy.c) */
 	struct sg_proxy *proxy;         /* NULL when bridge only */
 	struct sg_io *io;
 	struct sg_workers *ws;
@@ -29,6 +30,15 @@ struct sg_daemon {
 	bool shared_key;
 	struct sg_csum_notice csum;
 	struct sg_watchdog wd;          /* fed while every worker moves */
+	const char *ifname[SG_IO_PORTS];
+	uint64_t started_ns;            /* monotonic, when the workers started */
 };
+
+/* Hands the core a new proxy configuration (sg_proxy_reconfigure), trying
+ * again for up to a second while a worker still uses the one before the
+ * last (-EAGAIN).  0 (also bridge only: no proxy), or the core's refusal
+ * with *why.  The one way SIGHUP and the control socket change the proxy. */
+int sg_daemon_reconfigure(struct sg_daemon *d, const struct sg_proxy_config *pc,
+                          struct sg_cfg_fault *why);
 
 #endif

@@ -226,21 +226,9 @@ static void needs_restart(void *ctx, const char *option)
 	sg_log(LOG_WARNING, "SIGHUP: %s: needs a restart to take effect", option);
 }
 
-/* The core takes a new configuration once every worker has left the one
- * before the last reload: a tick each, ~10 ms; a second is plenty. */
 static int apply_proxy(void *ctx, const struct sg_proxy_config *pc, struct sg_cfg_fault *why)
 {
-	struct sg_daemon *d = ctx;
-	int rc = -EAGAIN;
-
-	if (!d->proxy)
-		return 0;     /* bridge only: no proxy to configure */
-	for (int tries = 0; tries < 100 && rc == -EAGAIN; tries++) {
-		rc = sg_proxy_reconfigure(d->proxy, pc, why);
-		if (rc == -EAGAIN)
-			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
-	}
-	return rc;
+	return sg_daemon_reconfigure(ctx, pc, why);
 }
 
 /* SIGHUP: re-read the file and apply what may change while running (the
@@ -482,6 +470,7 @@ static int start_workers(struct sg_daemon *d, bool offline)
 		sg_log(LOG_ERR, "%s", err);
 		return EXIT_START;
 	}
+	d->started_ns = sg_clock_mono_ns();
 	return 0;
 }
 
@@ -494,6 +483,8 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 	unsigned nworkers = offline ? 1 : d->cfg.threads;
 	int rc = preflight(&d->cfg, cli, !offline, true);
 
+	d->ifname[SG_PORT_LAN] = cli->ifname[SG_PORT_LAN];
+	d->ifname[SG_PORT_WAN] = cli->ifname[SG_PORT_WAN];
 	if (!rc)
 		rc = open_control(d);
 	if (!rc)

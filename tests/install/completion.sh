@@ -25,8 +25,18 @@ check() {  # file want words...
   [ "$got" = "$want" ] && ok "'$*<TAB>' -> $want" || fail "'$*<TAB>' -> '$got', want '$want'"
 }
 # Each name loads the one file (bash-completion looks a command up by name).
-check "$COMPL_CTL" "stats" synguardctl st
-check "$COMPL_CTL" "help stats" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "stats status" synguardctl st
+check "$COMPL_CTL" "help pins policy stats status top" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "add del list" synguardctl pins ""
+check "$COMPL_CTL" "add default del list monitor" synguardctl -j policy ""
+check "$COMPL_CTL" "mss" synguardctl pins add 192.0.2.1 m
+check "$COMPL_CTL" "" synguardctl pins add 192.0.2.1 mss ""
+check "$COMPL_CTL" "off on" synguardctl pins add 192.0.2.1 sack ""
+check "$COMPL_CTL" "port" synguardctl pins del 192.0.2.1 ""
+check "$COMPL_CTL" "action ports" synguardctl policy add 192.0.2.0/24 ""
+check "$COMPL_CTL" "bypass drop proxy track" synguardctl policy add 192.0.2.0/24 action ""
+check "$COMPL_CTL" "off on" synguardctl policy monitor ""
+check "$COMPL_CTL" "--csv" synguardctl top --c
 check "$COMPL_CTL" "--json" synguardctl stats --j
 check "$COMPL_CTL" "" synguardctl stats ""
 check "$COMPL" "--lan" synguard --l

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "daemon/config.h"
+#include "daemon/config_lists.h"
 
 static char path[64];
 
@@ -216,6 +217,78 @@ static void test_policy_and_pin_mistakes_name_the_entry(void **state)
 	expect_error("syncache = { max_fill = 0; };\n", 1, "syncache.max_fill: 0 is out of range 1..100");
 	expect_error("ratelimit = { rate = 0; };\n", 1, "ratelimit.rate: 0 is out of range 1..100000000");
 	expect_error("learn = { ttl = 0; };\n", 1, "learn.ttl: 0 is out of range 1..86400");
+}
+
+static int words(enum sg_cfg_list_kind kind, const char *line, void *entry, char *err,
+                 size_t errlen)
+{
+	static char buf[256];
+	char *argv[32], *save;
+	int argc = 0;
+	struct sg_cfg_list l = {
+		.kind = kind, .n_max = 1,
+		.width = kind == SG_LIST_PIN ? sizeof(struct sg_learn_pin) : sizeof(struct sg_policy_rule),
+	};
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	err[0] = 0;
+	return sg_cfg_entry_words(&l, argc, argv, "pins add", entry, err, errlen);
+}
+
+/* The control socket's words for a pin or a rule are read by the file's
+ * parser: the same entry as the file gives, the same mistakes refused. */
+static void test_entry_words_read_as_the_file_reads(void **state)
+{
+	struct sg_config c;
+	struct sg_learn_pin pin;
+	struct sg_policy_rule rule;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load("learn = { pins = ( { dst = \"192.0.2.0/24\"; port = 443; mss = 1400;\n"
+	                      "  wscale = 7; sack = false; timestamps = true; } ); };\n"
+	                      "policy = { rules = ( { dst = \"198.51.100.0/24\"; ports = \"22-23\";\n"
+	                      "  action = \"bypass\"; } ); };\n", &c, err, sizeof(err)), 0);
+	memset(&pin, 0xa5, sizeof(pin));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.0/24 port 443 mss 1400 wscale 7 sack off "
+	                       "timestamps on", &pin, err, sizeof(err)), 0);
+	assert_memory_equal(&pin, &c.pins[0], sizeof(pin));
+	memset(&rule, 0xa5, sizeof(rule));
+	assert_int_equal(words(SG_LIST_RULE, "198.51.100.0/24 ports 22-23 action bypass", &rule,
+	                       err, sizeof(err)), 0);
+	assert_int_equal(rule.port_lo, 22);
+	assert_int_equal(rule.port_hi, 23);
+	assert_int_equal(rule.action, SG_ACTION_BYPASS);
+	assert_memory_equal(&rule.dst, &c.proxy.policy.rule[0].dst, sizeof(rule.dst));
+
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1 mss 100", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "pins add: entry 1: mss 100 is out of range 536..65535"));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1 port 80", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "pins nothing"));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1/24 mss 1200", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is not a prefix"));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1 mss 12x", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "mss '12x' is not a whole number"));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1 sack maybe", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "sack 'maybe' must be on, off"));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1 mss 1200 mss 1300", &pin, err, sizeof(err)),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "'mss' is given twice"));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1 ttl 5", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown field 'ttl'"));
+	assert_int_equal(words(SG_LIST_PIN, "192.0.2.1 mss", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'mss' has no value"));
+	assert_int_equal(words(SG_LIST_PIN, "", &pin, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "the prefix is missing"));
+	assert_int_equal(words(SG_LIST_RULE, "192.0.2.0/24 ports 9-8 action drop", &rule, err,
+	                       sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "ports (\"9-8\")"));
+	/* A word that would be syntax in a file is only ever a value. */
+	assert_int_equal(words(SG_LIST_RULE, "192.0.2.0/24 action drop\";}", &rule, err,
+	                       sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "action (\"drop\";}\") must be one of"));
 }
 
 static void test_mistakes_name_line_option_and_range(void **state)
@@ -551,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_every_option_is_read),
 		cmocka_unit_test(test_policy_is_read_normalized_and_in_order),
 		cmocka_unit_test(test_policy_and_pin_mistakes_name_the_entry),
+		cmocka_unit_test(test_entry_words_read_as_the_file_reads),
 		cmocka_unit_test(test_mistakes_name_line_option_and_range),
 		cmocka_unit_test(test_command_line_numbers_are_digits_and_nothing_else),
 		cmocka_unit_test(test_command_line_ranges_and_wording_come_from_the_table),

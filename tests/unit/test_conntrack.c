@@ -96,6 +96,29 @@ static void test_insert_then_lookup_finds_the_same_entry_v4_v6(void **state)
 	sg_ct_destroy(ct);
 }
 
+static void test_count_states_counts_each_entry_once_by_its_state(void **state)
+{
+	(void)state;
+	struct sg_ct *ct = make_ct(1024, 2);
+	uint32_t n[SG_CT_STATE_COUNT];
+	struct sg_flow k;
+	struct sg_conn *c;
+
+	for (uint32_t i = 0; i < 5; i++) {
+		key4(&k, i, 0);
+		insert_ok(ct, i & 1, &k, i < 3 ? SG_CT_ESTABLISHED : SG_CT_SYN_SENT, 0);
+	}
+	key4(&k, 0, 0);
+	c = lookup(ct, 0, &k);
+	assert_int_equal(sg_ct_set_state(ct, 0, c, SG_CT_TIME_WAIT, 0), 0);
+	sg_ct_count_states(ct, n);
+	assert_int_equal(n[SG_CT_ESTABLISHED], 2);
+	assert_int_equal(n[SG_CT_SYN_SENT], 2);
+	assert_int_equal(n[SG_CT_TIME_WAIT], 1);
+	assert_int_equal(n[SG_CT_FREE], sg_ct_capacity(ct) - 5);
+	sg_ct_destroy(ct);
+}
+
 static void test_other_vlan_ports_or_family_is_another_flow(void **state)
 {
 	(void)state;
@@ -738,6 +761,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_then_lookup_finds_the_same_entry_v4_v6),
+		cmocka_unit_test(test_count_states_counts_each_entry_once_by_its_state),
 		cmocka_unit_test(test_other_vlan_ports_or_family_is_another_flow),
 		cmocka_unit_test(test_flow_make_puts_ipv4_addresses_in_the_first_bytes),
 		cmocka_unit_test(test_duplicate_insert_returns_existing),

@@ -11,13 +11,21 @@
 #include <string.h>
 
 #include "ctl/client.h"
+#include "ctl/top.h"
 #include "daemon/ctl.h"   /* SG_CTL_DEFAULT_SOCKET: the daemon's default */
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: synguardctl [-s SOCKET] [-j] COMMAND [ARGS...]\n"
 	           "  help     the commands the daemon answers\n"
+	           "  status   pid, version, uptime, ports and backends, workers, table use\n"
 	           "  stats    counters of the running synguard, with rates per second\n"
+	           "  top [-n N | --once] [--csv]   a live view of the rates, every second\n"
+	           "  pins [add PREFIX [port N] [mss N] [wscale N] [sack on|off]\n"
+	           "       [timestamps on|off] | del PREFIX [port N]]\n"
+	           "  policy [add [at N] PREFIX [ports N[-M]] action ACTION | del N |\n"
+	           "         default ACTION | monitor on|off]\n"
+	           "  changes made with pins and policy are not saved to the configuration file\n"
 	           "  -j, --json  answers as JSON (also accepted after the command)\n"
 	           "  -s PATH  control socket (default " SG_CTL_DEFAULT_SOCKET ")\n"
 	           "exit status: 0 ok, 1 the command failed, 2 usage, 3 daemon unreachable\n");
@@ -59,6 +67,10 @@ int main(int argc, char **argv)
 		else
 			argv[n++] = argv[i];
 	}
+	argv[n] = NULL;
+	/* top is the client's: it asks the daemon for stats once a second. */
+	if (strcmp(argv[0], "top") == 0)
+		return sgc_top(path, json, n, argv);
 	rc = sgc_request(path, json, n, argv, &r, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "synguardctl: %s\n", err);
