@@ -173,4 +173,9 @@ const struct sg_ct_stats *sg_ct_stats(const struct sg_ct *ct, unsigned worker);
 uint32_t sg_ct_count(const struct sg_ct *ct);
 uint32_t sg_ct_capacity(const struct sg_ct *ct);
 
+/* Entry idx of the pool, 1..capacity (NULL outside), whatever its state:
+ * for a reader that walks the whole pool without the hash (conn_list.h),
+ * with the rules conn_list.c follows. */
+const struct sg_conn *sg_ct_entry(const struct sg_ct *ct, uint32_t idx);
+
 #endif
