@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "daemon/ctl_capture.h"
+#include "daemon/ctl_conns.h"
 #include "daemon/daemon.h"
 
 struct ctl_cmd {
@@ -36,6 +38,10 @@ static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, stru
 static const struct ctl_cmd cmds[] = {
 	{ "help",  "",  "the commands this daemon answers", cmd_help },
 	{ "stats", "",  "counters, with rates per second", cmd_stats },
+	{ "conns", "[src|dst|wan|lan|addr P] [sport|dport|port N] [state S] [limit N]",
+	  "tracked connections, filtered", sg_ctl_conns },
+	{ "capture", "reason R [count N] [timeout S] [snap B]",
+	  "frames dropped for a reason, streamed (synguardctl writes pcap)", sg_ctl_capture },
 };
 
 static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r)

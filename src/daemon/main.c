@@ -20,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
+#include "daemon/ctl_capture.h"
 #include "daemon/ctl_cmds.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -455,6 +456,8 @@ static void stop(struct sg_daemon *d)
 		if (n > 0)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
 	}
+	/* A capture drains the proxy's rings: it ends before the proxy. */
+	sg_ctl_capture_shutdown();
 	sg_ctl_close(d->ctl);
 	sg_workers_stop(d->ws);
 	sg_io_close(d->io);
