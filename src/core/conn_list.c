@@ -20,6 +20,34 @@ static void copy_words(struct sg_conn *dst, const struct sg_conn *src)
 		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
+/* Tries a few times: the tracking fields of a busy connection change
+ * with its segments, and one retry usually finds a quiet moment. */
+#define COPY_TRIES 4
+
+/* One entry, or false when it is free or would not hold still. */
+static bool copy_entry(const struct sg_conn *c, struct sg_conn *out)
+{
+	struct sg_conn again;
+
+	for (unsigned t = 0; t < COPY_TRIES; t++) {
+		uint8_t s1 = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE), s2;
+
+		if (s1 == SG_CT_FREE)
+			return false;
+		copy_words(out, c);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		copy_words(&again, c);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+		if (s1 == s2 && memcmp(&out->key, &again.key, sizeof(out->key)) == 0 &&
+		    memcmp(out->payload, again.payload, sizeof(out->payload)) == 0) {
+			out->state = s1;
+			return true;
+		}
+	}
+	return false;
+}
+
 unsigned sg_ct_copy_live(const struct sg_ct *ct, uint32_t *cursor, struct sg_conn *out,
                          unsigned n, unsigned *torn)
 {
@@ -28,20 +56,13 @@ unsigned sg_ct_copy_live(const struct sg_ct *ct, uint32_t *cursor, struct sg_con
 
 	for (; idx <= cap && got < n; idx++) {
 		const struct sg_conn *c = sg_ct_entry(ct, idx);
-		uint8_t s1 = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE), s2;
 
-		if (s1 == SG_CT_FREE)
+		if (__atomic_load_n(&c->state, __ATOMIC_RELAXED) == SG_CT_FREE)
 			continue;
-		copy_words(&out[got], c);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
-		if (s2 != s1) {
-			if (torn)
-				(*torn)++;
-			continue;
-		}
-		out[got].state = s1;
-		got++;
+		if (copy_entry(c, &out[got]))
+			got++;
+		else if (torn && __atomic_load_n(&c->state, __ATOMIC_RELAXED) != SG_CT_FREE)
+			(*torn)++;
 	}
 	*cursor = idx;
 	return got;

@@ -8,14 +8,17 @@
  * so even a worker's own walk would race with the others.  The reader
  * takes nothing and writes nothing: for each entry it loads the state
  * (acquire: sg_ct_insert publishes the key and record before it), copies
- * the whole entry in word loads, and loads the state again after an
- * acquire fence.  An entry whose state was FREE either time, or changed
- * in between, is skipped as torn (freed, reused, or changing state while
- * copied).  The one change it cannot see is an entry freed and reused in
- * the same state during its ~100 ns copy, which needs every worker to pass
- * a quiescent point meanwhile: the copy is then of the same tuple and
- * state, and at worst mixes the two connections' numbers.  The cost to the
- * workers is the cache lines the reader shares while it reads them.
+ * the whole entry in word loads, copies it again, and loads the state
+ * again, with acquire fences in between.  A copy is kept only when the
+ * state is the same and not FREE both times and the two copies' key and
+ * record agree byte for byte; else it tries again a few times, then skips
+ * the entry as torn.  The state alone is not enough: with one worker a
+ * freed entry is reused at once (no other worker to wait for), possibly
+ * in the same state, and a copy could mix the key of one connection with
+ * the record of the one before (the unit test caught exactly that).  Two
+ * equal copies leave only a tear that repeats itself byte for byte.  The
+ * cost to the workers is only the cache lines the reader shares while it
+ * reads them.
  */
 #ifndef SG_CORE_CONN_LIST_H
 #define SG_CORE_CONN_LIST_H
