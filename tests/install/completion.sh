@@ -26,7 +26,13 @@ check() {  # file want words...
 }
 # Each name loads the one file (bash-completion looks a command up by name).
 check "$COMPL_CTL" "stats" synguardctl st
-check "$COMPL_CTL" "help stats" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "capture conns help stats" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "state" synguardctl conns dport 443 st
+check "$COMPL_CTL" "established" synguardctl conns state est
+check "$COMPL_CTL" "" synguardctl conns src ""
+check "$COMPL_CTL" "--reason" synguardctl capture --rea
+check "$COMPL_CTL" "unknown_connection" synguardctl capture -c 3 --reason unk
+check "$COMPL_CTL" "etc/synguard.conf" synguardctl capture -w etc/synguard.c
 check "$COMPL_CTL" "--json" synguardctl stats --j
 check "$COMPL_CTL" "" synguardctl stats ""
 check "$COMPL" "--lan" synguard --l
