@@ -472,9 +472,11 @@ struct sg_conn *sg_ct_insert(struct sg_ct *ct, unsigned worker, const struct sg_
 		memset(c->payload, 0, sizeof(c->payload));
 	c->lock = 0;
 	c->owner = (uint8_t)worker;
-	c->state = (uint8_t)state;
 	c->expires_ms = now_ms + timeout_of(ct, state);
 	c->hnext = head;
+	/* Release: a reader walking the pool (sg_ct_entry) that sees the
+	 * state sees the key and payload under it (a plain move on x86). */
+	__atomic_store_n(&c->state, (uint8_t)state, __ATOMIC_RELEASE);
 	/* Publishes the initialised entry to lock-free readers. */
 	bucket_unlock(ct, b, idx);
 
@@ -634,4 +636,9 @@ void sg_ct_count_states(const struct sg_ct *ct, uint32_t n[SG_CT_STATE_COUNT])
 		if (s < SG_CT_STATE_COUNT)
 			n[s]++;
 	}
+}
+
+const struct sg_conn *sg_ct_entry(const struct sg_ct *ct, uint32_t idx)
+{
+	return idx >= 1 && idx <= ct->capacity ? &ct->pool[idx] : NULL;
 }

@@ -178,4 +178,9 @@ uint32_t sg_ct_capacity(const struct sg_ct *ct);
  * workers run, and each state read is a relaxed load of a live field. */
 void sg_ct_count_states(const struct sg_ct *ct, uint32_t n[SG_CT_STATE_COUNT]);
 
+/* Entry idx of the pool, 1..capacity (NULL outside), whatever its state:
+ * for a reader that walks the whole pool without the hash (conn_list.h),
+ * with the rules conn_list.c follows. */
+const struct sg_conn *sg_ct_entry(const struct sg_ct *ct, uint32_t idx);
+
 #endif

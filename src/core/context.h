@@ -24,6 +24,13 @@ struct sg_proxy_worker {
 	uint32_t now_ms;                 /* the clock of the frame at hand */
 	uint32_t now_us;                 /* the same in us, wrapping after 71 min:
 	                                    handshake times (stats.h) */
+	/* Capture (capture.h): cap_on is the one flag a frame tests, on the
+	 * line every call reads anyway; the control thread writes it, and
+	 * cap_ring and cap_reason before it, only to arm or disarm. */
+	uint8_t cap_on;
+	uint8_t cap_reason;              /* enum sg_stat, or SG_CAPTURE_ALL */
+	uint8_t drop_why;                /* the last drop counter counted */
+	struct sg_cap_ring *cap_ring;
 	struct sg_secret_cache keys;
 	struct sg_stats st;
 } __attribute__((aligned(64)));
@@ -41,6 +48,7 @@ struct sg_proxy {
 	struct sg_ratelimit *ratelimit;  /* NULL: off */
 	uint32_t quota_limit;            /* entries per source, per worker */
 	int64_t cookie_clock_offset_ns;  /* see sg_proxy_set_cookie_clock */
+	struct sg_capture *cap;          /* rings, from the first capture on */
 	unsigned nworkers;
 	struct sg_proxy_worker w[];
 };
@@ -56,9 +64,13 @@ static inline void sg_worker_sync(struct sg_proxy_worker *w)
 	}
 }
 
+/* Also remembers a drop's reason for capture.  s is a constant at nearly
+ * every call, so the test folds away and the other counters pay nothing. */
 static inline void sg_count(struct sg_proxy_worker *w, enum sg_stat s)
 {
 	w->st.c[s]++;
+	if (s >= SG_STAT_DROP_FIRST)
+		w->drop_why = (uint8_t)s;
 }
 
 static inline uint64_t sg_cookie_clock(const struct sg_proxy *p, uint64_t now_ns)

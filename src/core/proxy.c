@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "core/capture.h"
 #include "core/conn.h"
 #include "core/context.h"
 #include "core/handshake.h"
@@ -125,6 +126,7 @@ void sg_proxy_destroy(struct sg_proxy *p)
 	sg_learn_destroy(p->learn);
 	sg_halfopen_destroy(p->halfopen);
 	sg_ratelimit_destroy(p->ratelimit);
+	sg_capture_free(p);
 	free(p);
 }
 
@@ -427,6 +429,10 @@ static enum sg_verdict process_parsed(struct sg_proxy_worker *w, enum sg_port po
 	}
 	sg_count(w, v == SG_VERDICT_FORWARD ? SG_STAT_FORWARDED :
 	            v == SG_VERDICT_CONSUME ? SG_STAT_CONSUMED : SG_STAT_DROPPED);
+	/* The one test a frame pays while nobody captures (capture.h); what
+	 * would have been dropped is captured in monitor mode too. */
+	if (__builtin_expect(__atomic_load_n(&w->cap_on, __ATOMIC_ACQUIRE), 0))
+		sg_capture_verdict(w, port, v, p->data, p->len, now_ns);
 	if (__builtin_expect(w->cfg->monitor, 0) && (v != SG_VERDICT_FORWARD || out->n)) {
 		/* What it would have done is counted above; the wire sees a
 		 * bridge. */

@@ -59,7 +59,8 @@
 	X(RST_REFUSED,        "rst_refused_client") /* no room: client reset */ \
 	/* checksums completed for endpoints with TX offload (veth, virtio) */ \
 	X(CSUM_COMPLETED,     "csum_completed")                                \
-	/* drops, each with its reason */                                      \
+	/* drops, each with its reason; last, from DROP_BAD_FRAME on (capture \
+	 * tells a drop by its place: SG_STAT_DROP_FIRST) */                   \
 	X(DROP_BAD_FRAME,     "drop_bad_frame")                                \
 	X(DROP_BAD_CSUM,      "drop_bad_checksum")                             \
 	X(DROP_COOKIE_BAD,    "drop_cookie_invalid")                           \
@@ -84,6 +85,9 @@ enum sg_stat {
 #undef SG_STAT_ENUM
 	SG_STAT__COUNT
 };
+
+/* The drop reasons are the counters from here to the end of the list. */
+#define SG_STAT_DROP_FIRST SG_STAT_DROP_BAD_FRAME
 
 /* Handshake completion time of proxied connections: from the cookie ACK
  * that opens the server connection to the server's SYN-ACK.  Fixed

@@ -318,7 +318,10 @@ answer:
 		write_all(fd, cut, strlen(cut));
 	}
 	free(r.buf);
-	close(fd);
+	if (r.keep && !r.status && !r.truncated)
+		r.keep(r.keep_arg, fd);
+	else
+		close(fd);
 }
 
 void sg_ctl_close(struct sg_ctl *ctl)

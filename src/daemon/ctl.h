@@ -6,7 +6,9 @@
  *            SG_CTL_ARGS_MAX words.
  *   reply    a first line with the command's exit status (0 ok, 1 failed,
  *            2 usage, as synguardctl(8) documents), then the body; the
- *            reply ends at EOF.
+ *            reply ends at EOF.  A command may keep the connection
+ *            open after its reply and go on sending (capture: see
+ *            struct sg_reply's keep).
  *
  * This file is the transport; what the words mean is ctl_cmds.c's. */
 #ifndef SG_DAEMON_CTL_H
@@ -65,6 +67,12 @@ struct sg_reply {
 	size_t len, cap;
 	int    status;       /* 0 ok, 1 failed, 2 usage */
 	bool   truncated;    /* SG_CTL_REPLY_MAX reached */
+	/* A command that goes on answering after its reply (capture) sets
+	 * keep: the client's socket is handed to keep(keep_arg, fd) once the
+	 * status and body are sent, instead of being closed; keep owns it
+	 * then, and must not hold up the control thread with it. */
+	void (*keep)(void *keep_arg, int fd);
+	void  *keep_arg;
 };
 
 /* Appends to the body.  0, or -ENOSPC once the reply is full (it is then

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "daemon/ctl_cmd.h"
+#include "daemon/ctl_capture.h"
+#include "daemon/ctl_conns.h"
 #include "daemon/daemon.h"
 
 struct ctl_cmd {
@@ -42,6 +44,10 @@ static const struct ctl_cmd cmds[] = {
 	  "the operator's pins of server options", sg_ctl_pins },
 	{ "policy", "[add [at N] PREFIX [ports P] action A | del N | default A | monitor on|off]",
 	  "the policy of new WAN flows", sg_ctl_policy },
+	{ "conns", "[src|dst|wan|lan|addr P] [sport|dport|port N] [state S] [limit N]",
+	  "tracked connections, filtered", sg_ctl_conns },
+	{ "capture", "reason R [count N] [timeout S] [snap B]",
+	  "frames dropped for a reason, streamed (synguardctl writes pcap)", sg_ctl_capture },
 };
 
 static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r)

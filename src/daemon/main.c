@@ -20,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
+#include "daemon/ctl_capture.h"
 #include "daemon/ctl_cmds.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -532,6 +533,8 @@ static void stop(struct sg_daemon *d)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
 	}
 	sg_metrics_stop(d->metrics);
+	/* A capture drains the proxy's rings: it ends before the proxy. */
+	sg_ctl_capture_shutdown();
 	sg_ctl_close(d->ctl);
 	sg_workers_stop(d->ws);
 	sg_io_close(d->io);

@@ -26,7 +26,7 @@ check() {  # file want words...
 }
 # Each name loads the one file (bash-completion looks a command up by name).
 check "$COMPL_CTL" "stats status" synguardctl st
-check "$COMPL_CTL" "help pins policy stats status top" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "capture conns help pins policy stats status top" synguardctl -s /run/x.sock ""
 check "$COMPL_CTL" "add del list" synguardctl pins ""
 check "$COMPL_CTL" "add default del list monitor" synguardctl -j policy ""
 check "$COMPL_CTL" "mss" synguardctl pins add 192.0.2.1 m
@@ -37,6 +37,12 @@ check "$COMPL_CTL" "action ports" synguardctl policy add 192.0.2.0/24 ""
 check "$COMPL_CTL" "bypass drop proxy track" synguardctl policy add 192.0.2.0/24 action ""
 check "$COMPL_CTL" "off on" synguardctl policy monitor ""
 check "$COMPL_CTL" "--csv" synguardctl top --c
+check "$COMPL_CTL" "state" synguardctl conns dport 443 st
+check "$COMPL_CTL" "established" synguardctl conns state est
+check "$COMPL_CTL" "" synguardctl conns src ""
+check "$COMPL_CTL" "--reason" synguardctl capture --rea
+check "$COMPL_CTL" "unknown_connection" synguardctl capture -c 3 --reason unk
+check "$COMPL_CTL" "etc/synguard.conf" synguardctl capture -w etc/synguard.c
 check "$COMPL_CTL" "--json" synguardctl stats --j
 check "$COMPL_CTL" "" synguardctl stats ""
 check "$COMPL" "--lan" synguard --l

@@ -35,15 +35,12 @@ static int connect_to(const char *path, char *err, size_t errlen)
 	return -SGC_UNREACHABLE;
 }
 
-int sgc_request(const char *path, bool json, int argc, char *const argv[],
-                struct sgc_reply *out, char *err, size_t errlen)
+int sgc_send(const char *path, bool json, int argc, char *const argv[], int *fdp,
+             char *err, size_t errlen)
 {
 	char line[SG_CTL_LINE_MAX + 1];
-	size_t len = 0, cap = 0;
-	char *buf = NULL, *nl;
 	int fd, n;
 
-	memset(out, 0, sizeof(*out));
 	n = snprintf(line, sizeof(line), "%s", json ? "-j" : "");
 	for (int i = 0; i < argc && n >= 0 && (size_t)n < sizeof(line); i++) {
 		if (strpbrk(argv[i], " \t\r\n") || !argv[i][0]) {
@@ -66,6 +63,21 @@ int sgc_request(const char *path, bool json, int argc, char *const argv[],
 		close(fd);
 		return SGC_UNREACHABLE;
 	}
+	*fdp = fd;
+	return 0;
+}
+
+int sgc_request(const char *path, bool json, int argc, char *const argv[],
+                struct sgc_reply *out, char *err, size_t errlen)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *nl;
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sgc_send(path, json, argc, argv, &fd, err, errlen);
+	if (rc)
+		return rc;
 	for (;;) {
 		ssize_t k;
 

@@ -27,4 +27,9 @@ struct sgc_reply {
 int sgc_request(const char *path, bool json, int argc, char *const argv[],
                 struct sgc_reply *out, char *err, size_t errlen);
 
+/* Connects and sends the request only: *fd is the socket, for a reply
+ * read as it comes (capture).  0, or as sgc_request. */
+int sgc_send(const char *path, bool json, int argc, char *const argv[], int *fd,
+             char *err, size_t errlen);
+
 #endif

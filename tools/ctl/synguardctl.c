@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/capture.h"
 #include "ctl/client.h"
 #include "ctl/top.h"
 #include "daemon/ctl.h"   /* SG_CTL_DEFAULT_SOCKET: the daemon's default */
@@ -26,6 +27,10 @@ static void usage(FILE *f)
 	           "  policy [add [at N] PREFIX [ports N[-M]] action ACTION | del N |\n"
 	           "         default ACTION | monitor on|off]\n"
 	           "  changes made with pins and policy are not saved to the configuration file\n"
+	           "  conns [src|dst|wan|lan|addr PREFIX] [sport|dport|port N] [state S] [limit N]\n"
+	           "           the tracked connections (at most 1000 unless limit says)\n"
+	           "  capture --reason R [-c N] [-t SECONDS] [--snap BYTES] -w FILE\n"
+	           "           frames dropped for reason R (or all) into a pcap file (- stdout)\n"
 	           "  -j, --json  answers as JSON (also accepted after the command)\n"
 	           "  -s PATH  control socket (default " SG_CTL_DEFAULT_SOCKET ")\n"
 	           "exit status: 0 ok, 1 the command failed, 2 usage, 3 daemon unreachable\n");
@@ -71,6 +76,9 @@ int main(int argc, char **argv)
 	/* top is the client's: it asks the daemon for stats once a second. */
 	if (strcmp(argv[0], "top") == 0)
 		return sgc_top(path, json, n, argv);
+	/* capture streams, and its options are its own. */
+	if (strcmp(argv[0], "capture") == 0)
+		return sgc_capture(path, json, n, argv);
 	rc = sgc_request(path, json, n, argv, &r, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "synguardctl: %s\n", err);
