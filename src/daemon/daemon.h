@@ -10,6 +10,7 @@
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
+#include "daemon/events.h"
 #include "daemon/nic.h"
 #include "daemon/worker.h"
 #include "io/io.h"
@@ -25,6 +26,8 @@ struct sg_daemon {
 	unsigned cur;
 	bool shared_key;
 	struct sg_csum_notice csum;
+	struct sg_events events;        /* what the log's events remember */
+	uint64_t started_ns;            /* running since (monotonic) */
 };
 
 #endif

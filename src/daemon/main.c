@@ -22,6 +22,7 @@
 #include "daemon/ctl.h"
 #include "daemon/ctl_cmds.h"
 #include "daemon/daemon.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
 #include "daemon/privs.h"
@@ -64,7 +65,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: synguard --lan IF --wan IF [-c FILE] [--io auto|afxdp|afpacket]\n"
 	        "                [--threads N] [--cpus LIST] [--bridge-only]\n"
-	        "                [--pcap-in-lan FILE] [--pcap-in-wan FILE] [--pcap-out FILE] [-v]\n"
+	        "                [--pcap-in-lan FILE] [--pcap-in-wan FILE] [--pcap-out FILE] [-v|-vv]\n"
 	        "       synguard --check-config FILE\n"
 	        "       synguard --help | --version\n"
 	        "\n"
@@ -431,12 +432,19 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 		rc = start_workers(d, offline);
 	if (rc)
 		return rc;
-	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
-	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
+	sg_events_init(&d->events, cli->ifname);
+	d->started_ns = sg_clock_mono_ns();
+	sg_events_started(&(struct sg_events_start){
+		.version = SG_VERSION, .ifname = { cli->ifname[0], cli->ifname[1] },
+		.io = sg_io_kind_name(sg_io_kind(d->io)), .workers = sg_workers_count(d->ws),
+		.bridge_only = d->cfg.bridge_only,
+		.table_capacity = d->proxy ? sg_ct_capacity(sg_proxy_table(d->proxy)) : 0,
+	}, sg_events_to_log, NULL);
 	return 0;
 }
 
-static void stop(struct sg_daemon *d)
+/* reason: why serve returned; NULL when the start failed. */
+static void stop(struct sg_daemon *d, const char *reason)
 {
 	int rc = sg_privs_raise();
 
@@ -451,6 +459,9 @@ static void stop(struct sg_daemon *d)
 		sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur ^ 1]);
 		/* Drops since the last snapshot would go unexplained otherwise. */
 		sg_counters_notice_csum(&d->csum, &d->snap[d->cur ^ 1]);
+		if (reason)
+			sg_events_stopped(reason, sg_clock_mono_ns() - d->started_ns,
+			                  &d->snap[d->cur ^ 1], sg_events_to_log, NULL);
 		n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur ^ 1], NULL, false);
 		if (n > 0)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
@@ -501,11 +512,13 @@ static int check_config(const char *path)
 }
 
 /* The control thread until a signal or the end of the input: counters
- * every second, the control socket, SIGHUP. */
-static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
+ * and events every second, the control socket, SIGHUP.  Returns why it
+ * stopped. */
+static const char *serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 {
 	sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 	sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
+	sg_events_observe(&d->events, d->proxy, d->cfg.flood_syn_rate, NULL, &d->snap[d->cur]);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -520,8 +533,11 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo != SIGHUP) {
+					static char why[24];
+
 					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
-					return;
+					snprintf(why, sizeof(why), "SIG%s", sigabbrev_np((int)si.ssi_signo));
+					return why;
 				}
 				reload(d, cli->config);
 			}
@@ -531,6 +547,8 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 			d->cur ^= 1;
 			sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 			sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
+			sg_events_observe(&d->events, d->proxy, d->cfg.flood_syn_rate,
+			                  &d->snap[d->cur ^ 1], &d->snap[d->cur]);
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}
@@ -538,7 +556,7 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 			sg_ctl_serve(d->ctl, sg_ctl_dispatch, d);
 		if (sg_workers_finished(d->ws)) {
 			sg_log(LOG_NOTICE, "input exhausted: stopping");
-			return;
+			return "input exhausted";
 		}
 	}
 }
@@ -559,8 +577,10 @@ int main(int argc, char **argv)
 	rc = configure(&d, &cli);
 	if (rc)
 		return rc;
+	/* -v debug, -vv also the libraries' loader output (log.h). */
 	sg_log_open((enum sg_log_target)d.cfg.log_target,
-	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
+	            cli.verbose ? (cli.verbose > 1 ? SG_LOG_TRACE : LOG_DEBUG)
+	                        : LOG_ERR + d.cfg.log_level);
 
 	/* Workers inherit this mask: signals reach only the signalfd. */
 	sigemptyset(&mask);
@@ -572,8 +592,6 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	rc = start(&d, &cli);
-	if (!rc)
-		serve(&d, &cli, sfd);
-	stop(&d);
+	stop(&d, rc ? NULL : serve(&d, &cli, sfd));
 	return rc;
 }
