@@ -129,6 +129,21 @@ void sg_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void sg_log_block(int prio, const char *title, const char *block)
+{
+	if (format != SG_LOG_JOURNAL) {
+		fprintf(stderr, "synguard: %s\n%s", title, block);
+		return;
+	}
+	fprintf(stderr, "<%d>%s\n", prio, title);
+	for (const char *l = block; *l;) {
+		size_t n = strcspn(l, "\n");
+
+		fprintf(stderr, "<%d>%.*s\n", prio, (int)n, l);
+		l += n + (l[n] == '\n');
+	}
+}
+
 void sg_log_io(void *ctx, int level, const char *msg)
 {
 	(void)ctx;

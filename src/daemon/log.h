@@ -41,6 +41,11 @@ enum sg_log_format sg_log_format_detect(int fd, const char *journal_stream);
 size_t sg_log_line(char *buf, size_t cap, enum sg_log_format f, int level,
                    const struct timespec *now, const char *msg);
 
+/* A title line and a block of lines (the final counters) on stderr,
+ * whatever the level and target: plain "synguard: TITLE" then the block
+ * as it is; to the journal, each line with prio's <N>. */
+void sg_log_block(int prio, const char *title, const char *block);
+
 /* Adapter for io's log callback. */
 void sg_log_io(void *ctx, int level, const char *msg);
 

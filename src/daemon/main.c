@@ -464,7 +464,7 @@ static void stop(struct sg_daemon *d, const char *reason)
 			                  &d->snap[d->cur ^ 1], sg_events_to_log, NULL);
 		n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur ^ 1], NULL, false);
 		if (n > 0)
-			fprintf(stderr, "synguard: final counters:\n%s", buf);
+			sg_log_block(LOG_INFO, "final counters:", buf);
 	}
 	sg_ctl_close(d->ctl);
 	sg_workers_stop(d->ws);
