@@ -234,6 +234,16 @@ void sg_proxy_set_cookie_clock(struct sg_proxy *p, int64_t offset_ns)
 	__atomic_store_n(&p->cookie_clock_offset_ns, offset_ns, __ATOMIC_RELAXED);
 }
 
+uint32_t sg_proxy_cookie_epoch(const struct sg_proxy *p, uint64_t now_ns)
+{
+	return sg_secret_epoch(p->secret, sg_cookie_clock(p, now_ns));
+}
+
+uint32_t sg_proxy_cookie_period_s(const struct sg_proxy *p)
+{
+	return sg_secret_period_s(p->secret);
+}
+
 /* ---- dispatch: which room a TCP segment goes to ---- */
 
 static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)

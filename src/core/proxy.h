@@ -99,4 +99,10 @@ const struct sg_learn *sg_proxy_learn(const struct sg_proxy *p);
  * agree on cookie epochs while the core still gets one monotonic clock. */
 void sg_proxy_set_cookie_clock(struct sg_proxy *p, int64_t offset_ns);
 
+/* The cookie key epoch in use at now_ns (the monotonic clock the workers
+ * are fed) and the epoch's length: a new epoch is a key rotation, which
+ * the daemon logs.  Any thread. */
+uint32_t sg_proxy_cookie_epoch(const struct sg_proxy *p, uint64_t now_ns);
+uint32_t sg_proxy_cookie_period_s(const struct sg_proxy *p);
+
 #endif

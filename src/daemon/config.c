@@ -17,6 +17,7 @@
 #include "daemon/config_lists.h"
 #include "daemon/ctl.h"
 #include "daemon/hostport.h"
+#include "daemon/events.h"
 #include "daemon/keyfile.h"
 #include "daemon/log.h"
 
@@ -89,7 +90,9 @@ static const struct opt opts[] = {
 	BOOL("bridge_only", bridge_only),
 	ENUM("log.target", log_target, "stderr|syslog"),
 	{ .path = "log.level", .type = T_ENUM, .off = OFF(log_level), .width = W(log_level),
-	  .choices = "error|warning|notice|info|debug", .live = true },
+	  .choices = "error|warning|notice|info|debug|trace", .live = true },
+	{ .path = "log.flood_syn_rate", .type = T_UINT, .min = 1, .max = SG_EVENTS_FLOOD_RATE_MAX,
+	  .off = OFF(flood_syn_rate), .width = W(flood_syn_rate), .live = true },
 	STR("control.socket", ctl_socket),
 	STR_CHECKED("metrics.listen", metrics_listen, check_listen),
 	UINT("conntrack.capacity", proxy.ct.capacity, SG_CT_MIN_CAPACITY, SG_CT_MAX_CAPACITY),
@@ -159,6 +162,7 @@ void sg_config_default(struct sg_config *c)
 	c->io = 0;          /* "auto", the first of the io option's choices */
 	c->log_target = SG_LOG_STDERR;
 	c->log_level = 3;   /* index of "info" in log.level's choices */
+	c->flood_syn_rate = SG_EVENTS_FLOOD_RATE_DEFAULT;
 	strcpy(c->ctl_socket, SG_CTL_DEFAULT_SOCKET);
 	sg_proxy_config_default(&c->proxy);
 }

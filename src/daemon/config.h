@@ -23,7 +23,8 @@ struct sg_config {
 	unsigned ncpus;
 	bool     bridge_only;
 	int      log_target;                  /* enum sg_log_target */
-	int      log_level;                   /* 0 error .. 4 debug: LOG_ERR + n */
+	int      log_level;                   /* 0 error .. 5 trace: LOG_ERR + n */
+	unsigned flood_syn_rate;              /* SYN/s a flood starts at (events.h) */
 	char     ctl_socket[108];             /* sun_path */
 	char     key_file[PATH_MAX];          /* "" = random keys */
 	char     metrics_listen[64];          /* "ADDRESS:PORT" of /metrics; "" = off */

@@ -11,6 +11,7 @@
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
 #include "daemon/metrics.h"
+#include "daemon/events.h"
 #include "daemon/nic.h"
 #include "daemon/notify.h"
 #include "daemon/worker.h"
@@ -32,6 +33,7 @@ struct sg_daemon {
 	struct sg_watchdog wd;          /* fed while every worker moves */
 	const char *ifname[SG_IO_PORTS];
 	uint64_t started_ns;            /* monotonic, when the workers started */
+	struct sg_events events;        /* what the log's events remember */
 };
 
 /* Hands the core a new proxy configuration (sg_proxy_reconfigure), trying

@@ -23,6 +23,7 @@
 #include "daemon/ctl_capture.h"
 #include "daemon/ctl_cmds.h"
 #include "daemon/daemon.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/nic.h"
@@ -72,7 +73,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: synguard --lan IF --wan IF [-c FILE] [--io auto|afxdp|afpacket]\n"
 	        "                [--threads N] [--cpus LIST] [--bridge-only]\n"
-	        "                [--pcap-in-lan FILE] [--pcap-in-wan FILE] [--pcap-out FILE] [-v]\n"
+	        "                [--pcap-in-lan FILE] [--pcap-in-wan FILE] [--pcap-out FILE] [-v|-vv]\n"
 	        "       synguard --check-config FILE [--lan IF] [--wan IF] [--threads N] [--cpus LIST]\n"
 	        "       synguard --help | --version\n"
 	        "\n"
@@ -504,8 +505,13 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 		rc = start_workers(d, offline);
 	if (rc)
 		return rc;
-	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
-	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
+	sg_events_init(&d->events, cli->ifname);
+	sg_events_started(&(struct sg_events_start){
+		.version = SG_VERSION, .ifname = { cli->ifname[0], cli->ifname[1] },
+		.io = sg_io_kind_name(sg_io_kind(d->io)), .workers = sg_workers_count(d->ws),
+		.bridge_only = d->cfg.bridge_only,
+		.table_capacity = d->proxy ? sg_ct_capacity(sg_proxy_table(d->proxy)) : 0,
+	}, sg_events_to_log, NULL);
 	/* Every worker runs on open sockets: both ports forward from now. */
 	sg_notify_ready("running: %u worker%s, %s", sg_workers_count(d->ws),
 	                sg_workers_count(d->ws) == 1 ? "" : "s",
@@ -513,7 +519,8 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 	return 0;
 }
 
-static void stop(struct sg_daemon *d)
+/* reason: why serve returned; NULL when the start failed. */
+static void stop(struct sg_daemon *d, const char *reason)
 {
 	int rc = sg_privs_raise();
 
@@ -528,9 +535,12 @@ static void stop(struct sg_daemon *d)
 		sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur ^ 1]);
 		/* Drops since the last snapshot would go unexplained otherwise. */
 		sg_counters_notice_csum(&d->csum, &d->snap[d->cur ^ 1]);
+		if (reason)
+			sg_events_stopped(reason, sg_clock_mono_ns() - d->started_ns,
+			                  &d->snap[d->cur ^ 1], sg_events_to_log, NULL);
 		n = sg_ctl_format(buf, sizeof(buf), &d->snap[d->cur ^ 1], NULL, false);
 		if (n > 0)
-			fprintf(stderr, "synguard: final counters:\n%s", buf);
+			sg_log_block(LOG_INFO, "final counters:", buf);
 	}
 	sg_metrics_stop(d->metrics);
 	/* A capture drains the proxy's rings: it ends before the proxy. */
@@ -584,13 +594,15 @@ static int check_config(struct cli *cli)
 }
 
 /* The control thread until a signal or the end of the input: counters
- * every second, the control socket, SIGHUP. */
-static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
+ * and events every second, the control socket, SIGHUP.  Returns why it
+ * stopped. */
+static const char *serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 {
 	sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 	sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
 	sg_watchdog_init(&d->wd);
 	publish_metrics(d);
+	sg_events_observe(&d->events, d->proxy, d->cfg.flood_syn_rate, NULL, &d->snap[d->cur]);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -609,8 +621,11 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo != SIGHUP) {
+					static char why[24];
+
 					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
-					return;
+					snprintf(why, sizeof(why), "SIG%s", sigabbrev_np((int)si.ssi_signo));
+					return why;
 				}
 				sg_notify_reloading();
 				reload(d, cli->config);
@@ -624,6 +639,8 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 			sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur]);
 			sg_counters_notice_csum(&d->csum, &d->snap[d->cur]);
 			publish_metrics(d);
+			sg_events_observe(&d->events, d->proxy, d->cfg.flood_syn_rate,
+			                  &d->snap[d->cur ^ 1], &d->snap[d->cur]);
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}
@@ -631,7 +648,7 @@ static void serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 			sg_ctl_serve(d->ctl, sg_ctl_dispatch, d);
 		if (sg_workers_finished(d->ws)) {
 			sg_log(LOG_NOTICE, "input exhausted: stopping");
-			return;
+			return "input exhausted";
 		}
 	}
 }
@@ -655,8 +672,10 @@ int main(int argc, char **argv)
 	rc = configure(&d, &cli);
 	if (rc)
 		return rc;
+	/* -v debug, -vv also the libraries' loader output (log.h). */
 	sg_log_open((enum sg_log_target)d.cfg.log_target,
-	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
+	            cli.verbose ? (cli.verbose > 1 ? SG_LOG_TRACE : LOG_DEBUG)
+	                        : LOG_ERR + d.cfg.log_level);
 	if (defaulted)
 		sg_log(LOG_INFO, "configuration: %s (no -c given)", SG_DEFAULT_CONFIG);
 	else if (!cli.config)
@@ -672,9 +691,9 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	rc = start(&d, &cli);
-	if (!rc)
-		serve(&d, &cli, sfd);
+	const char *why = rc ? NULL : serve(&d, &cli, sfd);
+
 	sg_notify_stopping();
-	stop(&d);
+	stop(&d, why);
 	return rc;
 }

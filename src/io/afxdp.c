@@ -233,7 +233,7 @@ static void afx_close(struct sg_io *io)
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		if (a->ifindex[p] && a->opened)
 			sg_xdp_host_check_prog_left(io, a->ifindex[p], p);
-	sg_xdp_host_quiet();
+	sg_xdp_host_quiet(LOG_WARNING);
 	free(a->q);
 	free(a);
 	io->priv = NULL;
@@ -387,7 +387,7 @@ static int afx_open(struct sg_io *io, struct sg_io_err *err)
 	unsigned nm = choose_modes(&io->opts, modes);
 	const struct mode *used = NULL;
 	int rc = try_modes(io, a, modes, nm, &used, err);
-	sg_xdp_host_quiet();
+	sg_xdp_host_quiet(rc ? LOG_WARNING : LOG_DEBUG);
 	if (rc) {
 		afx_close(io);
 		return rc;

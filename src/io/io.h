@@ -61,7 +61,10 @@ enum sg_io_xdp_mode {
 	SG_IO_XDP_SKB,
 };
 
-/* Log levels are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
+/* Log levels are syslog's (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG), and
+ * SG_IO_LOG_TRACE below debug: libbpf's and libxdp's info and debug lines,
+ * hundreds per start, shown only when asked for (synguard -vv). */
+#define SG_IO_LOG_TRACE 8
 typedef void (*sg_io_log_fn)(void *ctx, int level, const char *msg);
 
 /* Formats a message for a log callback; nothing when fn is NULL. */

@@ -24,28 +24,41 @@
  * being opened (opening is single-threaded). */
 static const struct sg_io *print_io;
 
-static int lib_print(int level, const char *fmt, va_list ap)
+/* Their warnings since sg_xdp_host_listen (xdp_host.h); the first few. */
+#define KEPT_MAX 8
+static char kept[KEPT_MAX][256];
+static unsigned nkept, nlost;
+
+static int lib_print(const char *lib, bool warn, const char *fmt, va_list ap)
 {
 	char msg[256];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	size_t l = strlen(msg);
+	size_t l = strlen(msg), ll = strlen(lib);
 	if (l && msg[l - 1] == '\n')
 		msg[l - 1] = 0;
-	if (print_io)
-		sg_io_log(print_io, level, "libxdp: %s", msg);
+	if (!print_io)
+		return 0;
+	/* libbpf and libxdp name themselves in most lines, not in all. */
+	bool named = strncmp(msg, lib, ll) == 0 && msg[ll] == ':';
+	if (!warn)
+		sg_io_log(print_io, SG_IO_LOG_TRACE, "%s%s%s", named ? "" : lib,
+		          named ? "" : ": ", msg);
+	else if (nkept < KEPT_MAX)
+		snprintf(kept[nkept++], sizeof(kept[0]), "%s%s%s", named ? "" : lib,
+		         named ? "" : ": ", msg);
+	else
+		nlost++;
 	return 0;
 }
 
 static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	(void)level;
-	return lib_print(LOG_DEBUG, fmt, ap);
+	return lib_print("libxdp", level == LIBXDP_WARN, fmt, ap);
 }
 
 static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	(void)level;
-	return lib_print(LOG_DEBUG, fmt, ap);
+	return lib_print("libbpf", level == LIBBPF_WARN, fmt, ap);
 }
 
 static void ensure_bpffs(struct sg_io *io)
@@ -145,10 +158,17 @@ bool sg_xdp_host_dispatcher_used(int ifindex)
 void sg_xdp_host_listen(const struct sg_io *io)
 {
 	print_io = io;
+	nkept = nlost = 0;
 }
 
-void sg_xdp_host_quiet(void)
+void sg_xdp_host_quiet(int warn_level)
 {
+	for (unsigned i = 0; i < nkept; i++)
+		sg_io_log(print_io, warn_level, "%s", kept[i]);
+	if (nlost)
+		sg_io_log(print_io, warn_level, "libbpf/libxdp: %u more warning%s", nlost,
+		          nlost == 1 ? "" : "s");
+	nkept = nlost = 0;
 	print_io = NULL;
 }
 

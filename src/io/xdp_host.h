@@ -16,10 +16,14 @@
 
 #include "io/backend.h"
 
-/* libxdp/libbpf messages go to io (debug level) until sg_xdp_host_quiet,
- * once sg_xdp_host_prepare has set the hooks. */
+/* libxdp/libbpf messages go to io until sg_xdp_host_quiet, once
+ * sg_xdp_host_prepare has set the hooks: their info and debug lines at
+ * SG_IO_LOG_TRACE as they come; their warnings are kept and said by
+ * sg_xdp_host_quiet at warn_level.  Many of those warnings are libxdp
+ * probing (its dispatcher refused, then a lone program loaded): noise
+ * when the open worked, the explanation when it failed. */
 void sg_xdp_host_listen(const struct sg_io *io);
-void sg_xdp_host_quiet(void);
+void sg_xdp_host_quiet(int warn_level);
 
 /* Before the first socket: the print hooks, bpffs and the memlock limit,
  * logged to io when they cannot be had. */

@@ -58,6 +58,7 @@ static void test_empty_file_gives_the_defaults(void **state)
 	sg_config_default(&d);
 	assert_memory_equal(&c, &d, sizeof(c));
 	assert_int_equal(c.threads, 1);
+	assert_int_equal(c.flood_syn_rate, 10000);
 	assert_int_equal(c.proxy.ct.capacity, 1u << 20);
 	assert_int_equal(c.proxy.ct.timeout_s[SG_CT_ESTABLISHED], 86400);
 	assert_int_equal(c.proxy.cookie_period_s, 32);
@@ -71,7 +72,7 @@ static void test_every_option_is_read(void **state)
 	char err[256];
 	const char *text =
 		"threads = 2;\nio = \"afpacket\";\ncpus = [1, 3];\nbridge_only = true;\n"
-		"log = { target = \"syslog\"; level = \"debug\"; };\n"
+		"log = { target = \"syslog\"; level = \"debug\"; flood_syn_rate = 2500; };\n"
 		"control = { socket = \"/tmp/x.sock\"; };\n"
 		"conntrack = { capacity = 4096; timeouts = { syn_sent = 11; uplink_syn_sent = 12;\n"
 		"  uplink_syn_recv = 13; established = 14; fin_wait = 15; closing = 16;\n"
@@ -97,6 +98,7 @@ static void test_every_option_is_read(void **state)
 	assert_true(c.bridge_only);
 	assert_int_equal(c.log_target, 1);
 	assert_int_equal(c.log_level, 4);
+	assert_int_equal(c.flood_syn_rate, 2500);
 	assert_string_equal(c.ctl_socket, "/tmp/x.sock");
 	assert_int_equal(c.proxy.ct.capacity, 4096);
 	for (unsigned s = SG_CT_SYN_SENT; s < SG_CT_STATE_COUNT; s++)
@@ -300,6 +302,10 @@ static void test_mistakes_name_line_option_and_range(void **state)
 	expect_error("\nthreads = \"two\";\n", 2, "threads: must be an integer in 1..64");
 	expect_error("io = \"dpdk\";\n", 1, "\"dpdk\" is not one of auto|afxdp|afpacket");
 	expect_error("bridge_only = 1;\n", 1, "bridge_only: must be true or false");
+	expect_error("log = { flood_syn_rate = 0; };\n", 1,
+	             "log.flood_syn_rate: 0 is out of range 1..100000000");
+	expect_error("log = { level = \"verbose\"; };\n", 1,
+	             "\"verbose\" is not one of error|warning|notice|info|debug|trace");
 	expect_error("conntrack = { capacity = 8; };\n", 1, "conntrack.capacity: 8 is out of range 16..");
 	expect_error("conntrack = { timeouts = {\n time_wait = 0; }; };\n", 2,
 	             "conntrack.timeouts.time_wait: 0 is out of range 1..604800");
@@ -553,7 +559,8 @@ static void test_reload_applies_the_live_options_and_keeps_the_rest(void **state
 	                      "syncache = { entries = 16; max_syn_rate = 10; };\n"
 	                      "ratelimit = { entries = 16; rate = 7; prefix4 = 20; };\n"
 	                      "policy = { default = \"drop\"; };\n"
-	                      "log = { level = \"debug\"; };\ncontrol = { socket = \"/tmp/other.sock\"; };\n"
+	                      "log = { level = \"trace\"; flood_syn_rate = 99; };\n"
+	                      "control = { socket = \"/tmp/other.sock\"; };\n"
 	                      "metrics = { listen = \"127.0.0.1:9477\"; };\n",
 	                      &next, err, sizeof(err)), 0);
 	assert_int_equal(sg_config_reload(&run, &next, apply_to_proxy, note_restart, &r, &why), 0);
@@ -572,7 +579,9 @@ static void test_reload_applies_the_live_options_and_keeps_the_rest(void **state
 	/* Live: the new values, applied, and not reported. */
 	assert_null(strstr(r.restart, "rate "));
 	assert_null(strstr(r.restart, "log.level"));
-	assert_int_equal(next.log_level, 4);
+	assert_null(strstr(r.restart, "log.flood_syn_rate"));
+	assert_int_equal(next.log_level, 5);
+	assert_int_equal(next.flood_syn_rate, 99);
 	assert_int_equal(r.applied.ct.timeout_s[SG_CT_ESTABLISHED], 7200);
 	assert_int_equal(r.applied.halfopen.max_syn_rate, 10);
 	assert_int_equal(r.applied.ratelimit.rate, 7);
