@@ -390,7 +390,8 @@ static enum sg_verdict process_parsed(struct sg_proxy_worker *w, enum sg_port po
 	sg_count(w, port == SG_PORT_WAN ? SG_STAT_RX_WAN : SG_STAT_RX_LAN);
 	/* Endpoints with TX checksum offload leave the TCP/UDP checksum for
 	 * a device to finish; finish it before any room checks or edits it. */
-	if ((cls == SG_PKT_TCP || cls == SG_PKT_IP_OTHER) && sg_pkt_l4_csum_complete(p))
+	if (cls == SG_PKT_TCP ? sg_pkt_tcp_csum_complete(p)
+	                      : cls == SG_PKT_IP_OTHER && sg_pkt_l4_csum_complete(p))
 		sg_count(w, SG_STAT_CSUM_COMPLETED);
 	switch (cls) {
 	case SG_PKT_TCP:
