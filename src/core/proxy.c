@@ -412,7 +412,8 @@ static enum sg_verdict process_parsed(struct sg_proxy_worker *w, enum sg_port po
 	sg_count(w, port == SG_PORT_WAN ? SG_STAT_RX_WAN : SG_STAT_RX_LAN);
 	/* Endpoints with TX checksum offload leave the TCP/UDP checksum for
 	 * a device to finish; finish it before any room checks or edits it. */
-	if ((cls == SG_PKT_TCP || cls == SG_PKT_IP_OTHER) && sg_pkt_l4_csum_complete(p))
+	if (cls == SG_PKT_TCP ? sg_pkt_tcp_csum_complete(p)
+	                      : cls == SG_PKT_IP_OTHER && sg_pkt_l4_csum_complete(p))
 		sg_count(w, SG_STAT_CSUM_COMPLETED);
 	switch (cls) {
 	case SG_PKT_TCP:
@@ -467,6 +468,31 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
 	return process_parsed(w, port, &p, cls, &fr, now_ns, out);
 }
 
+/* A burst is decided in two passes that keep DRAM busy (1 M flows and
+ * their frames are far out of cache: a frame, its bucket head and its
+ * entry cost a DRAM round trip each, one after the other):
+ * - parse and hash every frame, prefetching the frame PIPE_FRAMES ahead
+ *   and each frame's bucket head as soon as its hash is known; one
+ *   tight loop, whose hash key stays in registers;
+ * - decide each frame in order, prefetching the entry PIPE_ENTRIES ahead:
+ *   its bucket head arrived during the first pass, and the decisions in
+ *   between (a few hundred ns) cover the entry's trip.
+ * Prefetching all entries before deciding any (as before) asked for up
+ * to 128 lines at once, more than a core keeps in flight, and the last
+ * entries' prefetches could be dropped by the time they were needed.
+ * The prefetches are hints only: a frame's entry is looked up when the
+ * frame is decided, after every frame before it, so an entry an earlier
+ * frame inserted or freed is seen as it is. */
+#define PIPE_FRAMES  8u
+#define PIPE_ENTRIES 4u
+
+static inline void prefetch_frame(const uint8_t *frame)
+{
+	/* Ethernet, IP and TCP with options: the first 128 bytes. */
+	__builtin_prefetch(frame);
+	__builtin_prefetch(frame + 64);
+}
+
 void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
                             uint8_t *const frames[], const uint32_t lens[], unsigned n,
                             uint64_t now_ns, enum sg_verdict verdicts[], struct sg_out outs[])
@@ -481,25 +507,29 @@ void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
 	sg_worker_sync(w);
 	for (unsigned base = 0; base < n; base += SG_PROXY_BURST_MAX) {
 		unsigned m = n - base < SG_PROXY_BURST_MAX ? n - base : SG_PROXY_BURST_MAX;
+		uint8_t *const *f = frames + base;
 
+		for (unsigned i = 0; i < m && i < PIPE_FRAMES; i++)
+			prefetch_frame(f[i]);
 		for (unsigned i = 0; i < m; i++) {
-			__builtin_prefetch(frames[base + i]);
-			__builtin_prefetch(frames[base + i] + 64);
-		}
-		for (unsigned i = 0; i < m; i++) {
-			cls[i] = sg_pkt_parse(&p[i], frames[base + i], lens[base + i]);
+			if (i + PIPE_FRAMES < m)
+				prefetch_frame(f[i + PIPE_FRAMES]);
+			cls[i] = sg_pkt_parse(&p[i], f[i], lens[base + i]);
 			fr[i].valid = false;
 			if (cls[i] == SG_PKT_TCP && !p[i].first_frag) {
 				sg_flow_ref_fill(w->p, &fr[i], &p[i], port);
 				sg_ct_prefetch_bucket(ct, fr[i].h);
 			}
 		}
-		for (unsigned i = 0; i < m; i++)
+		for (unsigned i = 0; i < m && i < PIPE_ENTRIES; i++)
 			if (fr[i].valid)
 				sg_ct_prefetch_entry(ct, fr[i].h);
-		for (unsigned i = 0; i < m; i++)
+		for (unsigned i = 0; i < m; i++) {
+			if (i + PIPE_ENTRIES < m && fr[i + PIPE_ENTRIES].valid)
+				sg_ct_prefetch_entry(ct, fr[i + PIPE_ENTRIES].h);
 			verdicts[base + i] = process_parsed(w, port, &p[i], cls[i], &fr[i], now_ns,
 			                                    &outs[base + i]);
+		}
 	}
 }
 

@@ -70,8 +70,9 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
                                  uint8_t *frame, uint32_t len, uint64_t now_ns,
                                  struct sg_out *out);
 
-/* The same for a burst of frames received on one port: parses them all,
- * prefetches their connection entries, then decides each in order, so the
+/* The same for a burst of frames received on one port, decided in order
+ * with the same results, but pipelined: while one frame is decided, the
+ * next ones are parsed and their connection entries prefetched, so the
  * memory latency of one frame overlaps the work on the others.  outs[i]
  * is frame i's `out`, prepared as for sg_proxy_process. */
 #define SG_PROXY_BURST_MAX 64

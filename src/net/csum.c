@@ -92,14 +92,6 @@ static inline uint64_t be_u32_mem(uint32_t v)
 	return load32(b);
 }
 
-uint64_t sg_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
-                         uint8_t proto, uint32_t l4_len)
-{
-	/* RFC 793 §3.1: saddr, daddr, zero, proto, 16-bit TCP length. */
-	uint64_t s = (uint64_t)load32(saddr) + load32(daddr);
-	return s + be_u32_mem(((uint32_t)proto << 16) | (l4_len & 0xffffu));
-}
-
 uint64_t sg_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
                          uint8_t proto, uint32_t l4_len)
 {

@@ -45,8 +45,19 @@ uint16_t sg_csum_finish(uint64_t sum);
 
 /* Pseudo-header partial sums (RFC 793 §3.1, RFC 8200 §8.1).  Addresses in
  * network byte order; l4_len is the TCP/UDP header + payload length. */
-uint64_t sg_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
-                         uint8_t proto, uint32_t l4_len);
+/* Inline: every TCP segment's partial-checksum check computes it. */
+static inline uint64_t sg_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
+                                       uint8_t proto, uint32_t l4_len)
+{
+	uint32_t s, d;
+
+	/* RFC 793 §3.1: saddr, daddr, zero, proto, 16-bit TCP length; proto
+	 * and length as the big-endian bytes they stand for, in memory order
+	 * like everything else. */
+	memcpy(&s, saddr, 4);
+	memcpy(&d, daddr, 4);
+	return (uint64_t)s + d + htobe32(((uint32_t)proto << 16) | (l4_len & 0xffffu));
+}
 uint64_t sg_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
                          uint8_t proto, uint32_t l4_len);
 

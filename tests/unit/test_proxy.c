@@ -1222,10 +1222,59 @@ static void test_burst_decides_exactly_like_one_frame_at_a_time(void **state)
 	}
 }
 
+/* A burst longer than SG_PROXY_BURST_MAX of server segments on a live
+ * connection, every other one as an endpoint with TX checksum offload
+ * leaves it (the pseudo-header fold): each is decided in the pipeline as
+ * alone, each partial one finished before it is spliced, and every frame
+ * forwarded carries a valid checksum. */
+#define PARTIAL_N (SG_PROXY_BURST_MAX + 13)
+
+static void test_burst_finishes_partial_checksums_before_splicing(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		static uint8_t fb[PARTIAL_N][H_FRAME_MAX];
+		static uint8_t ob[PARTIAL_N][SG_OUT_MAX][SG_OUT_FRAME_MAX];
+		uint8_t *frames[PARTIAL_N];
+		uint32_t len[PARTIAL_N];
+		enum sg_verdict v[PARTIAL_N];
+		struct sg_out outs[PARTIAL_N];
+		struct h h;
+
+		h_init(&h, fl, NULL);
+		h_proxied_open(&h);
+		for (unsigned i = 0; i < PARTIAL_N; i++) {
+			struct sg_pkt p;
+
+			h_build(&h, 0, SG_TCP_ACK | SG_TCP_PSH, h.s_nxt + i * 10, h.c_nxt, 501, NULL, 10);
+			if (i & 1) {
+				assert_int_equal(sg_pkt_parse(&p, h.frame, h.frame_len), SG_PKT_TCP);
+				assert_int_equal(sg_pkt_l4_csum_prepare(&p), 16);
+			}
+			memcpy(fb[i], h.frame, h.frame_len);
+			frames[i] = fb[i];
+			len[i] = h.frame_len;
+			sg_out_init(&outs[i], ob[i][0], SG_OUT_MAX);
+		}
+		sg_proxy_process_burst(h.w, SG_PORT_LAN, frames, len, PARTIAL_N, h.now, v, outs);
+		for (unsigned i = 0; i < PARTIAL_N; i++) {
+			struct sg_pkt p;
+
+			assert_int_equal(v[i], SG_VERDICT_FORWARD);
+			assert_int_equal(sg_pkt_parse(&p, fb[i], len[i]), SG_PKT_TCP);
+			assert_true(sg_pkt_tcp_csum_ok(&p));
+			assert_int_equal(p.seq, h.s_nxt + i * 10 - h.s_isn + h.cookie);
+		}
+		assert_int_equal(h_stat(&h, SG_STAT_CSUM_COMPLETED), PARTIAL_N / 2);
+		h_fini(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proxied_handshake_data_and_four_way_close),
+		cmocka_unit_test(test_burst_finishes_partial_checksums_before_splicing),
 		cmocka_unit_test(test_client_syn_retransmitted_gets_the_same_cookie),
 		cmocka_unit_test(test_client_ack_retransmitted_while_waiting_resends_syn),
 		cmocka_unit_test(test_syn_to_server_backs_off_then_client_gets_rst),

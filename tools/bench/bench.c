@@ -32,20 +32,25 @@ void bench_random(void *buf, size_t len)
 	}
 }
 
+/* One per thread, each on lines of its own: a thread writes its sample
+ * and times while the others still run. */
 struct thread_arg {
 	const struct bench_scenario *sc;
 	void *state;
 	unsigned t;
 	struct bench_sample s;
+	uint64_t t0, t1;            /* when its run started and ended */
 	pthread_barrier_t *start;
-};
+} __attribute__((aligned(64)));
 
 static void *thread_main(void *p)
 {
 	struct thread_arg *a = p;
 
 	pthread_barrier_wait(a->start);
+	a->t0 = bench_now_ns();
 	a->sc->run(a->state, a->t, &a->s);
+	a->t1 = bench_now_ns();
 	return NULL;
 }
 
@@ -56,7 +61,10 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Returns the median total rate (ops/s summed over threads). */
+/* Returns the median total rate: every thread's operations over the
+ * span from the first start to the last end.  A sum of each thread's own
+ * rate would count twice a core that ran the threads one after the other
+ * (on a shared machine the scheduler does), and call that scaling. */
 static double measure(const struct bench_scenario *sc, const struct bench_opts *o)
 {
 	double rates[MAX_RUNS];
@@ -66,7 +74,8 @@ static double measure(const struct bench_scenario *sc, const struct bench_opts *
 		pthread_t th[SG_MAX_WORKERS];
 		pthread_barrier_t start;
 		void *state = sc->setup(o);
-		double total = 0;
+		double ops = 0;
+		uint64_t first = UINT64_MAX, last = 0;
 
 		if (!state) {
 			fprintf(stderr, "synguard-bench: %s: setup failed\n", sc->name);
@@ -79,11 +88,14 @@ static double measure(const struct bench_scenario *sc, const struct bench_opts *
 		}
 		for (unsigned t = 0; t < o->threads; t++) {
 			pthread_join(th[t], NULL);
-			total += args[t].s.ops / (args[t].s.ns / 1e9);
+			ops += args[t].s.ops;
+			first = args[t].t0 < first ? args[t].t0 : first;
+			last = args[t].t1 > last ? args[t].t1 : last;
 		}
 		pthread_barrier_destroy(&start);
 		sc->teardown(state);
-		rates[r] = total;
+		rates[r] = o->threads == 1 ? args[0].s.ops / (args[0].s.ns / 1e9)
+		                           : ops / ((double)(last - first) / 1e9);
 	}
 	qsort(rates, o->runs, sizeof(rates[0]), cmp_double);
 	return rates[o->runs / 2];

@@ -18,7 +18,8 @@ struct bench_opts {
 };
 
 /* One measurement of one scenario: `ops` operations took `ns` on each
- * thread (the driver sums rates over threads). */
+ * thread (the driver divides all threads' ops by the span from the
+ * first start to the last end). */
 struct bench_sample {
 	double ops;
 	double ns;

@@ -17,10 +17,12 @@
 #define EST_PKTS  6000000u
 #define FRAME_CAP 1536u
 
+/* One per thread, in an array: aligned so no thread's counts share a
+ * line with the next thread's buffers. */
 struct out_bufs {
 	uint8_t b[SG_OUT_MAX][SG_OUT_FRAME_MAX];
 	struct sg_out out;
-};
+} __attribute__((aligned(64)));
 
 static void out_reset(struct out_bufs *o)
 {
@@ -56,14 +58,14 @@ struct flow {
 	uint16_t ack_len, synack_len, seg_len[3];
 };
 
-/* Output buffers for one burst. */
+/* Output buffers for one burst; one per thread, aligned as out_bufs. */
 struct burst_bufs {
 	uint8_t b[SG_PROXY_BURST_MAX][SG_OUT_MAX][SG_OUT_FRAME_MAX];
 	struct sg_out outs[SG_PROXY_BURST_MAX];
 	enum sg_verdict v[SG_PROXY_BURST_MAX];
 	uint8_t *frames[SG_PROXY_BURST_MAX];
 	uint32_t lens[SG_PROXY_BURST_MAX];
-};
+} __attribute__((aligned(64)));
 
 /* The buffers are the burst's for good (set up once, as a worker's TX
  * slots are); only the counts start again. */
