@@ -170,39 +170,53 @@ uint64_t sg_cookie_prep_mac(const struct sg_cookie_prep *pr)
 	return sg_siphash(&pr->key, pr->w, pr->nwords * 8u);
 }
 
+static bool same_key(const struct sg_siphash_key *a, const struct sg_siphash_key *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a->b, 8);
+	memcpy(&a1, a->b + 8, 8);
+	memcpy(&b0, b->b, 8);
+	memcpy(&b1, b->b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 void sg_cookie_mac_n(const struct sg_cookie_prep *const pr[], unsigned n, uint64_t mac[])
 {
-	/* Lanes take inputs of one length under one key: gather such runs
-	 * of four, whatever lies between them; the rest goes alone. */
-	bool done[n ? n : 1];
-	unsigned lane[SG_SIPHASH_LANES];
+	/* Lanes take inputs of one length under one key: one run for each
+	 * input length (IPv4, IPv6) under the first input's key, filled in
+	 * order, four at a time; a partial run and other keys (a burst that
+	 * crossed an epoch) go alone. */
+	unsigned run[2][SG_SIPHASH_LANES], len[2] = { 0, 0 };
 
-	memset(done, 0, sizeof(done));
 	for (unsigned i = 0; i < n; i++) {
-		unsigned k = 0;
+		unsigned r = pr[i]->nwords == 4 ? 0 : 1;
 
-		if (done[i])
+		if ((pr[i]->nwords != 4 && pr[i]->nwords != 7) || !same_key(&pr[i]->key, &pr[0]->key)) {
+			mac[i] = sg_cookie_prep_mac(pr[i]);
 			continue;
-		for (unsigned j = i; j < n && k < SG_SIPHASH_LANES; j++)
-			if (!done[j] && pr[j]->nwords == pr[i]->nwords &&
-			    memcmp(&pr[j]->key, &pr[i]->key, sizeof(pr[i]->key)) == 0)
-				lane[k++] = j;
-		if (k == SG_SIPHASH_LANES) {
+		}
+		run[r][len[r]++] = i;
+		if (len[r] == SG_SIPHASH_LANES) {
 			const void *msg[SG_SIPHASH_LANES];
-			uint64_t out[SG_SIPHASH_LANES];
 
 			for (unsigned l = 0; l < SG_SIPHASH_LANES; l++)
-				msg[l] = pr[lane[l]]->w;
-			sg_siphash_x4(&pr[i]->key, msg, pr[i]->nwords * 8u, out);
-			for (unsigned l = 0; l < SG_SIPHASH_LANES; l++) {
-				mac[lane[l]] = out[l];
-				done[lane[l]] = true;
+				msg[l] = pr[run[r][l]]->w;
+			if (run[r][SG_SIPHASH_LANES - 1] - run[r][0] == SG_SIPHASH_LANES - 1) {
+				sg_siphash_x4(&pr[i]->key, msg, pr[i]->nwords * 8u, &mac[run[r][0]]);
+			} else {
+				uint64_t out[SG_SIPHASH_LANES];
+
+				sg_siphash_x4(&pr[i]->key, msg, pr[i]->nwords * 8u, out);
+				for (unsigned l = 0; l < SG_SIPHASH_LANES; l++)
+					mac[run[r][l]] = out[l];
 			}
-		} else {
-			mac[i] = sg_cookie_prep_mac(pr[i]);
-			done[i] = true;
+			len[r] = 0;
 		}
 	}
+	for (unsigned r = 0; r < 2; r++)
+		for (unsigned l = 0; l < len[r]; l++)
+			mac[run[r][l]] = sg_cookie_prep_mac(pr[run[r][l]]);
 }
 
 void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *s,
