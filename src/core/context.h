@@ -16,6 +16,8 @@
 #include "core/verdict.h"
 #include "net/pkt.h"
 
+struct sg_hs_syn_batch;
+
 struct sg_proxy_worker {
 	struct sg_proxy *p;
 	const struct sg_proxy_config *cfg;   /* the generation in use */
@@ -32,6 +34,9 @@ struct sg_proxy_worker {
 	uint8_t drop_why;                /* the last drop counter counted */
 	struct sg_cap_ring *cap_ring;
 	struct sg_secret_cache keys;
+	/* Set while a burst runs: its SYNs wait here for their MACs
+	 * (handshake.h); NULL: a SYN is answered at once. */
+	struct sg_hs_syn_batch *syns;
 	struct sg_stats st;
 } __attribute__((aligned(64)));
 

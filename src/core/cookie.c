@@ -1,6 +1,8 @@
 /* SYN cookies: encode, MAC, check (layouts in cookie.h). */
 #include "core/cookie.h"
 
+#include "core/siphash_x4.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -76,15 +78,15 @@ static inline uint64_t pack_pair(const void *a, const void *b)
 	return w;
 }
 
-/* One SipHash over everything a cookie binds.  The input is stored as
+/* The input of the one SipHash over everything a cookie binds, stored as
  * whole 8-byte words, the width SipHash loads it in: assembled from 2- and
- * 4-byte stores, each load would wait on store forwarding. */
-static uint64_t cookie_mac(const struct sg_siphash_key *key, const struct sg_flow *f,
-                           uint32_t client_isn, uint32_t epoch, uint8_t isn_low,
-                           bool has_ts, uint32_t ts_clock, uint8_t ts_low5)
+ * 4-byte stores, each load would wait on store forwarding.  Returns the
+ * words written (4 for IPv4, 7 for IPv6). */
+static unsigned cookie_input(uint64_t w[SG_COOKIE_MAC_WORDS], const struct sg_flow *f,
+                             uint32_t client_isn, uint32_t epoch, uint8_t isn_low,
+                             bool has_ts, uint32_t ts_clock, uint8_t ts_low5)
 {
 	const uint8_t tail[4] = { isn_low, f->family, has_ts ? (uint8_t)(0x80 | ts_low5) : 0, 0 };
-	uint64_t w[7];
 	unsigned n = 0;
 
 	if (f->family == 4) {
@@ -98,6 +100,16 @@ static uint64_t cookie_mac(const struct sg_siphash_key *key, const struct sg_flo
 	w[n++] = pack_pair(&f->wan_port, f->vid);   /* ports, then both VLAN ids */
 	w[n++] = pack_pair(&client_isn, &epoch);
 	w[n++] = pack_pair(tail, &ts_clock);
+	return n;
+}
+
+static uint64_t cookie_mac(const struct sg_siphash_key *key, const struct sg_flow *f,
+                           uint32_t client_isn, uint32_t epoch, uint8_t isn_low,
+                           bool has_ts, uint32_t ts_clock, uint8_t ts_low5)
+{
+	uint64_t w[SG_COOKIE_MAC_WORDS];
+	unsigned n = cookie_input(w, f, client_isn, epoch, isn_low, has_ts, ts_clock, ts_low5);
+
 	return sg_siphash(key, w, n * 8);
 }
 
@@ -111,10 +123,10 @@ static inline uint32_t ts_mac(uint64_t m)
 	return (uint32_t)(m >> 32) & ((1u << SG_COOKIE_TS_MAC_BITS) - 1);
 }
 
-void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *s,
-                    struct sg_secret_cache *cache, const struct sg_flow *f,
-                    uint32_t client_isn, const struct sg_tcp_opts *o, bool ecn,
-                    uint64_t now_ns, struct sg_cookie_result *out)
+void sg_cookie_prepare(const struct sg_cookie_config *cfg, const struct sg_secret *s,
+                       struct sg_secret_cache *cache, const struct sg_flow *f,
+                       uint32_t client_isn, const struct sg_tcp_opts *o, bool ecn,
+                       uint64_t now_ns, struct sg_cookie_prep *pr)
 {
 	unsigned fam = f->family == 4 ? 0 : 1;
 	uint16_t mss = (o->present & SG_OPT_MSS) ? o->mss : mss_floor[fam];
@@ -127,17 +139,95 @@ void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *
 	uint8_t isn_low = (uint8_t)((epoch & 1) << 7 | (sack ? 1u : 0u) << 6 | ws << 2 | isn_idx);
 	uint32_t clock = (uint32_t)(now_ns / 1000000u >> TS_CLOCK_SHIFT) & 0xffffff;
 	uint8_t ts_low5 = (uint8_t)((ecn ? 1u : 0u) << 4 | ts_idx);
-	uint64_t m = cookie_mac(sg_secret_key(s, cache, epoch), f, client_isn, epoch, isn_low,
-	                        ts, ts ? clock : 0, ts ? ts_low5 : 0);
 
-	out->isn = isn_mac(m) << 8 | isn_low;
-	out->tsval = ts ? (clock << TS_LOW_BITS | ts_mac(m) << 5 | ts_low5) : 0;
-	out->ts = ts;
-	out->sack = sack;
-	out->has_ws = ws != SG_COOKIE_WS_NONE;
-	out->wscale = out->has_ws ? (uint8_t)ws : 0;
-	out->ecn = ts && ecn;
-	out->mss = ts ? cfg->ts_mss[fam][ts_idx] : cfg->isn_mss[fam][isn_idx];
+	pr->key = *sg_secret_key(s, cache, epoch);
+	pr->nwords = (uint8_t)cookie_input(pr->w, f, client_isn, epoch, isn_low, ts, ts ? clock : 0,
+	                                   ts ? ts_low5 : 0);
+	pr->isn_low = isn_low;
+	pr->ts_low5 = ts_low5;
+	pr->clock = clock;
+	pr->mss = ts ? cfg->ts_mss[fam][ts_idx] : cfg->isn_mss[fam][isn_idx];
+	pr->wscale = (uint8_t)ws;
+	pr->ts = ts;
+	pr->sack = sack;
+	pr->ecn = ts && ecn;
+}
+
+void sg_cookie_finish(const struct sg_cookie_prep *pr, uint64_t m, struct sg_cookie_result *out)
+{
+	out->isn = isn_mac(m) << 8 | pr->isn_low;
+	out->tsval = pr->ts ? (pr->clock << TS_LOW_BITS | ts_mac(m) << 5 | pr->ts_low5) : 0;
+	out->ts = pr->ts;
+	out->sack = pr->sack;
+	out->has_ws = pr->wscale != SG_COOKIE_WS_NONE;
+	out->wscale = out->has_ws ? pr->wscale : 0;
+	out->ecn = pr->ecn;
+	out->mss = pr->mss;
+}
+
+uint64_t sg_cookie_prep_mac(const struct sg_cookie_prep *pr)
+{
+	return sg_siphash(&pr->key, pr->w, pr->nwords * 8u);
+}
+
+static bool same_key(const struct sg_siphash_key *a, const struct sg_siphash_key *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a->b, 8);
+	memcpy(&a1, a->b + 8, 8);
+	memcpy(&b0, b->b, 8);
+	memcpy(&b1, b->b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+void sg_cookie_mac_n(const struct sg_cookie_prep *const pr[], unsigned n, uint64_t mac[])
+{
+	/* Lanes take inputs of one length under one key: one run for each
+	 * input length (IPv4, IPv6) under the first input's key, filled in
+	 * order, four at a time; a partial run and other keys (a burst that
+	 * crossed an epoch) go alone. */
+	unsigned run[2][SG_SIPHASH_LANES], len[2] = { 0, 0 };
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned r = pr[i]->nwords == 4 ? 0 : 1;
+
+		if ((pr[i]->nwords != 4 && pr[i]->nwords != 7) || !same_key(&pr[i]->key, &pr[0]->key)) {
+			mac[i] = sg_cookie_prep_mac(pr[i]);
+			continue;
+		}
+		run[r][len[r]++] = i;
+		if (len[r] == SG_SIPHASH_LANES) {
+			const void *msg[SG_SIPHASH_LANES];
+
+			for (unsigned l = 0; l < SG_SIPHASH_LANES; l++)
+				msg[l] = pr[run[r][l]]->w;
+			if (run[r][SG_SIPHASH_LANES - 1] - run[r][0] == SG_SIPHASH_LANES - 1) {
+				sg_siphash_x4(&pr[i]->key, msg, pr[i]->nwords * 8u, &mac[run[r][0]]);
+			} else {
+				uint64_t out[SG_SIPHASH_LANES];
+
+				sg_siphash_x4(&pr[i]->key, msg, pr[i]->nwords * 8u, out);
+				for (unsigned l = 0; l < SG_SIPHASH_LANES; l++)
+					mac[run[r][l]] = out[l];
+			}
+			len[r] = 0;
+		}
+	}
+	for (unsigned r = 0; r < 2; r++)
+		for (unsigned l = 0; l < len[r]; l++)
+			mac[run[r][l]] = sg_cookie_prep_mac(pr[run[r][l]]);
+}
+
+void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *s,
+                    struct sg_secret_cache *cache, const struct sg_flow *f,
+                    uint32_t client_isn, const struct sg_tcp_opts *o, bool ecn,
+                    uint64_t now_ns, struct sg_cookie_result *out)
+{
+	struct sg_cookie_prep pr;
+
+	sg_cookie_prepare(cfg, s, cache, f, client_isn, o, ecn, now_ns, &pr);
+	sg_cookie_finish(&pr, sg_cookie_prep_mac(&pr), out);
 }
 
 int sg_cookie_check(const struct sg_cookie_config *cfg, const struct sg_secret *s,

@@ -84,6 +84,33 @@ void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *
                     uint32_t client_isn, const struct sg_tcp_opts *opts, bool ecn,
                     uint64_t now_ns, struct sg_cookie_result *out);
 
+/* sg_cookie_make in two steps, so that the MACs of many SYNs can run
+ * together (sg_cookie_mac_n): prepare reads the clock and the options
+ * into the MAC's input and what the result needs besides it; finish
+ * reads the MAC.  prepare, then finish with sg_cookie_prep_mac or a MAC
+ * of sg_cookie_mac_n, gives what sg_cookie_make gives. */
+#define SG_COOKIE_MAC_WORDS 7
+struct sg_cookie_prep {
+	uint64_t w[SG_COOKIE_MAC_WORDS];     /* the MAC's input */
+	/* The epoch's key, a copy: the cache may change its slot before the
+	 * MAC is made. */
+	struct sg_siphash_key key;
+	uint32_t clock;
+	uint16_t mss;
+	uint8_t  nwords, isn_low, ts_low5, wscale;
+	bool     ts, sack, ecn;
+};
+
+void sg_cookie_prepare(const struct sg_cookie_config *cfg, const struct sg_secret *s,
+                       struct sg_secret_cache *cache, const struct sg_flow *f,
+                       uint32_t client_isn, const struct sg_tcp_opts *opts, bool ecn,
+                       uint64_t now_ns, struct sg_cookie_prep *pr);
+uint64_t sg_cookie_prep_mac(const struct sg_cookie_prep *pr);
+/* mac[i] = sg_cookie_prep_mac(pr[i]) for i < n, four at a time where
+ * inputs share a length and a key (siphash_x4.h). */
+void sg_cookie_mac_n(const struct sg_cookie_prep *const pr[], unsigned n, uint64_t mac[]);
+void sg_cookie_finish(const struct sg_cookie_prep *pr, uint64_t mac, struct sg_cookie_result *out);
+
 /* Checks the ACK of a cookie SYN-ACK: client_isn = SEQ - 1, cookie =
  * ACK - 1, tsecr = the ACK's TSecr or NULL when it has no TS option.
  * Returns 0 and the decoded options, -EBADMSG for a wrong MAC or an

@@ -60,15 +60,50 @@ static void cache(struct sg_proxy_worker *w, const struct sg_pkt *p, const struc
 	sg_count(w, SG_STAT_SYN_CACHED);
 }
 
+/* The SYN-ACK of a SYN whose cookie is made; false when it could not be
+ * built. */
+static bool syn_answer(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
+                       const struct sg_tcp_opts *o, uint16_t mss, const struct sg_cookie_result *ck,
+                       struct sg_out *out)
+{
+	struct sg_tcp_frame f;
+	bool cached = sg_halfopen_admit(w->p->halfopen, w->id, w->now_ms);
+
+	sg_build_from_pkt(&f, p, 1);
+	f.seq = ck->isn;
+	f.ack = p->seq + 1;
+	f.flags = SG_TCP_SYN | SG_TCP_ACK;
+	/* A cookie alone: no data before the server side exists.  A cached
+	 * SYN: one segment may come with the ACK (it is sent again after). */
+	f.win = cached ? mss : 0;
+	f.opt.present = SG_OPT_MSS;
+	f.opt.mss = mss;
+	if (o->present & SG_OPT_WS) {
+		f.opt.present |= SG_OPT_WS;
+		f.opt.wscale = w->cfg->synack_wscale;
+	}
+	if (o->present & SG_OPT_SACKPERM)
+		f.opt.present |= SG_OPT_SACKPERM;
+	if (o->present & SG_OPT_TS) {
+		f.opt.present |= SG_OPT_TS;
+		f.opt.tsval = ck->tsval;
+		f.opt.tsecr = o->tsval;
+	}
+	if (!sg_emit(w, out, SG_PORT_WAN, &f))
+		return false;
+	if (cached)
+		cache(w, p, k, o, ck);
+	sg_count(w, SG_STAT_SYNACK_SENT);
+	return true;
+}
+
 enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
                           uint64_t now_ns, struct sg_out *out)
 {
 	const struct sg_proxy *px = w->p;
+	struct sg_hs_syn_batch *b = w->syns;
+	struct sg_hs_syn_wait one, *e;
 	struct sg_cookie_result ck;
-	struct sg_tcp_frame f;
-	struct sg_tcp_opts o;
-	uint16_t mss;
-	bool cached;
 
 	sg_count(w, SG_STAT_SYN_RECEIVED);
 	if (!sg_pkt_tcp_csum_ok(p)) {
@@ -78,38 +113,44 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 	if (!sg_emit_slot(w, out))
 		return SG_VERDICT_DROP;
 
-	offer(w, p, &o, &mss);
-	sg_cookie_make(&w->cfg->cookie, px->secret, &w->keys, k, p->seq, &o,
-	               (p->tcp_flags & (SG_TCP_ECE | SG_TCP_CWR)) == (SG_TCP_ECE | SG_TCP_CWR),
-	               sg_cookie_clock(px, now_ns), &ck);
-	cached = sg_halfopen_admit(px->halfopen, w->id, w->now_ms);
+	e = b && b->n < SG_PROXY_BURST_MAX ? &b->e[b->n] : &one;
+	offer(w, p, &e->o, &e->mss);
+	sg_cookie_prepare(&w->cfg->cookie, px->secret, &w->keys, k, p->seq, &e->o,
+	                  (p->tcp_flags & (SG_TCP_ECE | SG_TCP_CWR)) == (SG_TCP_ECE | SG_TCP_CWR),
+	                  sg_cookie_clock(px, now_ns), &e->prep);
+	if (e != &one) {
+		e->p = p;
+		e->k = k;
+		e->out = out;
+		b->n++;
+		return SG_VERDICT_CONSUME;
+	}
+	sg_cookie_finish(&e->prep, sg_cookie_prep_mac(&e->prep), &ck);
+	return syn_answer(w, p, k, &e->o, e->mss, &ck, out) ? SG_VERDICT_CONSUME : SG_VERDICT_DROP;
+}
 
-	sg_build_from_pkt(&f, p, 1);
-	f.seq = ck.isn;
-	f.ack = p->seq + 1;
-	f.flags = SG_TCP_SYN | SG_TCP_ACK;
-	/* A cookie alone: no data before the server side exists.  A cached
-	 * SYN: one segment may come with the ACK (it is sent again after). */
-	f.win = cached ? mss : 0;
-	f.opt.present = SG_OPT_MSS;
-	f.opt.mss = mss;
-	if (o.present & SG_OPT_WS) {
-		f.opt.present |= SG_OPT_WS;
-		f.opt.wscale = w->cfg->synack_wscale;
+void sg_hs_syn_flush(struct sg_proxy_worker *w, struct sg_hs_syn_batch *b, struct sg_out outs[],
+                     enum sg_verdict verdicts[])
+{
+	const struct sg_cookie_prep *pr[SG_PROXY_BURST_MAX];
+	uint64_t mac[SG_PROXY_BURST_MAX];
+
+	for (unsigned i = 0; i < b->n; i++)
+		pr[i] = &b->e[i].prep;
+	sg_cookie_mac_n(pr, b->n, mac);
+	for (unsigned i = 0; i < b->n; i++) {
+		struct sg_hs_syn_wait *e = &b->e[i];
+		struct sg_cookie_result ck;
+
+		sg_cookie_finish(&e->prep, mac[i], &ck);
+		if (!syn_answer(w, e->p, e->k, &e->o, e->mss, &ck, e->out)) {
+			/* Counted CONSUMED when it was deferred: now a drop. */
+			verdicts[e->out - outs] = SG_VERDICT_DROP;
+			w->st.c[SG_STAT_CONSUMED]--;
+			sg_count(w, SG_STAT_DROPPED);
+		}
 	}
-	if (o.present & SG_OPT_SACKPERM)
-		f.opt.present |= SG_OPT_SACKPERM;
-	if (o.present & SG_OPT_TS) {
-		f.opt.present |= SG_OPT_TS;
-		f.opt.tsval = ck.tsval;
-		f.opt.tsecr = o.tsval;
-	}
-	if (!sg_emit(w, out, SG_PORT_WAN, &f))
-		return SG_VERDICT_DROP;
-	if (cached)
-		cache(w, p, k, &o, &ck);
-	sg_count(w, SG_STAT_SYNACK_SENT);
-	return SG_VERDICT_CONSUME;
+	b->n = 0;
 }
 
 /* ---- the client's ACK: open the connection, ask the server ---- */

@@ -11,10 +11,38 @@
 
 #include "core/conntrack.h"
 #include "core/context.h"
+#include "core/cookie.h"
+#include "core/proxy.h"
 
-/* WAN, no live connection: a SYN, answered with a cookie SYN-ACK. */
+/* WAN, no live connection: a SYN, answered with a cookie SYN-ACK.  In a
+ * burst (w->syns set) the SYN-ACK is only prepared: its cookie's MAC is
+ * made with the burst's others and the frame built by sg_hs_syn_flush;
+ * the verdict (CONSUME) stands unless that build fails. */
 enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
                           uint64_t now_ns, struct sg_out *out);
+
+/* The SYNs of a burst waiting for their MACs: what sg_hs_syn decided of
+ * each, its cookie's input, and where its SYN-ACK goes.  p and k point
+ * into the burst's arrays, alive until the flush. */
+struct sg_hs_syn_wait {
+	struct sg_pkt *p;
+	const struct sg_flow *k;
+	struct sg_out *out;
+	struct sg_tcp_opts o;            /* what is offered (offer()) */
+	uint16_t mss;
+	struct sg_cookie_prep prep;
+};
+
+struct sg_hs_syn_batch {
+	unsigned n;
+	struct sg_hs_syn_wait e[SG_PROXY_BURST_MAX];
+};
+
+/* Makes the waiting SYNs' MACs together, then their SYN-ACKs, into the
+ * out each named; a SYN whose SYN-ACK cannot be built turns its verdict
+ * (verdicts[i] for outs + i) to DROP, counted so.  Empties b. */
+void sg_hs_syn_flush(struct sg_proxy_worker *w, struct sg_hs_syn_batch *b, struct sg_out outs[],
+                     enum sg_verdict verdicts[]);
 
 /* WAN, no live connection (or `old`, a closing one): an ACK.  A verdict
  * when it proved a cookie (CONSUME: a SYN went to the server; DROP: bad

@@ -500,8 +500,10 @@ void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
 	struct sg_pkt p[SG_PROXY_BURST_MAX];
 	enum sg_pkt_class cls[SG_PROXY_BURST_MAX];
 	struct sg_flow_ref fr[SG_PROXY_BURST_MAX];
+	struct sg_hs_syn_batch syns;   /* not zeroed: 11 KiB, only n is read first */
 	struct sg_ct *ct = w->p->ct;
 
+	syns.n = 0;
 	w->now_ms = (uint32_t)(now_ns / 1000000u);
 	w->now_us = (uint32_t)(now_ns / 1000u);
 	sg_worker_sync(w);
@@ -524,12 +526,18 @@ void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
 		for (unsigned i = 0; i < m && i < PIPE_ENTRIES; i++)
 			if (fr[i].valid)
 				sg_ct_prefetch_entry(ct, fr[i].h);
+		/* WAN SYNs wait for their cookies' MACs, made together after
+		 * the burst's other frames (handshake.h). */
+		w->syns = port == SG_PORT_WAN ? &syns : NULL;
 		for (unsigned i = 0; i < m; i++) {
 			if (i + PIPE_ENTRIES < m && fr[i + PIPE_ENTRIES].valid)
 				sg_ct_prefetch_entry(ct, fr[i + PIPE_ENTRIES].h);
 			verdicts[base + i] = process_parsed(w, port, &p[i], cls[i], &fr[i], now_ns,
 			                                    &outs[base + i]);
 		}
+		w->syns = NULL;
+		if (syns.n)
+			sg_hs_syn_flush(w, &syns, outs + base, verdicts + base);
 	}
 }
 

@@ -1270,6 +1270,91 @@ static void test_burst_finishes_partial_checksums_before_splicing(void **state)
 	}
 }
 
+/* A WAN burst of SYNs gets its cookies' MACs made together (handshake.h):
+ * the SYN-ACKs are the ones one frame at a time gets, byte for byte, with
+ * the SYN cache on and off.  The SYNs differ in port, ISN, options and
+ * ECN; among them a bad checksum, an ACK of no connection and a SYN with
+ * FIN, so waiting SYNs sit between frames decided at once. */
+static void test_burst_of_syns_gets_the_synacks_of_one_at_a_time(void **state)
+{
+	(void)state;
+	static const uint8_t key[SG_SECRET_MASTER_BYTES] = { 9, 8, 7 };
+	enum { N = SG_PROXY_BURST_MAX };
+	static uint8_t fa[N][H_FRAME_MAX], fb[N][H_FRAME_MAX];
+	static uint8_t oa[N][SG_OUT_MAX][SG_OUT_FRAME_MAX], ob[N][SG_OUT_MAX][SG_OUT_FRAME_MAX];
+
+	for (int cache_on = 0; cache_on < 2; cache_on++) {
+		FOR_EACH_FLAVOUR(fl) {
+			struct sg_proxy_config cfg;
+			struct h a, b;
+			uint32_t len[N];
+			uint8_t *frames[N];
+			enum sg_verdict vb[N];
+			struct sg_out outs[N];
+			unsigned synacks = 0;
+
+			sg_proxy_config_default(&cfg);
+			cfg.ct.capacity = 1024;
+			cfg.shared_key = key;
+			h_syn_cache = cache_on;
+			cfg.halfopen.max_syn_rate = SG_HALFOPEN_MAX_SYN_RATE;
+			cfg.halfopen.max_fill_pct = 100;
+			h_init(&a, fl, &cfg);
+			h_init(&b, fl, &cfg);
+			h_syn_cache = false;
+			for (unsigned i = 0; i < N; i++) {
+				struct h_opts co = { .mss = (uint16_t)(i % 7 ? 536 + i * 131 : 0),
+				                     .ws = i % 5 ? (int)(i % 15) : -1,
+				                     .sack = i % 3 != 0, .ts = i % 4 != 1 };
+				struct sg_tcp_opts o = h_syn_opts(&co, 1000 + i, 0);
+				uint8_t flags = SG_TCP_SYN | (i % 6 == 2 ? SG_TCP_ECE | SG_TCP_CWR : 0);
+
+				a.cport = (uint16_t)(30000 + i);
+				if (i == 11)
+					h_build(&a, 1, SG_TCP_ACK, 5, 12345, 1000, NULL, 0);
+				else
+					h_build(&a, 1, flags, 0x9e3779b9u * (i + 1), 0, (uint16_t)(1000 + i), &o, 0);
+				if (i == 17)       /* bad checksum: a bit of the ISN */
+					a.frame[SG_ETH_HLEN + (fl == H_V4_VLAN ? 8 : 0) + (fl == H_V6 ? 40 : 20) + 4] ^= 0x40;
+				if (i == 23)
+					h_build(&a, 1, SG_TCP_SYN | SG_TCP_FIN, 77, 0, 1000, &o, 0);
+				memcpy(fa[i], a.frame, a.frame_len);
+				memcpy(fb[i], a.frame, a.frame_len);
+				len[i] = a.frame_len;
+				frames[i] = fb[i];
+				outs[i].n = 0;
+				outs[i].cap = SG_OUT_MAX;
+				for (unsigned k = 0; k < SG_OUT_MAX; k++)
+					outs[i].f[k].buf = ob[i][k];
+			}
+			sg_proxy_process_burst(b.w, SG_PORT_WAN, frames, len, N, b.now, vb, outs);
+			for (unsigned i = 0; i < N; i++) {
+				struct sg_out out = { .n = 0, .cap = SG_OUT_MAX };
+				enum sg_verdict va;
+
+				for (unsigned k = 0; k < SG_OUT_MAX; k++)
+					out.f[k].buf = oa[i][k];
+				va = sg_proxy_process(a.w, SG_PORT_WAN, fa[i], len[i], a.now, &out);
+				assert_int_equal(va, vb[i]);
+				assert_int_equal(out.n, outs[i].n);
+				for (unsigned k = 0; k < out.n; k++) {
+					assert_int_equal(out.f[k].len, outs[i].f[k].len);
+					assert_memory_equal(out.f[k].buf, outs[i].f[k].buf, out.f[k].len);
+				}
+				synacks += out.n;
+			}
+			assert_memory_equal(sg_proxy_stats(a.w), sg_proxy_stats(b.w), sizeof(struct sg_stats));
+			assert_int_equal(h_stat(&b, SG_STAT_SYNACK_SENT), N - 3);
+			assert_int_equal(synacks, N - 3);
+			assert_int_equal(h_stat(&b, SG_STAT_SYN_CACHED), cache_on ? N - 3 : 0);
+			assert_int_equal(h_stat(&b, SG_STAT_DROP_BAD_CSUM), 1);
+			assert_int_equal(outs[11].n + outs[17].n + outs[23].n, 0);
+			h_fini(&a);
+			h_fini(&b);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1303,6 +1388,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_quote_of_any_length_fixes_seq_and_tcp_checksum_only_if_quoted),
 		cmocka_unit_test(test_non_tcp_and_fragments_are_bridged),
 		cmocka_unit_test(test_burst_decides_exactly_like_one_frame_at_a_time),
+		cmocka_unit_test(test_burst_of_syns_gets_the_synacks_of_one_at_a_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
