@@ -620,6 +620,13 @@ uint32_t sg_ct_count(const struct sg_ct *ct)
 	return n;
 }
 
+void sg_ct_walk(const struct sg_ct *ct, sg_ct_walk_fn fn, void *arg)
+{
+	for (uint32_t idx = 1; idx <= ct->capacity; idx++)
+		if (ct->pool[idx].state != SG_CT_FREE)
+			fn(arg, &ct->pool[idx]);
+}
+
 uint32_t sg_ct_capacity(const struct sg_ct *ct)
 {
 	return ct->capacity;
