@@ -79,6 +79,7 @@ static const struct opt opts[] = {
 	{ .path = "log.level", .type = T_ENUM, .off = OFF(log_level), .width = W(log_level),
 	  .choices = "error|warning|notice|info|debug", .live = true },
 	STR("control.socket", ctl_socket),
+	BOOL("handover", handover),
 	UINT("conntrack.capacity", proxy.ct.capacity, SG_CT_MIN_CAPACITY, SG_CT_MAX_CAPACITY),
 	TIMEOUT("syn_sent", SG_CT_SYN_SENT),
 	TIMEOUT("uplink_syn_sent", SG_CT_UP_SYN_SENT),
@@ -147,6 +148,7 @@ void sg_config_default(struct sg_config *c)
 	c->log_target = SG_LOG_STDERR;
 	c->log_level = 3;   /* index of "info" in log.level's choices */
 	strcpy(c->ctl_socket, SG_CTL_DEFAULT_SOCKET);
+	c->handover = true;
 	sg_proxy_config_default(&c->proxy);
 }
 

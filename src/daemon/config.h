@@ -26,6 +26,7 @@ struct sg_config {
 	int      log_level;                   /* 0 error .. 4 debug: LOG_ERR + n */
 	char     ctl_socket[108];             /* sun_path */
 	char     key_file[PATH_MAX];          /* "" = random keys */
+	bool     handover;                    /* hand the table to the next start */
 	struct sg_proxy_config proxy;         /* shared_key stays NULL here */
 	/* Pins are set on the running learn table (sg_proxy_set_pins), not
 	 * part of the proxy's config. */

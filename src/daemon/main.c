@@ -20,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/ctl.h"
+#include "daemon/handover.h"
 #include "daemon/log.h"
 #include "daemon/nic.h"
 #include "daemon/privs.h"
@@ -207,6 +208,7 @@ struct daemon {
 	unsigned cur;
 	bool shared_key;
 	struct sg_csum_notice csum;
+	struct sg_handover ho;
 };
 
 static void needs_restart(void *ctx, const char *option)
@@ -311,7 +313,7 @@ static int open_control(struct daemon *d)
 	return 0;
 }
 
-static int create_proxy(struct daemon *d, unsigned nworkers)
+static int create_proxy(struct daemon *d, const struct cli *cli, bool offline, unsigned nworkers)
 {
 	struct sg_config_secrets sec;
 	struct sg_proxy_config pc;
@@ -323,6 +325,8 @@ static int create_proxy(struct daemon *d, unsigned nworkers)
 		return EXIT_CONFIG;
 	}
 	d->shared_key = pc.shared_key != NULL;
+	sg_handover_begin(&d->ho, d->cfg.handover && !offline, d->cfg.ctl_socket, cli->ifname,
+	                  sec.seed);
 	rc = sg_proxy_create(&pc, nworkers, &d->proxy);
 	explicit_bzero(&sec, sizeof(sec));     /* the core has what it needs */
 	if (rc) {
@@ -338,6 +342,7 @@ static int create_proxy(struct daemon *d, unsigned nworkers)
 		sg_log(LOG_ERR, "learn.pins: refused: %s", strerror(-rc));
 		return EXIT_CONFIG;
 	}
+	sg_handover_load(&d->ho, d->proxy);
 	return 0;
 }
 
@@ -433,7 +438,7 @@ static int start(struct daemon *d, const struct cli *cli)
 	if (offline && d->cfg.threads > 1)
 		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
 	if (!d->cfg.bridge_only)
-		rc = create_proxy(d, nworkers);
+		rc = create_proxy(d, cli, offline, nworkers);
 	if (!rc && !offline)
 		rc = prepare_ports(d, cli);
 	if (!rc)
@@ -466,6 +471,8 @@ static void stop(struct daemon *d)
 		if (n > 0)
 			fprintf(stderr, "synguard: final counters:\n%s", buf);
 	}
+	/* Before the control socket's lock goes: the next daemon waits for it. */
+	sg_handover_stop(&d->ho, d->proxy);
 	sg_ctl_close(d->ctl);
 	sg_workers_stop(d->ws);
 	sg_io_close(d->io);
