@@ -620,11 +620,16 @@ uint32_t sg_ct_count(const struct sg_ct *ct)
 	return n;
 }
 
+/* Every linked entry sits on its owner's wheel while no worker runs, so
+ * the wheels visit the live entries alone: a sweep of the whole pool read
+ * 128 MiB (0.6 s on a loaded machine) to dump one connection. */
 void sg_ct_walk(const struct sg_ct *ct, sg_ct_walk_fn fn, void *arg)
 {
-	for (uint32_t idx = 1; idx <= ct->capacity; idx++)
-		if (ct->pool[idx].state != SG_CT_FREE)
-			fn(arg, &ct->pool[idx]);
+	for (unsigned i = 0; i < ct->nworkers; i++)
+		for (unsigned s = 0; s < WHEEL_SLOTS; s++)
+			for (uint32_t idx = ct->w[i].wheel[s]; idx; idx = ct->pool[idx].wnext)
+				if (ct->pool[idx].state != SG_CT_FREE)
+					fn(arg, &ct->pool[idx]);
 }
 
 uint32_t sg_ct_capacity(const struct sg_ct *ct)

@@ -734,9 +734,53 @@ static void test_concurrent_workers_keep_the_table_consistent(void **state)
 	sg_ct_destroy(ct);
 }
 
+static void count_walked(void *arg, const struct sg_conn *c)
+{
+	unsigned *seen = arg;
+	uint32_t n = (uint32_t)c->key.wan_addr[2] << 8 | c->key.wan_addr[3];
+
+	assert_true(n < 300);
+	seen[n]++;
+}
+
+/* The walk a dump makes visits every live entry once, whatever its
+ * worker, state or time left, and no freed one. */
+static void test_walk_visits_each_live_entry_once(void **state)
+{
+	struct sg_ct *ct = make_ct(1024, 2);
+	unsigned seen[300] = { 0 }, total = 0;
+	struct sg_conn *c, *old;
+	struct sg_flow k;
+	int err;
+
+	(void)state;
+	for (uint32_t n = 0; n < 300; n++) {
+		key4(&k, n, 0);
+		c = insert(ct, n & 1, &k, n % 3 ? SG_CT_ESTABLISHED : SG_CT_SYN_SENT, 1000, &old, &err);
+		assert_non_null(c);
+		if (n % 3 == 0)
+			sg_ct_set_expiry(ct, n & 1, c, 2000);             /* these go */
+		else if (n % 5 == 0)
+			sg_ct_set_expiry(ct, n & 1, c, 1000 + 500 * n);   /* far: checkpoints */
+	}
+	for (uint32_t t = 1000; t < 4000; t += 64)
+		for (unsigned w = 0; w < 2; w++)
+			sg_ct_expire(ct, w, t, NULL, NULL, 1000);
+	sg_ct_walk(ct, count_walked, seen);
+	for (uint32_t n = 0; n < 300; n++) {
+		key4(&k, n, 0);
+		assert_int_equal(seen[n], lookup(ct, 0, &k) ? 1 : 0);
+		total += seen[n];
+	}
+	assert_true(total > 0 && total < 300);
+	assert_int_equal(total, sg_ct_count(ct));
+	sg_ct_destroy(ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walk_visits_each_live_entry_once),
 		cmocka_unit_test(test_insert_then_lookup_finds_the_same_entry_v4_v6),
 		cmocka_unit_test(test_other_vlan_ports_or_family_is_another_flow),
 		cmocka_unit_test(test_flow_make_puts_ipv4_addresses_in_the_first_bytes),
