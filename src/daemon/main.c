@@ -283,6 +283,14 @@ static void log_nic(void *ctx, int level, const char *msg)
 	sg_log_io(ctx, level, msg);
 }
 
+/* The monotonic time of a step of the start or the stop, to find where a
+ * restart's forwarding gap goes (the successor's and the predecessor's
+ * steps share this clock; tests/e2e/handover.sh prints them). */
+static void phase(const char *what)
+{
+	sg_log(LOG_DEBUG, "phase %s at %.3f ms", what, (double)sg_clock_mono_ns() / 1e6);
+}
+
 /* The start, step by step; each returns 0 or the exit code. */
 
 static int check_ports(const struct cli *cli)
@@ -327,7 +335,9 @@ static int create_proxy(struct daemon *d, const struct cli *cli, bool offline, u
 	d->shared_key = pc.shared_key != NULL;
 	sg_handover_begin(&d->ho, d->cfg.handover && !offline, d->cfg.ctl_socket, cli->ifname,
 	                  sec.seed);
+	phase("handover read");
 	rc = sg_proxy_create(&pc, nworkers, &d->proxy);
+	phase("proxy created");
 	explicit_bzero(&sec, sizeof(sec));     /* the core has what it needs */
 	if (rc) {
 		sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
@@ -435,18 +445,23 @@ static int start(struct daemon *d, const struct cli *cli)
 		rc = open_control(d);
 	if (rc)
 		return rc;
+	phase("control open");
 	if (offline && d->cfg.threads > 1)
 		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
 	if (!d->cfg.bridge_only)
 		rc = create_proxy(d, cli, offline, nworkers);
+	phase("table loaded");
 	if (!rc && !offline)
 		rc = prepare_ports(d, cli);
+	phase("ports prepared");
 	if (!rc)
 		rc = open_io(d, cli, offline, nworkers);
+	phase("io open");
 	if (!rc)
 		rc = start_workers(d, offline);
 	if (rc)
 		return rc;
+	phase("workers started");
 	sg_log(LOG_NOTICE, "running: %u worker%s, %s", sg_workers_count(d->ws),
 	       sg_workers_count(d->ws) == 1 ? "" : "s", d->cfg.bridge_only ? "bridge only" : "proxying");
 	return 0;
@@ -464,6 +479,7 @@ static void stop(struct daemon *d)
 		int n;
 
 		sg_workers_halt(d->ws);
+		phase("workers halted");
 		sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur ^ 1]);
 		/* Drops since the last snapshot would go unexplained otherwise. */
 		sg_counters_notice_csum(&d->csum, &d->snap[d->cur ^ 1]);
@@ -473,12 +489,17 @@ static void stop(struct daemon *d)
 	}
 	/* Before the control socket's lock goes: the next daemon waits for it. */
 	sg_handover_stop(&d->ho, d->proxy);
+	phase("handover written");
 	sg_ctl_close(d->ctl);
 	sg_workers_stop(d->ws);
+	phase("workers stopped");
 	sg_io_close(d->io);
+	phase("io closed");
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		sg_nic_restore(d->nic[p]);
+	phase("ports restored");
 	sg_proxy_destroy(d->proxy);
+	phase("proxy destroyed");
 }
 
 /* The configuration: defaults, the file, the command line over it. */
@@ -539,6 +560,7 @@ static void serve(struct daemon *d, const struct cli *cli, int sfd)
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo != SIGHUP) {
 					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
+					phase("stop signal");
 					return;
 				}
 				reload(d, cli->config);
@@ -579,6 +601,7 @@ int main(int argc, char **argv)
 		return rc;
 	sg_log_open((enum sg_log_target)d.cfg.log_target,
 	            cli.verbose ? LOG_DEBUG : LOG_ERR + d.cfg.log_level);
+	phase("configured");
 
 	/* Workers inherit this mask: signals reach only the signalfd. */
 	sigemptyset(&mask);

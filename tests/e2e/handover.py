@@ -4,8 +4,9 @@
   handover.py probe-send ADDR PORT
       one UDP datagram a millisecond to ADDR:PORT until killed
   handover.py probe-recv ADDR PORT --ready F
-      receives them until SIGTERM, then prints how many arrived and the
-      longest time between two arrivals (the forwarding gap), in ms
+      receives them until SIGTERM, then prints how many arrived, the
+      longest time between two arrivals (the forwarding gap) and when it
+      began (CLOCK_MONOTONIC), in ms
   handover.py cookie-syn IFACE DSTMAC SRC SPORT DST DPORT OUT
       sends a bare SYN through AF_PACKET, waits for the SYN-ACK and writes
       "ISN COOKIE" to OUT
@@ -48,6 +49,7 @@ def cmd_probe_recv(a):
         open(a.ready, 'w').close()
     last = None
     gap = 0.0
+    gap_from = 0.0
     n = 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -57,12 +59,14 @@ def cmd_probe_recv(a):
             except socket.timeout:
                 continue
             now = time.monotonic()
-            if last is not None:
-                gap = max(gap, now - last)
+            if last is not None and now - last > gap:
+                gap, gap_from = now - last, last
             last = now
             n += 1
     finally:
-        print('probes %d gap_ms %.1f' % (n, gap * 1000), flush=True)
+        # time.monotonic() is CLOCK_MONOTONIC, synguard's phase clock.
+        print('probes %d gap_ms %.1f from_ms %.3f' % (n, gap * 1000, gap_from * 1000),
+              flush=True)
 
 
 def mac(text):

@@ -112,7 +112,7 @@ RUN=0
 start() {
   RUN=$((RUN + 1))
   # ip netns exec itself, not a function: $! must be synguard's pid.
-  ip netns exec "$NM" "$1" --lan lan0 --wan wan0 --io "$BACKEND" --threads 1 -c "$TMP/sg.conf" \
+  ip netns exec "$NM" "$1" --lan lan0 --wan wan0 --io "$BACKEND" --threads 1 -c "$TMP/sg.conf" -v \
     >"$TMP/sg.$RUN.out" 2>"$TMP/sg.$RUN.err" &
   SGPID=$!
 }
@@ -213,7 +213,13 @@ fi
 kill "$PS" "$PR"
 wait "$PR" || true     # timeout answers SIGTERM with its own status
 [ -s "$TMP/probe.out" ] || fail "the probe receiver reported nothing"
-read -r _ n _ gap <"$TMP/probe.out"
+read -r _ n _ gap _ from <"$TMP/probe.out"
 echo "  forwarding gap: ${gap} ms (longest time between two of $n UDP probes sent 1 ms apart, two restarts)"
+# Where it went: each daemon's steps (synguard -v), in ms from the gap's start.
+for r in 1 2 3; do
+  sed -n 's/.*debug: phase \(.*\) at \([0-9.]*\) ms$/\2 \1/p' "$TMP/sg.$r.err" |
+    awk -v r="$r" -v f="$from" -v g="$gap" \
+      '$1 >= f - 50 && $1 <= f + g + 50 { $1 = sprintf("%+8.1f", $1 - f); print "    synguard " r ": " $0 }'
+done
 awk -v g="$gap" 'BEGIN { exit !(g > 0 && g <= 1000) }' || fail "forwarding gap ${gap} ms exceeds 1 s"
 echo "PASS: $NAME"
