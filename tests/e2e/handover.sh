@@ -143,6 +143,15 @@ restart() {
   echo "  stop took $(( (t1 - t0) / 1000 )) ms; $(grep -o 'handover: [0-9]* connections written.*' "$TMP/sg.$((RUN - 1)).err")"
 }
 
+# The ports as found: every stop, handover or not, must leave them so.
+ports_state() {
+  for i in wan0 lan0; do
+    inm ethtool -k "$i" | grep -v fixed
+    echo "$i disable_ipv6 $(inm cat /proc/sys/net/ipv6/conf/$i/disable_ipv6 2>/dev/null || echo -)"
+  done
+}
+ports_state >"$TMP/ports.before"
+
 step "start synguard --io $BACKEND"
 start "$SG"
 wait_up
@@ -220,6 +229,16 @@ if grep -q "drop_unknown_connection *[1-9]" "$TMP"/sg.*.err; then
   grep "drop_unknown_connection" "$TMP"/sg.*.err | sed 's/^/  /'
   fail "a successor dropped segments of connections it did not know"
 fi
+
+step "the last stop puts the ports back as found"
+kill -TERM "$SGPID"
+rc=0; wait "$SGPID" || rc=$?
+[ "$rc" = 0 ] || fail "synguard $RUN exited with status $rc"
+SGPID=""
+ports_state >"$TMP/ports.after"
+diff "$TMP/ports.before" "$TMP/ports.after" >&2 ||
+  fail "the ports differ from before the first start (offloads or IPv6 above)"
+echo "  offloads and IPv6 of wan0 and lan0 as before the first start"
 
 kill "$PS" "$PR"
 wait "$PR" || true     # timeout answers SIGTERM with its own status
