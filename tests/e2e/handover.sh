@@ -157,7 +157,9 @@ start "$SG"
 wait_up
 
 step "the server listens; UDP probes every ms; 20 MB upload at 1 MB/s"
-ins timeout 60 python3 "$FPY" accept 10.83.2.2 7001 --ready "$TMP/accept.ready" &
+# Not through ins: a backgrounded function is a subshell, and $! must be
+# the helper itself, or the cleanup leaves it holding stdout for 60 s.
+ip netns exec "$NS" timeout 60 python3 "$FPY" accept 10.83.2.2 7001 --ready "$TMP/accept.ready" &
 BG+=("$!")
 ip netns exec "$NS" timeout 90 python3 "$PY" probe-recv 10.83.2.2 9999 --ready "$TMP/probe.ready" \
   >"$TMP/probe.out" &
