@@ -169,6 +169,12 @@ void sg_ct_offline(struct sg_ct *ct, unsigned worker);
 
 const struct sg_ct_stats *sg_ct_stats(const struct sg_ct *ct, unsigned worker);
 
+/* Calls fn for every entry in use (linked, not FREE), by timer slot: a
+ * dump of the table for the next process (ct_dump.h).  Only while no
+ * worker runs: entries are read without the table's rules for readers. */
+typedef void (*sg_ct_walk_fn)(void *arg, const struct sg_conn *c);
+void sg_ct_walk(const struct sg_ct *ct, sg_ct_walk_fn fn, void *arg);
+
 /* Entries in use (linked), whole table; approximate while workers run. */
 uint32_t sg_ct_count(const struct sg_ct *ct);
 uint32_t sg_ct_capacity(const struct sg_ct *ct);

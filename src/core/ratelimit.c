@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sg_limits.h"
 
@@ -36,6 +37,7 @@ struct sg_ratelimit {
 	uint32_t cost;                /* units of one token: 1000 * nworkers */
 	unsigned nworkers;
 	struct bucket *b;             /* nworkers * nsets windows, worker by worker */
+	size_t bytes;                 /* of b */
 };
 
 void sg_ratelimit_config_default(struct sg_ratelimit_config *c)
@@ -116,12 +118,16 @@ int sg_ratelimit_create(const struct sg_ratelimit_config *c, unsigned nworkers,
 	rl->nworkers = nworkers;
 	rl->cost = MS_PER_S * nworkers;
 	bytes = (size_t)nworkers * rl->nsets * WINDOW_BYTES;
-	rl->b = aligned_alloc(WINDOW_BYTES, bytes);
-	if (!rl->b) {
+	/* Zeroed pages (family 0: every bucket unused), page-aligned, which a
+	 * window's alignment divides.  Not written here: a memset of the
+	 * default 8 MiB was 30-40 ms of a restart's forwarding gap under load. */
+	_Static_assert(4096 % WINDOW_BYTES == 0, "a page holds whole windows");
+	rl->b = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rl->b == MAP_FAILED) {
 		free(rl);
 		return -ENOMEM;
 	}
-	memset(rl->b, 0, bytes);   /* family 0: every bucket unused */
+	rl->bytes = bytes;
 	/* Four words, each depending on all 128 bits of the key. */
 	memcpy(k, key, 16);
 	for (unsigned i = 0; i < 4; i++)
@@ -143,7 +149,7 @@ void sg_ratelimit_destroy(struct sg_ratelimit *rl)
 {
 	if (!rl)
 		return;
-	free(rl->b);
+	munmap(rl->b, rl->bytes);
 	free(rl);
 }
 

@@ -95,6 +95,7 @@ static const struct opt opts[] = {
 	  .off = OFF(flood_syn_rate), .width = W(flood_syn_rate), .live = true },
 	STR("control.socket", ctl_socket),
 	STR_CHECKED("metrics.listen", metrics_listen, check_listen),
+	BOOL("handover", handover),
 	UINT("conntrack.capacity", proxy.ct.capacity, SG_CT_MIN_CAPACITY, SG_CT_MAX_CAPACITY),
 	TIMEOUT("syn_sent", SG_CT_SYN_SENT),
 	TIMEOUT("uplink_syn_sent", SG_CT_UP_SYN_SENT),
@@ -164,6 +165,7 @@ void sg_config_default(struct sg_config *c)
 	c->log_level = 3;   /* index of "info" in log.level's choices */
 	c->flood_syn_rate = SG_EVENTS_FLOOD_RATE_DEFAULT;
 	strcpy(c->ctl_socket, SG_CTL_DEFAULT_SOCKET);
+	c->handover = true;
 	sg_proxy_config_default(&c->proxy);
 }
 

@@ -28,6 +28,7 @@ struct sg_config {
 	char     ctl_socket[108];             /* sun_path */
 	char     key_file[PATH_MAX];          /* "" = random keys */
 	char     metrics_listen[64];          /* "ADDRESS:PORT" of /metrics; "" = off */
+	bool     handover;                    /* hand the table to the next start */
 	struct sg_proxy_config proxy;         /* shared_key stays NULL here */
 	/* Pins are set on the running learn table (sg_proxy_set_pins), not
 	 * part of the proxy's config. */

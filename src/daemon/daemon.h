@@ -12,6 +12,7 @@
 #include "daemon/ctl.h"
 #include "daemon/metrics.h"
 #include "daemon/events.h"
+#include "daemon/handover.h"
 #include "daemon/nic.h"
 #include "daemon/notify.h"
 #include "daemon/worker.h"
@@ -34,6 +35,7 @@ struct sg_daemon {
 	const char *ifname[SG_IO_PORTS];
 	uint64_t started_ns;            /* monotonic, when the workers started */
 	struct sg_events events;        /* what the log's events remember */
+	struct sg_handover ho;          /* the table for the next start */
 };
 
 /* Hands the core a new proxy configuration (sg_proxy_reconfigure), trying

@@ -24,6 +24,7 @@
 #include "daemon/ctl_cmds.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
+#include "daemon/handover.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/nic.h"
@@ -282,6 +283,14 @@ static void log_nic(void *ctx, int level, const char *msg)
 	sg_log_io(ctx, level, msg);
 }
 
+/* The monotonic time of a step of the start or the stop, to find where a
+ * restart's forwarding gap goes (the successor's and the predecessor's
+ * steps share this clock; tests/e2e/handover.sh prints them). */
+static void phase(const char *what)
+{
+	sg_log(LOG_DEBUG, "phase %s at %.3f ms", what, (double)sg_clock_mono_ns() / 1e6);
+}
+
 /* The start, step by step; each returns 0 or the exit code. */
 
 /* The command-line flag that set a config option, or NULL. */
@@ -369,7 +378,7 @@ static void publish_metrics(struct sg_daemon *d)
 	sg_metrics_publish(d->metrics);
 }
 
-static int create_proxy(struct sg_daemon *d, unsigned nworkers)
+static int create_proxy(struct sg_daemon *d, const struct cli *cli, bool offline, unsigned nworkers)
 {
 	struct sg_config_secrets sec;
 	struct sg_proxy_config pc;
@@ -381,7 +390,11 @@ static int create_proxy(struct sg_daemon *d, unsigned nworkers)
 		return EXIT_CONFIG;
 	}
 	d->shared_key = pc.shared_key != NULL;
+	sg_handover_begin(&d->ho, d->cfg.handover && !offline, d->cfg.ctl_socket, cli->ifname,
+	                  sec.seed);
+	phase("handover read");
 	rc = sg_proxy_create(&pc, nworkers, &d->proxy);
+	phase("proxy created");
 	explicit_bzero(&sec, sizeof(sec));     /* the core has what it needs */
 	if (rc) {
 		sg_log(LOG_ERR, "cannot create the proxy: %s: %s%s", errno_name(-rc), strerror(-rc),
@@ -396,6 +409,7 @@ static int create_proxy(struct sg_daemon *d, unsigned nworkers)
 		sg_log(LOG_ERR, "learn.pins: refused: %s", strerror(-rc));
 		return EXIT_CONFIG;
 	}
+	sg_handover_load(&d->ho, d->proxy);
 	return 0;
 }
 
@@ -493,18 +507,23 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 		rc = open_metrics(d);
 	if (rc)
 		return rc;
+	phase("control open");
 	if (offline && d->cfg.threads > 1)
 		sg_log(LOG_NOTICE, "pcap replay has one queue: one worker, not %u", d->cfg.threads);
 	if (!d->cfg.bridge_only)
-		rc = create_proxy(d, nworkers);
+		rc = create_proxy(d, cli, offline, nworkers);
+	phase("table loaded");
 	if (!rc && !offline)
 		rc = prepare_ports(d, cli);
+	phase("ports prepared");
 	if (!rc)
 		rc = open_io(d, cli, offline, nworkers);
+	phase("io open");
 	if (!rc)
 		rc = start_workers(d, offline);
 	if (rc)
 		return rc;
+	phase("workers started");
 	sg_events_init(&d->events, cli->ifname);
 	sg_events_started(&(struct sg_events_start){
 		.version = SG_VERSION, .ifname = { cli->ifname[0], cli->ifname[1] },
@@ -532,6 +551,7 @@ static void stop(struct sg_daemon *d, const char *reason)
 		int n;
 
 		sg_workers_halt(d->ws);
+		phase("workers halted");
 		sg_counters_snapshot(d->ws, d->io, d->proxy, &d->snap[d->cur ^ 1]);
 		/* Drops since the last snapshot would go unexplained otherwise. */
 		sg_counters_notice_csum(&d->csum, &d->snap[d->cur ^ 1]);
@@ -545,12 +565,19 @@ static void stop(struct sg_daemon *d, const char *reason)
 	sg_metrics_stop(d->metrics);
 	/* A capture drains the proxy's rings: it ends before the proxy. */
 	sg_ctl_capture_shutdown();
+	/* Before the control socket's lock goes: the next daemon waits for it. */
+	sg_handover_stop(&d->ho, d->proxy);
+	phase("handover written");
 	sg_ctl_close(d->ctl);
 	sg_workers_stop(d->ws);
+	phase("workers stopped");
 	sg_io_close(d->io);
+	phase("io closed");
 	for (unsigned p = 0; p < SG_IO_PORTS; p++)
 		sg_nic_restore(d->nic[p]);
+	phase("ports restored");
 	sg_proxy_destroy(d->proxy);
+	phase("proxy destroyed");
 }
 
 /* The configuration: defaults, the file, the command line over it. */
@@ -624,6 +651,7 @@ static const char *serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 					static char why[24];
 
 					sg_log(LOG_NOTICE, "%s: stopping", strsignal((int)si.ssi_signo));
+					phase("stop signal");
 					snprintf(why, sizeof(why), "SIG%s", sigabbrev_np((int)si.ssi_signo));
 					return why;
 				}
@@ -680,6 +708,7 @@ int main(int argc, char **argv)
 		sg_log(LOG_INFO, "configuration: %s (no -c given)", SG_DEFAULT_CONFIG);
 	else if (!cli.config)
 		sg_log(LOG_INFO, "no -c given and no %s: every option has its default", SG_DEFAULT_CONFIG);
+	phase("configured");
 
 	/* Workers inherit this mask: signals reach only the signalfd. */
 	sigemptyset(&mask);

@@ -3,8 +3,8 @@
  *
  * Most of what nic.c changes stays changed when the daemon dies, so each
  * change is first written to SG_RUN_DIR/nic-NETNS-IFNAME (a tmpfs: it
- * survives a crash, not a reboot), one line per original setting,
- * appended and synced before the change is made:
+ * survives a crash, not a reboot, like the settings it records), one line
+ * per original setting, appended before the change is made:
  *
  *   synguard-nic 1 IFNAME IFINDEX MAC     who this journal is about
  *   xdp none                              no XDP program was attached
@@ -77,8 +77,9 @@ bool sg_nic_journal_read(struct sg_nic_journal *j, int ifindex, const char *mac,
 int sg_nic_journal_restart(struct sg_nic_journal *j, int ifindex, const char *mac,
                            char *errbuf, size_t errlen);
 
-/* Appends one line and syncs it: on return the change it announces may
- * be made, and a crash from here on leaves the line for the next start.
+/* Appends one line: on return the change it announces may be made, and
+ * the daemon's death from here on leaves the line for the next start (it
+ * is written, not synced: a reboot resets what it records).
  * A failure is also kept in j->err. */
 int sg_nic_journal_add(struct sg_nic_journal *j, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

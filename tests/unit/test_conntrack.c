@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -757,9 +758,94 @@ static void test_concurrent_workers_keep_the_table_consistent(void **state)
 	sg_ct_destroy(ct);
 }
 
+static void count_walked(void *arg, const struct sg_conn *c)
+{
+	unsigned *seen = arg;
+	uint32_t n = (uint32_t)c->key.wan_addr[2] << 8 | c->key.wan_addr[3];
+
+	assert_true(n < 300);
+	seen[n]++;
+}
+
+/* The walk a dump makes visits every live entry once, whatever its
+ * worker, state or time left, and no freed one. */
+/* Resident bytes of this process (/proc/self/statm). */
+static size_t resident_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
+	fclose(f);
+	return resident * 4096;
+}
+
+/* A restart waits for sg_ct_create: writing the 128 MiB pool of the
+ * default capacity took most of a second on a loaded machine.  It must
+ * touch none of it, and still hand each worker's slice out in index
+ * order. */
+static void test_create_touches_no_entry_and_fills_in_index_order(void **state)
+{
+	const uint32_t cap = 1u << 20;     /* 128 MiB of entries */
+	size_t before = resident_bytes();
+	struct sg_ct *ct = make_ct(cap, 2);
+	struct sg_conn *first[2], *c;
+	struct sg_flow k;
+
+	(void)state;
+	assert_true(resident_bytes() - before < 16u << 20);
+	for (uint32_t n = 0; n < 200; n++) {
+		key4(&k, n, 0);
+		c = insert_ok(ct, n & 1, &k, SG_CT_ESTABLISHED, 0);
+		if (n < 2)
+			first[n] = c;
+		else
+			assert_ptr_equal(c, first[n & 1] + n / 2);
+	}
+	/* Worker 1's slice begins where worker 0's ends. */
+	assert_ptr_equal(first[1], first[0] + cap / 2);
+	assert_true(resident_bytes() - before < 16u << 20);
+	sg_ct_destroy(ct);
+}
+
+static void test_walk_visits_each_live_entry_once(void **state)
+{
+	struct sg_ct *ct = make_ct(1024, 2);
+	unsigned seen[300] = { 0 }, total = 0;
+	struct sg_conn *c, *old;
+	struct sg_flow k;
+	int err;
+
+	(void)state;
+	for (uint32_t n = 0; n < 300; n++) {
+		key4(&k, n, 0);
+		c = insert(ct, n & 1, &k, n % 3 ? SG_CT_ESTABLISHED : SG_CT_SYN_SENT, 1000, &old, &err);
+		assert_non_null(c);
+		if (n % 3 == 0)
+			sg_ct_set_expiry(ct, n & 1, c, 2000);             /* these go */
+		else if (n % 5 == 0)
+			sg_ct_set_expiry(ct, n & 1, c, 1000 + 500 * n);   /* far: checkpoints */
+	}
+	for (uint32_t t = 1000; t < 4000; t += 64)
+		for (unsigned w = 0; w < 2; w++)
+			sg_ct_expire(ct, w, t, NULL, NULL, 1000);
+	sg_ct_walk(ct, count_walked, seen);
+	for (uint32_t n = 0; n < 300; n++) {
+		key4(&k, n, 0);
+		assert_int_equal(seen[n], lookup(ct, 0, &k) ? 1 : 0);
+		total += seen[n];
+	}
+	assert_true(total > 0 && total < 300);
+	assert_int_equal(total, sg_ct_count(ct));
+	sg_ct_destroy(ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_touches_no_entry_and_fills_in_index_order),
+		cmocka_unit_test(test_walk_visits_each_live_entry_once),
 		cmocka_unit_test(test_insert_then_lookup_finds_the_same_entry_v4_v6),
 		cmocka_unit_test(test_count_states_counts_each_entry_once_by_its_state),
 		cmocka_unit_test(test_other_vlan_ports_or_family_is_another_flow),

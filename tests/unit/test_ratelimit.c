@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -411,6 +412,32 @@ static void *worker(void *p)
 	return NULL;
 }
 
+/* Resident bytes of this process (/proc/self/statm). */
+static size_t resident_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
+	fclose(f);
+	return resident * 4096;
+}
+
+/* A restart waits for the proxy's tables: creating one must not write
+ * its buckets (the kernel's pages are zero, family 0: unused), and they
+ * still start unused. */
+static void test_create_writes_no_bucket(void **state)
+{
+	size_t before = resident_bytes();
+	struct sg_ratelimit *rl = make(10, 3, 24, 48, SG_RATELIMIT_ENTRIES_MAX, 1);   /* 32 MiB */
+
+	(void)state;
+	assert_true(resident_bytes() - before < 8u << 20);
+	assert_int_equal(drain4(rl, 0, 0xc0000201, 1000), 3);
+	sg_ratelimit_destroy(rl);
+}
+
 static void test_workers_run_concurrently(void **state)
 {
 	(void)state;
@@ -438,6 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_default_and_checks),
+		cmocka_unit_test(test_create_writes_no_bucket),
 		cmocka_unit_test(test_burst_then_rate),
 		cmocka_unit_test(test_workers_share_rate_and_burst),
 		cmocka_unit_test(test_refunds_are_capped_at_the_burst),
