@@ -105,6 +105,10 @@ if [ -z "$NEXT" ]; then
 fi
 echo "  first binary: $SG ($("$SG" --version))"
 echo "  upgrade:      $NEXT ($("$NEXT" --version))"
+if [ -n "${3:-}" ]; then
+  [ "$("$SG" --version)" != "$("$NEXT" --version)" ] && ! cmp -s "$SG" "$NEXT" ||
+    fail "the upgrade $NEXT is the same binary as $SG: the test would prove no upgrade"
+fi
 
 printf 'control = { socket = "%s"; };\nconntrack = { capacity = %s; };\n' "$TMP/ctl.sock" "${HO_CAPACITY:-1048576}" >"$TMP/sg.conf"
 RUN=0
