@@ -34,11 +34,39 @@ static void cmd_stats(struct sg_daemon *d, int argc, char **argv, bool json, str
 		sg_reply_printf(r, "%.*s", n, buf);
 }
 
+/* The stop path writes the table (handover.h) once the workers halt:
+ * the same code as SIGTERM's, so a handover asked for here is exactly
+ * the one a restart makes. */
+static void cmd_handover(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r)
+{
+	(void)argv;
+	if (argc != 1) {
+		sg_reply_fail(r, 2, "handover takes no arguments");
+		return;
+	}
+	if (!d->ho.path[0] || !d->proxy) {
+		sg_reply_fail(r, 1, "nothing to hand over: %s; stop synguard as usual",
+		              !d->proxy ? "bridge only, there is no connection table"
+		                        : "handover = false in the configuration, or a pcap replay");
+		return;
+	}
+	d->stop_request = "synguardctl handover";
+	if (json) {
+		sg_reply_printf(r, "{\"stopping\": true, \"file\": ");
+		sg_reply_json_str(r, d->ho.path);
+		sg_reply_printf(r, ", \"max_age_s\": %d}\n", SG_HANDOVER_MAX_AGE_S);
+	} else
+		sg_reply_printf(r, "stopping: the connection table goes to %s; start the next "
+		                "synguard on the same control socket within %d s\n",
+		                d->ho.path, SG_HANDOVER_MAX_AGE_S);
+}
+
 static void cmd_help(struct sg_daemon *d, int argc, char **argv, bool json, struct sg_reply *r);
 
 static const struct ctl_cmd cmds[] = {
 	{ "help",  "",  "the commands this daemon answers", cmd_help },
 	{ "stats", "",  "counters, with rates per second", cmd_stats },
+	{ "handover", "", "stop, writing the connection table for the next start", cmd_handover },
 	{ "status", "", "pid, version, uptime, ports, workers, table use", sg_ctl_status },
 	{ "pins", "[add PREFIX FIELD VALUE... | del PREFIX [port N]]",
 	  "the operator's pins of server options", sg_ctl_pins },

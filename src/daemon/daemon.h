@@ -36,6 +36,7 @@ struct sg_daemon {
 	uint64_t started_ns;            /* monotonic, when the workers started */
 	struct sg_events events;        /* what the log's events remember */
 	struct sg_handover ho;          /* the table for the next start */
+	const char *stop_request;       /* a command asked the daemon to stop: why */
 };
 
 /* Hands the core a new proxy configuration (sg_proxy_reconfigure), trying

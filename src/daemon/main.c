@@ -672,8 +672,13 @@ static const char *serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}
-		if (pfd[1].revents & POLLIN)
+		if (pfd[1].revents & POLLIN) {
 			sg_ctl_serve(d->ctl, sg_ctl_dispatch, d);
+			if (d->stop_request) {
+				sg_log(LOG_NOTICE, "%s: stopping", d->stop_request);
+				return d->stop_request;
+			}
+		}
 		if (sg_workers_finished(d->ws)) {
 			sg_log(LOG_NOTICE, "input exhausted: stopping");
 			return "input exhausted";

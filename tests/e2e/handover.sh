@@ -5,13 +5,16 @@
 #   [client ns] eth0 --veth-- wan0 [middle ns: synguard] lan0 --veth-- eth0 [server ns]
 #   10.83.1.1                                                       10.83.2.2
 #
-#   handover.sh BACKEND SYNGUARD [NEXT_SYNGUARD]
+#   handover.sh BACKEND SYNGUARD [NEXT_SYNGUARD [SYNGUARDCTL]]
 #     NEXT_SYNGUARD  the binary of the upgrade (default: a copy of SYNGUARD)
+#     SYNGUARDCTL    when given, restart 2 is asked for with
+#                    `synguardctl handover`, not SIGTERM
 #
 # While a 20 MB upload paced at 1 MB/s runs through synguard (and UDP
 # probes cross it every millisecond):
 #  1. synguard gets SIGTERM and the same binary starts again;
-#  2. synguard gets SIGTERM and NEXT_SYNGUARD starts.
+#  2. synguard gets SIGTERM (or synguardctl handover) and NEXT_SYNGUARD
+#     starts.
 # The upload must arrive byte-exact (sha256), each successor must say it
 # continued the connections, and the longest gap in the probes (the
 # forwarding gap) is printed and must be <= 1 s.  Before restart 1 a
@@ -22,6 +25,7 @@ set -euo pipefail
 BACKEND=${1:?backend}
 SG=${2:?synguard}
 NEXT=${3:-}
+CTL=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY="$HERE/handover.py"
 FPY="$HERE/faults.py"
@@ -131,16 +135,27 @@ wait_up() {
 # restart BINARY: SIGTERM, wait for the exit, start BINARY at once (as
 # systemd's restart does on the old one's SIGCHLD: no polling, no other
 # program in between).
-restart() {
+restart() {  # BINARY [ctl]: stop by SIGTERM, or by synguardctl handover
   local t0 t1 rc=0 watchdog
   t0=$(now_us)
-  kill -TERM "$SGPID"
+  if [ "${2:-}" = ctl ]; then
+    # Its reply is read after the successor starts: the check is not
+    # part of the gap.
+    "$CTL" -s "$TMP/ctl.sock" -j handover >"$TMP/ctl-handover.json" ||
+      fail "synguardctl handover: exit $?"
+  else
+    kill -TERM "$SGPID"
+  fi
   ( sleep 10; kill -KILL "$SGPID" 2>/dev/null ) &
   watchdog=$!
   wait "$SGPID" || rc=$?
   t1=$(now_us)
   start "$1"
   kill "$watchdog" 2>/dev/null || true
+  if [ "${2:-}" = ctl ]; then
+    python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert j["stopping"] is True and j["file"].endswith("/handover"), j' \
+      "$TMP/ctl-handover.json" || fail "synguardctl handover said: $(cat "$TMP/ctl-handover.json")"
+  fi
   [ "$rc" = 0 ] || fail "synguard $((RUN - 1)) exited with status $rc (137: did not stop in 10 s)"
   grep -q "handover: .* connections written" "$TMP/sg.$((RUN - 1)).err" ||
     fail "synguard $((RUN - 1)) did not write its table"
@@ -213,8 +228,13 @@ echo "  the server accepted 10.83.1.1:7000: the pre-restart cookie was valid aft
 sleep 2
 kill -0 "$XC" 2>/dev/null || fail "the upload ended before the upgrade: the test proves nothing"
 
-step "restart 2: SIGTERM, the upgraded binary"
-restart "$NEXT"
+if [ -n "$CTL" ]; then
+  step "restart 2: synguardctl handover, the upgraded binary"
+  restart "$NEXT" ctl
+else
+  step "restart 2: SIGTERM, the upgraded binary"
+  restart "$NEXT"
+fi
 wait_up
 
 step "the upload continues to its end"

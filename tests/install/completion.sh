@@ -26,7 +26,7 @@ check() {  # file want words...
 }
 # Each name loads the one file (bash-completion looks a command up by name).
 check "$COMPL_CTL" "stats status" synguardctl st
-check "$COMPL_CTL" "capture conns help pins policy stats status top" synguardctl -s /run/x.sock ""
+check "$COMPL_CTL" "capture conns handover help pins policy stats status top" synguardctl -s /run/x.sock ""
 check "$COMPL_CTL" "add del list" synguardctl pins ""
 check "$COMPL_CTL" "add default del list monitor" synguardctl -j policy ""
 check "$COMPL_CTL" "mss" synguardctl pins add 192.0.2.1 m
