@@ -59,9 +59,9 @@ check "$COMPL" "etc/synguard.conf" synguard --check-config etc/synguard.c
 # compared with the getopt tables in the sources.
 opts() { grep -oP '\{ "\K[a-z-]+(?=", (no|required|optional)_argument)' "$1" | sed 's/^/--/' | sort | tr '\n' ' '; }
 offered() { complete_words "$DEST$1" "${@:2}" | grep '^--' | sort | tr '\n' ' '; }
-[ "$(offered "$COMPL" synguard --)" = "$(opts src/daemon/main.c)" ] \
-  && ok "synguard: every long option of src/daemon/main.c" \
-  || fail "synguard: offers '$(offered "$COMPL" synguard --)', main.c has '$(opts src/daemon/main.c)'"
+[ "$(offered "$COMPL" synguard --)" = "$(opts src/daemon/cli.c)" ] \
+  && ok "synguard: every long option of src/daemon/cli.c" \
+  || fail "synguard: offers '$(offered "$COMPL" synguard --)', cli.c has '$(opts src/daemon/cli.c)'"
 [ "$(offered "$COMPL_CTL" synguardctl --)" = "$(opts tools/ctl/synguardctl.c)" ] \
   && ok "synguardctl: every long option of tools/ctl/synguardctl.c" \
   || fail "synguardctl: offers '$(offered "$COMPL_CTL" synguardctl --)', synguardctl.c has '$(opts tools/ctl/synguardctl.c)'"
