@@ -9,50 +9,8 @@
 #include "core/halfopen.h"
 #include "core/learn.h"
 #include "daemon/clock.h"
+#include "daemon/counter_names.h"
 #include "daemon/log.h"
-
-/* Each counter set's name function, as the snapshot walker takes it (an
- * index rather than each module's enum); NULL leaves an index out. */
-static const char *worker_stat(unsigned i)
-{
-	return sg_worker_stat_name((enum sg_worker_stat)i);
-}
-
-static const char *io_stat(unsigned i)
-{
-	return sg_io_stat_name((enum sg_io_stat)i);
-}
-
-static const char *proxy_stat(unsigned i)
-{
-	return sg_stat_name((enum sg_stat)i);
-}
-
-static const char *bad_reason(unsigned i)
-{
-	return i == SG_BAD_NONE ? NULL : sg_bad_reason_name((enum sg_bad_reason)i);
-}
-
-static const char *ct_stat(unsigned i)
-{
-	return sg_ct_stat_name((enum sg_ct_stat)i);
-}
-
-static const char *ct_state(unsigned i)
-{
-	return i == SG_CT_FREE ? NULL : sg_ct_state_name((enum sg_ct_state)i);
-}
-
-static const char *halfopen_stat(unsigned i)
-{
-	static const char *const names[] = {
-#define SG_HALFOPEN_STAT_NAME(id, name) name,
-		SG_HALFOPEN_STATS_LIST(SG_HALFOPEN_STAT_NAME)
-#undef SG_HALFOPEN_STAT_NAME
-	};
-
-	return i < SG_HALFOPEN_STAT__COUNT ? names[i] : NULL;
-}
 
 static void ct_stats_add(struct sg_ct_stats *d, const struct sg_ct_stats *s)
 {
@@ -79,7 +37,7 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 	memset(s, 0, sizeof(*s));
 	s->at_ns = sg_clock_mono_ns();
 	sg_workers_stats(workers, SG_WORKERS_ALL, &ws);
-	rc |= sg_snapshot_add_set(s, "", worker_stat, ws.c, SG_WORKER_STAT__COUNT);
+	rc |= sg_snapshot_add_set(s, "", sg_cn_worker, ws.c, SG_WORKER_STAT__COUNT);
 	for (unsigned p = 0; p < SG_IO_PORTS; p++) {
 		struct sg_io_stats sum = { { 0 } };
 
@@ -90,7 +48,7 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 			for (unsigned k = 0; k < SG_IO_STAT__COUNT; k++)
 				sum.c[k] += one.c[k];
 		}
-		rc |= sg_snapshot_add_set(s, p == SG_PORT_LAN ? "io_lan_" : "io_wan_", io_stat,
+		rc |= sg_snapshot_add_set(s, p == SG_PORT_LAN ? "io_lan_" : "io_wan_", sg_cn_io,
 		                          sum.c, SG_IO_STAT__COUNT);
 	}
 	if (proxy) {
@@ -106,16 +64,16 @@ void sg_counters_snapshot(struct sg_workers *workers, struct sg_io *io, struct s
 			for (unsigned k = 0; k < SG_HALFOPEN_STAT__COUNT; k++)
 				hs[k] += one[k];
 		}
-		rc |= sg_snapshot_add_set(s, "", proxy_stat, ps.c, SG_STAT__COUNT);
-		rc |= sg_snapshot_add_set(s, "bad_", bad_reason, ps.bad, SG_BAD__COUNT);
+		rc |= sg_snapshot_add_set(s, "", sg_cn_proxy, ps.c, SG_STAT__COUNT);
+		rc |= sg_snapshot_add_set(s, "bad_", sg_cn_bad, ps.bad, SG_BAD__COUNT);
 		rc |= sg_snapshot_add(s, CT_PREFIX "entries", sg_ct_count(ct));
 		rc |= sg_snapshot_add(s, CT_PREFIX "capacity", sg_ct_capacity(ct));
-		rc |= sg_snapshot_add_set(s, CT_PREFIX, ct_stat, cs.c, SG_CT_STAT__COUNT);
-		rc |= sg_snapshot_add_set(s, CT_PREFIX "expired_", ct_state, cs.expired,
+		rc |= sg_snapshot_add_set(s, CT_PREFIX, sg_cn_ct, cs.c, SG_CT_STAT__COUNT);
+		rc |= sg_snapshot_add_set(s, CT_PREFIX "expired_", sg_cn_ct_state, cs.expired,
 		                          SG_CT_STATE_COUNT);
 		/* The SYN cache's counters carry their prefix in their names. */
 		rc |= sg_snapshot_add(s, "halfopen_entries", sg_halfopen_count(sg_proxy_halfopen(proxy)));
-		rc |= sg_snapshot_add_set(s, "", halfopen_stat, hs, SG_HALFOPEN_STAT__COUNT);
+		rc |= sg_snapshot_add_set(s, "", sg_cn_halfopen, hs, SG_HALFOPEN_STAT__COUNT);
 		rc |= sg_snapshot_add(s, "learn_entries", sg_learn_count(sg_proxy_learn(proxy)));
 	}
 	if (rc && !warned) {

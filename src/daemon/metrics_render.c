@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/counter_names.h"
 #include "net/pkt.h"
 
 #define NS "synguard_"
@@ -20,60 +21,19 @@
  * is not a counter) and where a worker's values sit. */
 enum set_id { SET_WORKER, SET_IO, SET_PROXY, SET_BAD, SET_CT, SET_CT_EXPIRED, SET_HALFOPEN };
 
-static const char *worker_stat(unsigned i)
-{
-	return sg_worker_stat_name((enum sg_worker_stat)i);
-}
-
-static const char *io_stat(unsigned i)
-{
-	return sg_io_stat_name((enum sg_io_stat)i);
-}
-
-static const char *proxy_stat(unsigned i)
-{
-	return sg_stat_name((enum sg_stat)i);
-}
-
-static const char *bad_reason(unsigned i)
-{
-	return i == SG_BAD_NONE ? NULL : sg_bad_reason_name((enum sg_bad_reason)i);
-}
-
-static const char *ct_stat(unsigned i)
-{
-	return sg_ct_stat_name((enum sg_ct_stat)i);
-}
-
-static const char *ct_state(unsigned i)
-{
-	return i == SG_CT_FREE ? NULL : sg_ct_state_name((enum sg_ct_state)i);
-}
-
-static const char *const halfopen_names[SG_HALFOPEN_STAT__COUNT] = {
-#define HALFOPEN_NAME(id, name) [SG_HALFOPEN_STAT_##id] = name,
-	SG_HALFOPEN_STATS_LIST(HALFOPEN_NAME)
-#undef HALFOPEN_NAME
-};
-
-static const char *halfopen_stat(unsigned i)
-{
-	return halfopen_names[i];
-}
-
 static const struct set {
 	const char *(*name)(unsigned);
 	unsigned n;
 	bool proxy;          /* only with a proxy */
 	bool per_port;       /* one instance per port (label port) */
 } sets[] = {
-	[SET_WORKER]     = { worker_stat, SG_WORKER_STAT__COUNT, false, false },
-	[SET_IO]         = { io_stat, SG_IO_STAT__COUNT, false, true },
-	[SET_PROXY]      = { proxy_stat, SG_STAT__COUNT, true, false },
-	[SET_BAD]        = { bad_reason, SG_BAD__COUNT, true, false },
-	[SET_CT]         = { ct_stat, SG_CT_STAT__COUNT, true, false },
-	[SET_CT_EXPIRED] = { ct_state, SG_CT_STATE_COUNT, true, false },
-	[SET_HALFOPEN]   = { halfopen_stat, SG_HALFOPEN_STAT__COUNT, true, false },
+	[SET_WORKER]     = { sg_cn_worker, SG_WORKER_STAT__COUNT, false, false },
+	[SET_IO]         = { sg_cn_io, SG_IO_STAT__COUNT, false, true },
+	[SET_PROXY]      = { sg_cn_proxy, SG_STAT__COUNT, true, false },
+	[SET_BAD]        = { sg_cn_bad, SG_BAD__COUNT, true, false },
+	[SET_CT]         = { sg_cn_ct, SG_CT_STAT__COUNT, true, false },
+	[SET_CT_EXPIRED] = { sg_cn_ct_state, SG_CT_STATE_COUNT, true, false },
+	[SET_HALFOPEN]   = { sg_cn_halfopen, SG_HALFOPEN_STAT__COUNT, true, false },
 };
 
 static const uint64_t *set_values(const struct sg_metrics_worker *w, enum set_id id, unsigned port)
