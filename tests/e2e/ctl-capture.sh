@@ -93,7 +93,7 @@ inm ip link set wan0 up; inm ip link set lan0 up
 
 step "start synguard"
 printf 'control = { socket = "%s"; };\n' "$SOCK" >"$TMP/sg.conf"
-inm "$SG" --lan lan0 --wan wan0 --io afpacket --threads 1 -c "$TMP/sg.conf" \
+ip netns exec "$NM" "$SG" --lan lan0 --wan wan0 --io afpacket --threads 1 -c "$TMP/sg.conf" \
   >"$TMP/sg.out" 2>"$TMP/sg.err" &
 SGPID=$!
 for _ in $(seq 100); do
