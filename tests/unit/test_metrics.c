@@ -122,7 +122,7 @@ static void test_each_family_has_help_and_type_first(void **state)
 	fill(true, 2);
 	t = render("0.1.0");
 	for (line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char fam[96], help[96];
+		char fam[96], help[96 + sizeof("# TYPE  ")];
 
 		if (sscanf(line, "# HELP %95s %95s", fam, help) == 2) {
 			for (unsigned i = 0; i < nf; i++)
