@@ -37,6 +37,7 @@ struct sg_daemon {
 	struct sg_events events;        /* what the log's events remember */
 	struct sg_handover ho;          /* the table for the next start */
 	const char *stop_request;       /* a command asked the daemon to stop: why */
+	int stop_status;                /* the exit status of a stop the daemon decided */
 };
 
 /* Hands the core a new proxy configuration (sg_proxy_reconfigure), trying

@@ -504,6 +504,17 @@ static const char *serve(struct sg_daemon *d, const struct cli *cli, int sfd)
 			publish_metrics(d);
 			sg_events_observe(&d->events, d->proxy, d->cfg.flood_syn_rate,
 			                  &d->snap[d->cur ^ 1], &d->snap[d->cur]);
+			for (unsigned p = 0; p < SG_IO_PORTS; p++)
+				if (sg_nic_gone(d->nic[p])) {
+					/* Its sockets are dead for good: a worker would
+					 * poll them in vain, and forwarding is over. */
+					sg_log(LOG_ERR, "%s port %s: the interface is gone (deleted, its "
+					       "driver unloaded or moved to another namespace); nothing "
+					       "can pass: stopping. Start synguard again once it is back",
+					       p == SG_PORT_LAN ? "lan" : "wan", d->ifname[p]);
+					d->stop_status = EXIT_IO;
+					return "port gone";
+				}
 			if (d->shared_key)
 				sg_proxy_set_cookie_clock(d->proxy, realtime_offset_ns());
 		}
@@ -564,5 +575,5 @@ int main(int argc, char **argv)
 
 	sg_notify_stopping();
 	stop(&d, why);
-	return rc;
+	return rc ? rc : d.stop_status;
 }

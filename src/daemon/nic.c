@@ -562,3 +562,10 @@ unsigned sg_nic_channels(const struct sg_nic *n)
 {
 	return n->channels_now;
 }
+
+bool sg_nic_gone(const struct sg_nic *n)
+{
+	char name[IF_NAMESIZE];
+
+	return n && !if_indextoname((unsigned)n->ifindex, name) && errno == ENXIO;
+}

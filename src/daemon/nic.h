@@ -19,6 +19,8 @@
 #ifndef SG_DAEMON_NIC_H
 #define SG_DAEMON_NIC_H
 
+#include <stdbool.h>
+
 #include "io/io.h"   /* sg_io_log_fn */
 
 struct sg_nic_opts {
@@ -47,5 +49,11 @@ void sg_nic_restore(struct sg_nic *nic);
 
 /* Combined channels the interface has now (after prepare), 0 if unknown. */
 unsigned sg_nic_channels(const struct sg_nic *nic);
+
+/* True when the interface prepared is gone (deleted, its driver unloaded,
+ * moved to another namespace): no interface has its index any more, and
+ * the sockets bound to it will never carry a frame again.  A rename is
+ * not gone.  NULL is never gone. */
+bool sg_nic_gone(const struct sg_nic *nic);
 
 #endif
