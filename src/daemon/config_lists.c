@@ -442,12 +442,20 @@ syntax:
 	FAIL("%s: \"%s\" is not a list like 1,3,5-7 of integers in %ld..%ld", who, text, l->min, l->max);
 }
 
-static void print_prefix(FILE *f, uint8_t family, uint8_t len, const uint8_t *addr)
+void sg_cfg_prefix_text(uint8_t family, uint8_t len, const uint8_t *addr, char *buf, size_t cap)
 {
 	char text[INET6_ADDRSTRLEN];
 
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, text, sizeof(text));
-	fprintf(f, "\"%s/%u\"", text, len);
+	snprintf(buf, cap, "%s/%u", text, len);
+}
+
+static void print_prefix(FILE *f, uint8_t family, uint8_t len, const uint8_t *addr)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+
+	sg_cfg_prefix_text(family, len, addr, text, sizeof(text));
+	fprintf(f, "\"%s\"", text);
 }
 
 static void print_rule(FILE *f, const struct sg_policy_rule *r)

@@ -54,6 +54,9 @@ int sg_cfg_list_text(const struct sg_cfg_list *l, const char *who, const char *t
 int sg_cfg_entry_words(const struct sg_cfg_list *l, int argc, char *const argv[], const char *who,
                        void *entry, char *err, size_t errlen);
 
+/* A prefix as the file writes it, "ADDRESS/LENGTH" (family 4 or 6). */
+void sg_cfg_prefix_text(uint8_t family, uint8_t len, const uint8_t *addr, char *buf, size_t cap);
+
 /* The n entries in config syntax: [ ... ] or ( { ... }, ... ). */
 void sg_cfg_list_print(const struct sg_cfg_list *l, const uint8_t *entries, unsigned long n,
                        FILE *f);

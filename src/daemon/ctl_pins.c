@@ -6,8 +6,8 @@
  * (config_lists.c reads them: one home for the syntax). */
 #include "daemon/ctl_cmd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>   /* INET6_ADDRSTRLEN */
 #include <string.h>
 
 #include "daemon/config_lists.h"
@@ -16,21 +16,13 @@ static const struct sg_cfg_list pin_list = {
 	.kind = SG_LIST_PIN, .width = sizeof(struct sg_learn_pin), .n_max = SG_LEARN_PINS_MAX,
 };
 
-static void prefix_text(const struct sg_learn_pin *p, char *buf, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
-	snprintf(buf, cap, "%s/%u", a, p->plen);
-}
-
 /* Text: the words `pins add` takes; JSON: every field, null when not pinned. */
 static void put_pin(struct sg_reply *r, const struct sg_learn_pin *p, bool json)
 {
 	const struct sg_learned *l = &p->opts;
 	char pre[INET6_ADDRSTRLEN + 8];
 
-	prefix_text(p, pre, sizeof(pre));
+	sg_cfg_prefix_text(p->family, p->plen, p->addr, pre, sizeof(pre));
 	if (!json) {
 		sg_reply_printf(r, "%s", pre);
 		if (p->port)

@@ -8,8 +8,8 @@
  * reads them: one home for the syntax). */
 #include "daemon/ctl_cmd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>   /* INET6_ADDRSTRLEN */
 #include <string.h>
 
 #include "daemon/config_lists.h"
@@ -17,14 +17,6 @@
 static const struct sg_cfg_list rule_list = {
 	.kind = SG_LIST_RULE, .width = sizeof(struct sg_policy_rule), .n_max = SG_POLICY_RULES_MAX,
 };
-
-static void prefix_text(const struct sg_prefix *p, char *buf, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
-	snprintf(buf, cap, "%s/%u", a, p->len);
-}
 
 static void ports_text(const struct sg_policy_rule *rule, char *buf, size_t cap)
 {
@@ -41,7 +33,7 @@ static void put_rule(struct sg_reply *r, const struct sg_policy_rule *rule, unsi
 	char pre[INET6_ADDRSTRLEN + 8], ports[16];
 	bool any = rule->port_lo == 0 && rule->port_hi == UINT16_MAX;
 
-	prefix_text(&rule->dst, pre, sizeof(pre));
+	sg_cfg_prefix_text(rule->dst.family, rule->dst.len, rule->dst.addr, pre, sizeof(pre));
 	ports_text(rule, ports, sizeof(ports));
 	if (json)
 		sg_reply_printf(r, "{\"index\": %u, \"dst\": \"%s\", \"port_lo\": %u, \"port_hi\": %u, "
@@ -60,7 +52,7 @@ static void put_prefixes(struct sg_reply *r, const char *name, const struct sg_p
 	if (json)
 		sg_reply_printf(r, ", \"%s\": [", name);
 	for (unsigned i = 0; i < n; i++) {
-		prefix_text(&p[i], pre, sizeof(pre));
+		sg_cfg_prefix_text(p[i].family, p[i].len, p[i].addr, pre, sizeof(pre));
 		if (json)
 			sg_reply_printf(r, "%s\"%s\"", i ? ", " : "", pre);
 		else
