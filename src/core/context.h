@@ -34,6 +34,7 @@ struct sg_proxy_worker {
 	uint8_t drop_why;                /* the last drop counter counted */
 	struct sg_cap_ring *cap_ring;
 	struct sg_secret_cache keys;
+	struct sg_cookie_clock cookie_clock;   /* read at most once per time */
 	/* Set while a burst runs: its SYNs wait here for their MACs
 	 * (handshake.h); NULL: a SYN is answered at once. */
 	struct sg_hs_syn_batch *syns;

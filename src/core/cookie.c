@@ -123,29 +123,35 @@ static inline uint32_t ts_mac(uint64_t m)
 	return (uint32_t)(m >> 32) & ((1u << SG_COOKIE_TS_MAC_BITS) - 1);
 }
 
-void sg_cookie_prepare(const struct sg_cookie_config *cfg, const struct sg_secret *s,
-                       struct sg_secret_cache *cache, const struct sg_flow *f,
-                       uint32_t client_isn, const struct sg_tcp_opts *o, bool ecn,
-                       uint64_t now_ns, struct sg_cookie_prep *pr)
+void sg_cookie_clock_read(const struct sg_secret *s, struct sg_secret_cache *cache,
+                          uint64_t now_ns, struct sg_cookie_clock *ck)
+{
+	ck->at_ns = now_ns;
+	ck->epoch = sg_secret_epoch(s, now_ns);
+	ck->ts_clock = (uint32_t)(now_ns / 1000000u >> TS_CLOCK_SHIFT) & 0xffffff;
+	ck->key = *sg_secret_key(s, cache, ck->epoch);
+}
+
+void sg_cookie_prepare(const struct sg_cookie_config *cfg, const struct sg_cookie_clock *ck,
+                       const struct sg_flow *f, uint32_t client_isn,
+                       const struct sg_tcp_opts *o, bool ecn, struct sg_cookie_prep *pr)
 {
 	unsigned fam = f->family == 4 ? 0 : 1;
 	uint16_t mss = (o->present & SG_OPT_MSS) ? o->mss : mss_floor[fam];
-	uint32_t epoch = sg_secret_epoch(s, now_ns);
 	unsigned ws = (o->present & SG_OPT_WS) ? (o->wscale > SG_TCP_WSCALE_MAX ? SG_TCP_WSCALE_MAX : o->wscale) : SG_COOKIE_WS_NONE;
 	bool sack = (o->present & SG_OPT_SACKPERM) != 0;
 	bool ts = (o->present & SG_OPT_TS) != 0;
 	unsigned isn_idx = mss_index(cfg->isn_mss[fam], cfg->isn_mss_n[fam], mss);
 	unsigned ts_idx = mss_index(cfg->ts_mss[fam], cfg->ts_mss_n[fam], mss);
-	uint8_t isn_low = (uint8_t)((epoch & 1) << 7 | (sack ? 1u : 0u) << 6 | ws << 2 | isn_idx);
-	uint32_t clock = (uint32_t)(now_ns / 1000000u >> TS_CLOCK_SHIFT) & 0xffffff;
+	uint8_t isn_low = (uint8_t)((ck->epoch & 1) << 7 | (sack ? 1u : 0u) << 6 | ws << 2 | isn_idx);
 	uint8_t ts_low5 = (uint8_t)((ecn ? 1u : 0u) << 4 | ts_idx);
 
-	pr->key = *sg_secret_key(s, cache, epoch);
-	pr->nwords = (uint8_t)cookie_input(pr->w, f, client_isn, epoch, isn_low, ts, ts ? clock : 0,
-	                                   ts ? ts_low5 : 0);
+	pr->key = ck->key;
+	pr->nwords = (uint8_t)cookie_input(pr->w, f, client_isn, ck->epoch, isn_low, ts,
+	                                   ts ? ck->ts_clock : 0, ts ? ts_low5 : 0);
 	pr->isn_low = isn_low;
 	pr->ts_low5 = ts_low5;
-	pr->clock = clock;
+	pr->clock = ck->ts_clock;
 	pr->mss = ts ? cfg->ts_mss[fam][ts_idx] : cfg->isn_mss[fam][isn_idx];
 	pr->wscale = (uint8_t)ws;
 	pr->ts = ts;
@@ -225,8 +231,10 @@ void sg_cookie_make(const struct sg_cookie_config *cfg, const struct sg_secret *
                     uint64_t now_ns, struct sg_cookie_result *out)
 {
 	struct sg_cookie_prep pr;
+	struct sg_cookie_clock ck;
 
-	sg_cookie_prepare(cfg, s, cache, f, client_isn, o, ecn, now_ns, &pr);
+	sg_cookie_clock_read(s, cache, now_ns, &ck);
+	sg_cookie_prepare(cfg, &ck, f, client_isn, o, ecn, &pr);
 	sg_cookie_finish(&pr, sg_cookie_prep_mac(&pr), out);
 }
 

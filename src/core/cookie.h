@@ -101,10 +101,20 @@ struct sg_cookie_prep {
 	bool     ts, sack, ecn;
 };
 
-void sg_cookie_prepare(const struct sg_cookie_config *cfg, const struct sg_secret *s,
-                       struct sg_secret_cache *cache, const struct sg_flow *f,
-                       uint32_t client_isn, const struct sg_tcp_opts *opts, bool ecn,
-                       uint64_t now_ns, struct sg_cookie_prep *pr);
+/* The cookie clock read once for many SYNs (a burst shares its time):
+ * the epoch, its key, and the timestamp cookie's clock. */
+struct sg_cookie_clock {
+	uint64_t at_ns;                      /* the cookie clock it was read at */
+	uint32_t epoch;
+	uint32_t ts_clock;
+	struct sg_siphash_key key;           /* a copy, as in sg_cookie_prep */
+};
+void sg_cookie_clock_read(const struct sg_secret *s, struct sg_secret_cache *cache,
+                          uint64_t now_ns, struct sg_cookie_clock *ck);
+
+void sg_cookie_prepare(const struct sg_cookie_config *cfg, const struct sg_cookie_clock *ck,
+                       const struct sg_flow *f, uint32_t client_isn,
+                       const struct sg_tcp_opts *opts, bool ecn, struct sg_cookie_prep *pr);
 uint64_t sg_cookie_prep_mac(const struct sg_cookie_prep *pr);
 /* mac[i] = sg_cookie_prep_mac(pr[i]) for i < n, four at a time where
  * inputs share a length and a key (siphash_x4.h). */

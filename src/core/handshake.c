@@ -97,10 +97,20 @@ static bool syn_answer(struct sg_proxy_worker *w, struct sg_pkt *p, const struct
 	return true;
 }
 
+/* A burst's frames share one time: the cookie clock is read for the
+ * first SYN and reused by the rest. */
+static const struct sg_cookie_clock *cookie_clock(struct sg_proxy_worker *w, uint64_t now_ns)
+{
+	uint64_t at = sg_cookie_clock(w->p, now_ns);
+
+	if (at != w->cookie_clock.at_ns || !at)
+		sg_cookie_clock_read(w->p->secret, &w->keys, at, &w->cookie_clock);
+	return &w->cookie_clock;
+}
+
 enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
                           uint64_t now_ns, struct sg_out *out)
 {
-	const struct sg_proxy *px = w->p;
 	struct sg_hs_syn_batch *b = w->syns;
 	struct sg_hs_syn_wait one, *e;
 	struct sg_cookie_result ck;
@@ -115,9 +125,9 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 
 	e = b && b->n < SG_PROXY_BURST_MAX ? &b->e[b->n] : &one;
 	offer(w, p, &e->o, &e->mss);
-	sg_cookie_prepare(&w->cfg->cookie, px->secret, &w->keys, k, p->seq, &e->o,
+	sg_cookie_prepare(&w->cfg->cookie, cookie_clock(w, now_ns), k, p->seq, &e->o,
 	                  (p->tcp_flags & (SG_TCP_ECE | SG_TCP_CWR)) == (SG_TCP_ECE | SG_TCP_CWR),
-	                  sg_cookie_clock(px, now_ns), &e->prep);
+	                  &e->prep);
 	if (e != &one) {
 		e->p = p;
 		e->k = k;

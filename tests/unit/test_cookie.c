@@ -322,6 +322,7 @@ static void test_burst_cookies_equal_single_ones(void **state)
 	(void)state;
 	struct env *v = env_new(NULL);
 	struct sg_cookie_prep prep[64];
+	struct sg_cookie_clock ck;
 	const struct sg_cookie_prep *pp[64];
 	uint64_t mac[64];
 
@@ -352,8 +353,8 @@ static void test_burst_cookies_equal_single_ones(void **state)
 			ecn[i] = rand() % 2;
 			/* Either side of the boundary between epochs 1000 and 1001. */
 			now[i] = T0 + 32 * SEC - SEC + (uint64_t)(rand() % 2000) * 1000000u;
-			sg_cookie_prepare(&v->cfg, v->s, &v->cache, &f[i], isn[i], &o[i], ecn[i], now[i],
-			                  &prep[i]);
+			sg_cookie_clock_read(v->s, &v->cache, now[i], &ck);
+			sg_cookie_prepare(&v->cfg, &ck, &f[i], isn[i], &o[i], ecn[i], &prep[i]);
 			pp[i] = &prep[i];
 		}
 		sg_cookie_mac_n(pp, n, mac);
