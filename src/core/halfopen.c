@@ -25,6 +25,8 @@ struct ho_worker {
 	struct sg_halfopen_entry *e;       /* beside them, slot for slot */
 	uint32_t win_start, cur, prev;     /* the rate: this window's SYNs, the last's */
 	uint32_t hand;                     /* the next bucket to sweep */
+	uint32_t swept_ms;                 /* the last tick's clock */
+	uint32_t sweep_carry;              /* buckets owed, times SWEEP_MS */
 	uint32_t used;                     /* read by metrics */
 	uint8_t  cookies_only;             /* read by metrics */
 	uint64_t st[SG_HALFOPEN_STAT__COUNT];
@@ -137,7 +139,7 @@ static uint32_t locate(const struct sg_halfopen *h, const struct sg_flow *k, uin
 	return ((uint32_t)(x >> 32) & h->mask) * SG_HALFOPEN_WAYS;
 }
 
-static void sweep(struct sg_halfopen *h, struct ho_worker *w, uint32_t now)
+static void sweep_bucket(struct sg_halfopen *h, struct ho_worker *w, uint32_t now)
 {
 	uint32_t first = (w->hand++ & h->mask) * SG_HALFOPEN_WAYS;
 
@@ -148,6 +150,28 @@ static void sweep(struct sg_halfopen *h, struct ho_worker *w, uint32_t now)
 		}
 }
 
+void sg_halfopen_tick(struct sg_halfopen *h, unsigned worker, uint32_t now_ms)
+{
+	struct ho_worker *w = &h->w[worker];
+	uint32_t el = now_ms - w->swept_ms, n;
+	uint64_t owed;
+
+	w->swept_ms = now_ms;
+	if (el >= 0x80000000u || !LD_RLX(&w->used)) {
+		w->sweep_carry = 0;
+		return;
+	}
+	/* The whole cache every SG_HALFOPEN_SWEEP_MS, in step with the clock;
+	 * a long pause between ticks sweeps it once, not many times. */
+	if (el > SG_HALFOPEN_SWEEP_MS)
+		el = SG_HALFOPEN_SWEEP_MS;
+	owed = (uint64_t)el * (h->mask + 1) + w->sweep_carry;
+	n = (uint32_t)(owed / SG_HALFOPEN_SWEEP_MS);
+	w->sweep_carry = (uint32_t)(owed % SG_HALFOPEN_SWEEP_MS);
+	while (n--)
+		sweep_bucket(h, w, now_ms);
+}
+
 bool sg_halfopen_admit(struct sg_halfopen *h, unsigned worker, uint32_t now_ms)
 {
 	const uint32_t W = SG_HALFOPEN_WINDOW_MS;
@@ -156,8 +180,6 @@ bool sg_halfopen_admit(struct sg_halfopen *h, unsigned worker, uint32_t now_ms)
 	uint64_t est, cap, fill, fill_cap;
 	bool co = LD_RLX(&w->cookies_only);
 
-	if (LD_RLX(&w->used))
-		sweep(h, w, now_ms);
 	if (el >= W) {
 		w->prev = el >= 2 * W ? 0 : w->cur;
 		w->cur = 0;

@@ -17,8 +17,9 @@
  * SG_HALFOPEN_WAYS under a keyed hash of the flow (no source can aim at a
  * bucket).  A new entry takes a free or expired slot of its bucket, else
  * evicts the bucket's oldest.  Expiry is lazy (in the buckets add and take
- * visit) plus a sweep of one bucket per SYN, so entries of clients that
- * never answer leave the count.
+ * visit) plus a sweep from the worker's tick, the whole cache every
+ * SG_HALFOPEN_SWEEP_MS, so entries of clients that never answer leave the
+ * count without the SYN path paying for it.
  *
  * The adaptive rule, per worker: SYNs are counted in windows of
  * SG_HALFOPEN_WINDOW_MS, the rate is the last window's count weighted by
@@ -43,6 +44,7 @@
 #define SG_HALFOPEN_MIN_TIMEOUT_S 1
 #define SG_HALFOPEN_MAX_TIMEOUT_S 600
 #define SG_HALFOPEN_WINDOW_MS     100
+#define SG_HALFOPEN_SWEEP_MS      1000
 #define SG_HALFOPEN_KEY_BYTES     16
 #define SG_HALFOPEN_WS_NONE       15
 
@@ -70,6 +72,10 @@ void sg_halfopen_destroy(struct sg_halfopen *h);
 /* Every WAN SYN, counted for the rate: true when this one may be cached
  * (then sg_halfopen_add it), false for cookies only. */
 bool sg_halfopen_admit(struct sg_halfopen *h, unsigned worker, uint32_t now_ms);
+
+/* The worker's tick: sweeps expired entries out, as many buckets as the
+ * time since the last tick owes. */
+void sg_halfopen_tick(struct sg_halfopen *h, unsigned worker, uint32_t now_ms);
 
 /* A SYN as cached: what the client sent, exactly, and what synguard
  * answered. */

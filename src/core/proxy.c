@@ -555,5 +555,6 @@ int sg_proxy_tick(struct sg_proxy_worker *w, uint64_t now_ns, struct sg_out *out
 	sg_worker_sync(w);
 	sg_ct_quiescent(w->p->ct, w->id);
 	sg_ct_expire(w->p->ct, w->id, w->now_ms, sg_hs_expire, &t, TICK_BUDGET);
+	sg_halfopen_tick(w->p->halfopen, w->id, w->now_ms);
 	return t.full;
 }
