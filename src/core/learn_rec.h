@@ -84,11 +84,17 @@ static inline uint64_t sg_learn_rec_hash(const struct sg_learn_hkey *hk, uint64_
 
 static inline void sg_learn_rec_addr_words(uint8_t family, const uint8_t *addr, uint64_t *a0, uint64_t *a1)
 {
-	uint8_t b[16] = { 0 };
+	/* Constant-size copies: a variable one is a call on the SYN path. */
+	if (family == 4) {
+		uint32_t v4;
 
-	memcpy(b, addr, family == 4 ? 4 : 16);
-	memcpy(a0, b, 8);
-	memcpy(a1, b + 8, 8);
+		memcpy(&v4, addr, 4);
+		*a0 = htole64(le32toh(v4));   /* the address's bytes first, as from b[16] */
+		*a1 = 0;
+	} else {
+		memcpy(a0, addr, 8);
+		memcpy(a1, addr + 8, 8);
+	}
 }
 
 /* The first `bits` bits of a word loaded from 8 address bytes. */
@@ -135,13 +141,24 @@ static inline unsigned sg_learn_rec_known_of(uint32_t v)
 /* dst with the fields it does not know taken from src. */
 static inline uint32_t sg_learn_rec_fill(uint32_t dst, uint32_t src)
 {
-	static const uint32_t bits[4] = { SG_LEARN_V_MSS, SG_LEARN_V_WS, SG_LEARN_V_SACK, SG_LEARN_V_TS };
-	unsigned add = sg_learn_rec_known_of(src) & ~sg_learn_rec_known_of(dst);
+	/* The value bits of each set of known fields, indexed by the set. */
+#define M_ SG_LEARN_V_MSS
+#define W_ SG_LEARN_V_WS
+#define S_ SG_LEARN_V_SACK
+#define T_ SG_LEARN_V_TS
+	static const uint32_t bits_of[16] = {
+		0,       M_,           W_,           M_ | W_,
+		S_,      M_ | S_,      W_ | S_,      M_ | W_ | S_,
+		T_,      M_ | T_,      W_ | T_,      M_ | W_ | T_,
+		S_ | T_, M_ | S_ | T_, W_ | S_ | T_, M_ | W_ | S_ | T_,
+	};
+#undef M_
+#undef W_
+#undef S_
+#undef T_
+	unsigned add = sg_learn_rec_known_of(src) & ~sg_learn_rec_known_of(dst) & SG_LEARN_ALL;
 
-	for (unsigned i = 0; i < 4; i++)
-		if (add & (1u << i))
-			dst |= src & bits[i];
-	return dst | add << SG_LEARN_V_KNOWN_SHIFT;
+	return dst | (src & bits_of[add]) | add << SG_LEARN_V_KNOWN_SHIFT;
 }
 
 #endif
