@@ -117,7 +117,11 @@ static void report(const struct bench_scenario *sc, const struct bench_opts *o, 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: synguard-bench <scenario|all> [--threads N] [--runs R] [--flows F]\n"
-	           "                     [--syncache] [--ratelimit]   (proxy scenarios: defences on)\n"
+	           "                     [--syncache] [--ratelimit] [--defences]   (proxy scenarios)\n"
+	           "  --syncache   the SYN cache takes every SYN (its worst case)\n"
+	           "  --ratelimit  every SYN-ACK and MAC check asks the per-source limiter\n"
+	           "  --defences   all of them as deployed: adaptive SYN cache at its defaults,\n"
+	           "               limiter, a learned server, deny list and policy rules\n"
 	           "scenarios:");
 	for (unsigned i = 0; i < NSCEN; i++)
 		fprintf(f, " %s", scenarios[i]->name);
@@ -132,6 +136,7 @@ int main(int argc, char **argv)
 		{ "flows", required_argument, NULL, 'f' },
 		{ "syncache", no_argument, NULL, 'S' },
 		{ "ratelimit", no_argument, NULL, 'L' },
+		{ "defences", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -140,13 +145,14 @@ int main(int argc, char **argv)
 	unsigned matched = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:r:f:SLh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:r:f:SLDh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.threads = (unsigned)atoi(optarg); break;
 		case 'r': o.runs = (unsigned)atoi(optarg); break;
 		case 'f': o.flows = (unsigned)atoi(optarg); break;
 		case 'S': o.syncache = 1; break;
 		case 'L': o.ratelimit = 1; break;
+		case 'D': o.defences = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

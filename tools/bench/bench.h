@@ -13,8 +13,10 @@ struct bench_opts {
 	unsigned runs;
 	unsigned flows;          /* per thread, where a scenario has flows */
 	/* The defences in the proxy scenarios: off unless asked, so each
-	 * figure is the path alone. */
-	int syncache, ratelimit;
+	 * figure is the path alone.  syncache: the SYN cache takes every SYN
+	 * (its worst case, which its adaptive rule never allows in a flood);
+	 * defences: every defence as an operator runs them (bench_proxy.c). */
+	int syncache, ratelimit, defences;
 };
 
 /* One measurement of one scenario: `ops` operations took `ns` on each

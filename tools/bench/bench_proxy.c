@@ -98,6 +98,40 @@ struct proxy_state {
 	struct burst_bufs *bb;           /* one per thread */
 };
 
+static void prefix(struct sg_prefix *p, uint8_t family, uint8_t len, const uint8_t *addr)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = family;
+	p->len = len;
+	memcpy(p->addr, addr, family == 4 ? 4 : 16);
+}
+
+/* --defences: what a deployed box runs.  The SYN cache at its defaults
+ * (adaptive: under this flood it steps aside), a deny list and first-match
+ * rules the flood's SYNs are looked up in and pass (so what is measured is
+ * the lookups' cost, then the cookie), and the limiter (state_new). */
+static void defences_on(struct sg_proxy_config *cfg)
+{
+	static const uint8_t deny4[4] = { 198, 51, 100, 0 }, srv_net[4] = { 192, 0, 2, 0 },
+	                     other4[4] = { 203, 0, 113, 0 };
+	static const uint8_t deny6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x0b, 0xad };
+	struct sg_policy_set *s = &cfg->policy;
+
+	prefix(&s->deny[s->ndeny++], 4, 24, deny4);
+	prefix(&s->deny[s->ndeny++], 6, 48, deny6);
+	prefix(&s->rule[s->nrules].dst, 4, 24, srv_net);
+	s->rule[s->nrules].port_lo = s->rule[s->nrules].port_hi = 22;
+	s->rule[s->nrules++].action = SG_ACTION_TRACK;
+	prefix(&s->rule[s->nrules].dst, 4, 24, srv_net);
+	s->rule[s->nrules].port_lo = s->rule[s->nrules].port_hi = 25;
+	s->rule[s->nrules++].action = SG_ACTION_DROP;
+	prefix(&s->rule[s->nrules].dst, 4, 24, other4);
+	s->rule[s->nrules].port_lo = 0;
+	s->rule[s->nrules].port_hi = 65535;
+	s->rule[s->nrules++].action = SG_ACTION_BYPASS;
+	sg_policy_normalize(s);
+}
+
 static struct proxy_state *state_new(const struct bench_opts *o)
 {
 	struct proxy_state *st = calloc(1, sizeof(*st));
@@ -113,9 +147,13 @@ static struct proxy_state *state_new(const struct bench_opts *o)
 	 * is far above any threshold, so as many as its size allows);
 	 * --ratelimit: every SYN-ACK and MAC check takes a token, at a rate
 	 * that never runs dry, so what is measured is the cost of asking. */
-	cfg.halfopen.max_syn_rate = o->syncache ? SG_HALFOPEN_MAX_SYN_RATE : 0;
-	cfg.halfopen.max_fill_pct = 100;
-	cfg.ratelimit_on = o->ratelimit;
+	if (o->defences) {
+		defences_on(&cfg);
+	} else {
+		cfg.halfopen.max_syn_rate = o->syncache ? SG_HALFOPEN_MAX_SYN_RATE : 0;
+		cfg.halfopen.max_fill_pct = 100;
+	}
+	cfg.ratelimit_on = o->ratelimit || o->defences;
 	cfg.ratelimit.rate = SG_RATELIMIT_RATE_MAX;
 	cfg.ratelimit.burst = SG_RATELIMIT_BURST_MAX;
 	if (cfg.ct.capacity < 2 * o->flows * o->threads)
@@ -155,6 +193,54 @@ static void state_free(void *p)
 
 /* ---- syn ---- */
 
+/* --defences: one handshake with the flood's server first, so learn.c
+ * knows it and every SYN's offer looks it up and finds it, as on a box
+ * that has been running.  0, or -1 if the handshake did not complete. */
+static int teach_server(struct proxy_state *st)
+{
+	struct sg_proxy_worker *w = sg_proxy_worker(st->p, 0);
+	struct out_bufs *ob = &st->ob[0];
+	struct sg_tcp_frame f;
+	uint8_t frame[128];
+	struct sg_pkt sa;
+	uint32_t cookie, ts_cookie;
+	int n;
+
+	flow_frame(&f, 0, 0xfffffe, 1);
+	f.flags = SG_TCP_SYN;
+	f.seq = 1000;
+	f.win = 64240;
+	f.opt = linux_syn;
+	n = sg_build_tcp(frame, sizeof(frame), &f);
+	out_reset(ob);
+	sg_proxy_process(w, SG_PORT_WAN, frame, (uint32_t)n, NOW, &ob->out);
+	if (ob->out.n != 1 || sg_pkt_parse(&sa, ob->out.f[0].buf, ob->out.f[0].len) != SG_PKT_TCP)
+		return -1;
+	cookie = sa.seq;
+	ts_cookie = sa.opt.tsval;
+	f.flags = SG_TCP_ACK;
+	f.seq = 1001;
+	f.ack = cookie + 1;
+	f.win = 502;
+	f.opt = (struct sg_tcp_opts){ .present = SG_OPT_TS, .tsval = 123457, .tsecr = ts_cookie };
+	n = sg_build_tcp(frame, sizeof(frame), &f);
+	out_reset(ob);
+	sg_proxy_process(w, SG_PORT_WAN, frame, (uint32_t)n, NOW, &ob->out);
+	flow_frame(&f, 0, 0xfffffe, 0);
+	f.flags = SG_TCP_SYN | SG_TCP_ACK;
+	f.seq = 5000;
+	f.ack = 1001;
+	f.win = 65160;
+	f.opt = linux_syn;
+	f.opt.tsval = 777;
+	f.opt.tsecr = 123457;
+	n = sg_build_tcp(frame, sizeof(frame), &f);
+	out_reset(ob);
+	sg_proxy_process(w, SG_PORT_LAN, frame, (uint32_t)n, NOW, &ob->out);
+	out_reset(ob);
+	return sg_learn_count(sg_proxy_learn(st->p)) >= 1 ? 0 : -1;
+}
+
 static void *syn_setup(const struct bench_opts *o)
 {
 	struct proxy_state *st = state_new(o);
@@ -174,6 +260,11 @@ static void *syn_setup(const struct bench_opts *o)
 			f.opt = linux_syn;
 			st->syn_len = (uint16_t)sg_build_tcp(st->syns + ((size_t)t * SYN_SET + i) * 128, 128, &f);
 		}
+	if (o->defences && teach_server(st)) {
+		fprintf(stderr, "synguard-bench: syn --defences: the server was not learned\n");
+		state_free(st);
+		return NULL;
+	}
 	return st;
 }
 
