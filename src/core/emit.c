@@ -12,21 +12,33 @@ struct sg_out_frame *sg_emit_slot(struct sg_proxy_worker *w, struct sg_out *out)
 	return &out->f[out->n];
 }
 
-bool sg_emit(struct sg_proxy_worker *w, struct sg_out *out, enum sg_port port,
-             const struct sg_tcp_frame *f)
+/* A frame of len bytes (or a builder's error) written into out's next
+ * slot o: it goes out. */
+static bool commit(struct sg_out *out, struct sg_out_frame *o, int len, enum sg_port port)
 {
-	struct sg_out_frame *o = sg_emit_slot(w, out);
-	int len;
-
-	if (!o)
-		return false;
-	len = sg_build_tcp(o->buf, SG_OUT_FRAME_MAX, f);
 	if (len < 0)
 		return false;
 	o->len = (uint16_t)len;
 	o->port = (uint8_t)port;
 	out->n++;
 	return true;
+}
+
+bool sg_emit(struct sg_proxy_worker *w, struct sg_out *out, enum sg_port port,
+             const struct sg_tcp_frame *f)
+{
+	struct sg_out_frame *o = sg_emit_slot(w, out);
+
+	return o && commit(out, o, sg_build_tcp(o->buf, SG_OUT_FRAME_MAX, f), port);
+}
+
+bool sg_emit_synack(struct sg_proxy_worker *w, struct sg_out *out, const struct sg_pkt *syn,
+                    uint32_t seq, uint16_t win, const struct sg_tcp_opts *opt)
+{
+	struct sg_out_frame *o = sg_emit_slot(w, out);
+
+	return o && commit(out, o, sg_build_synack(o->buf, SG_OUT_FRAME_MAX, syn, seq, win, opt),
+	                   SG_PORT_WAN);
 }
 
 void sg_emit_to_server(struct sg_tcp_frame *f, const struct sg_conn *c)

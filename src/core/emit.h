@@ -18,6 +18,10 @@ struct sg_out_frame *sg_emit_slot(struct sg_proxy_worker *w, struct sg_out *out)
 bool sg_emit(struct sg_proxy_worker *w, struct sg_out *out, enum sg_port port,
              const struct sg_tcp_frame *f);
 
+/* The SYN-ACK answering syn (sg_build_synack), to WAN; false as sg_emit. */
+bool sg_emit_synack(struct sg_proxy_worker *w, struct sg_out *out, const struct sg_pkt *syn,
+                    uint32_t seq, uint16_t win, const struct sg_tcp_opts *opt);
+
 /* The L2/L3/L4 identity of a segment of connection c travelling to the
  * server, or to the client; the rest of f is zero. */
 void sg_emit_to_server(struct sg_tcp_frame *f, const struct sg_conn *c);

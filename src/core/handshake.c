@@ -66,30 +66,23 @@ static bool syn_answer(struct sg_proxy_worker *w, struct sg_pkt *p, const struct
                        const struct sg_tcp_opts *o, uint16_t mss, const struct sg_cookie_result *ck,
                        struct sg_out *out)
 {
-	struct sg_tcp_frame f;
 	bool cached = sg_halfopen_admit(w->p->halfopen, w->id, w->now_ms);
+	struct sg_tcp_opts a = { .present = SG_OPT_MSS, .mss = mss };
 
-	sg_build_from_pkt(&f, p, 1);
-	f.seq = ck->isn;
-	f.ack = p->seq + 1;
-	f.flags = SG_TCP_SYN | SG_TCP_ACK;
-	/* A cookie alone: no data before the server side exists.  A cached
-	 * SYN: one segment may come with the ACK (it is sent again after). */
-	f.win = cached ? mss : 0;
-	f.opt.present = SG_OPT_MSS;
-	f.opt.mss = mss;
 	if (o->present & SG_OPT_WS) {
-		f.opt.present |= SG_OPT_WS;
-		f.opt.wscale = w->cfg->synack_wscale;
+		a.present |= SG_OPT_WS;
+		a.wscale = w->cfg->synack_wscale;
 	}
 	if (o->present & SG_OPT_SACKPERM)
-		f.opt.present |= SG_OPT_SACKPERM;
+		a.present |= SG_OPT_SACKPERM;
 	if (o->present & SG_OPT_TS) {
-		f.opt.present |= SG_OPT_TS;
-		f.opt.tsval = ck->tsval;
-		f.opt.tsecr = o->tsval;
+		a.present |= SG_OPT_TS;
+		a.tsval = ck->tsval;
+		a.tsecr = o->tsval;
 	}
-	if (!sg_emit(w, out, SG_PORT_WAN, &f))
+	/* A cookie alone: no data before the server side exists.  A cached
+	 * SYN: one segment may come with the ACK (it is sent again after). */
+	if (!sg_emit_synack(w, out, p, ck->isn, cached ? mss : 0, &a))
 		return false;
 	if (cached)
 		cache(w, p, k, o, ck);

@@ -32,7 +32,22 @@ void sg_build_from_pkt(struct sg_tcp_frame *f, const struct sg_pkt *p, int rever
 	}
 }
 
-int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
+/* What a frame is written from: sg_build_tcp's frame description, or a
+ * SYN-ACK's fields read straight from the SYN it answers (pointers into
+ * it), so neither copies the other into a struct first. */
+struct ids {
+	const uint8_t *dst_mac, *src_mac;
+	const struct sg_vlan_tag *vlan;
+	const uint8_t *saddr, *daddr;
+	uint8_t nvlan, family, tos, flags;
+	uint16_t sport, dport, win;
+	uint32_t flow_label, seq, ack;
+	const struct sg_tcp_opts *opt;
+	const uint8_t *payload;
+	uint16_t payload_len;
+};
+
+static inline __attribute__((always_inline)) int build(uint8_t *buf, size_t cap, const struct ids *f)
 {
 	size_t l2 = SG_ETH_HLEN + 4u * f->nvlan;
 	size_t l3len = f->family == 4 ? 20 : 40;
@@ -48,7 +63,7 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 		return -ENOSPC;
 	ip = buf + l2;
 	tcp = ip + l3len;
-	olen = sg_tcpopt_build_sum(tcp + 20, cap - hdrs, &f->opt, &tsum);
+	olen = sg_tcpopt_build_sum(tcp + 20, cap - hdrs, f->opt, &tsum);
 	if (olen < 0)
 		return olen;
 	tcplen = 20 + (size_t)olen + f->payload_len;
@@ -107,4 +122,39 @@ int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
 	c = sg_csum_finish(tsum);
 	memcpy(tcp + 16, &c, 2);
 	return (int)total;
+}
+
+int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f)
+{
+	const struct ids id = {
+		.dst_mac = f->dst_mac, .src_mac = f->src_mac, .vlan = f->vlan,
+		.saddr = f->saddr, .daddr = f->daddr,
+		.nvlan = f->nvlan, .family = f->family, .tos = f->tos, .flags = f->flags,
+		.sport = f->sport, .dport = f->dport, .win = f->win,
+		.flow_label = f->flow_label, .seq = f->seq, .ack = f->ack,
+		.opt = &f->opt, .payload = f->payload, .payload_len = f->payload_len,
+	};
+
+	return build(buf, cap, &id);
+}
+
+int sg_build_synack(uint8_t *buf, size_t cap, const struct sg_pkt *syn, uint32_t seq,
+                    uint16_t win, const struct sg_tcp_opts *opt)
+{
+	const uint8_t *l3 = sg_pkt_l3(syn);
+	struct ids id = {
+		.dst_mac = syn->data + 6, .src_mac = syn->data, .vlan = syn->vlan,
+		.saddr = sg_pkt_daddr(syn), .daddr = sg_pkt_saddr(syn),
+		.nvlan = syn->nvlan, .family = syn->family, .flags = SG_TCP_SYN | SG_TCP_ACK,
+		.sport = syn->dport, .dport = syn->sport, .win = win,
+		.seq = seq, .ack = syn->seq + 1, .opt = opt,
+	};
+
+	if (syn->family == 4) {
+		id.tos = l3[1];
+	} else {
+		id.tos = (uint8_t)(((l3[0] & 0x0f) << 4) | (l3[1] >> 4));
+		id.flow_label = ((uint32_t)(l3[1] & 0x0f) << 16) | ((uint32_t)l3[2] << 8) | l3[3];
+	}
+	return build(buf, cap, &id);
 }

@@ -45,4 +45,12 @@ void sg_build_from_pkt(struct sg_tcp_frame *f, const struct sg_pkt *p, int rever
 /* Writes f as a frame into buf.  Returns its length, or -ENOSPC. */
 int sg_build_tcp(uint8_t *buf, size_t cap, const struct sg_tcp_frame *f);
 
+/* The SYN-ACK answering syn, written from syn's fields in place: what
+ * sg_build_from_pkt(reverse) and sg_build_tcp write with SYN|ACK, ACK =
+ * syn's SEQ + 1 and the given SEQ, window and options; the SYN path's
+ * frame, without the copy into a struct sg_tcp_frame.  Its length, or
+ * -ENOSPC. */
+int sg_build_synack(uint8_t *buf, size_t cap, const struct sg_pkt *syn, uint32_t seq,
+                    uint16_t win, const struct sg_tcp_opts *opt);
+
 #endif

@@ -173,6 +173,47 @@ static void test_build_from_pkt_keeps_identity_or_swaps_it_for_a_reply(void **st
 		}
 }
 
+/* The SYN path's writer makes, byte for byte, what the general path
+ * (identity from the SYN reversed, then sg_build_tcp) makes, for both
+ * families, every tag count and option set; and refuses a short buffer. */
+static void test_synack_writer_equals_the_general_path(void **state)
+{
+	(void)state;
+	for (uint8_t fam = 4; fam <= 6; fam += 2)
+		for (unsigned nv = 0; nv <= SG_VLAN_MAX; nv++)
+			for (uint8_t present = 0; present < 16; present++) {
+				struct sg_tcp_frame f, g;
+				uint8_t syn[SG_BUILD_MAXLEN], a[SG_BUILD_MAXLEN], b[SG_BUILD_MAXLEN];
+				struct sg_pkt p;
+				int len, la, lb;
+
+				sample(&f, fam, nv, SG_OPT_MSS | SG_OPT_WS | SG_OPT_SACKPERM | SG_OPT_TS);
+				f.flags = SG_TCP_SYN;
+				len = sg_build_tcp(syn, sizeof(syn), &f);
+				assert_int_equal(sg_pkt_parse(&p, syn, (uint32_t)len), SG_PKT_TCP);
+
+				sg_build_from_pkt(&g, &p, 1);
+				g.flags = SG_TCP_SYN | SG_TCP_ACK;
+				g.seq = 0x8badf00d;
+				g.ack = p.seq + 1;
+				g.win = (uint16_t)(present * 1000);
+				g.opt.present = present;
+				g.opt.mss = 1400;
+				g.opt.wscale = 7;
+				g.opt.tsval = 0xa1b2c3d4;
+				g.opt.tsecr = p.opt.tsval;
+				memset(a, 0xee, sizeof(a));
+				memset(b, 0xee, sizeof(b));
+				la = sg_build_tcp(a, sizeof(a), &g);
+				lb = sg_build_synack(b, sizeof(b), &p, g.seq, g.win, &g.opt);
+				assert_true(la > 0);
+				assert_int_equal(lb, la);
+				assert_memory_equal(a, b, sizeof(a));
+				assert_int_equal(sg_build_synack(b, (size_t)la - 1, &p, g.seq, g.win, &g.opt),
+				                 -ENOSPC);
+			}
+}
+
 static void test_short_buffer_is_refused_without_writing_past_it(void **state)
 {
 	(void)state;
@@ -251,6 +292,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_family_tag_count_and_option_set_round_trips),
 		cmocka_unit_test(test_build_from_pkt_keeps_identity_or_swaps_it_for_a_reply),
+		cmocka_unit_test(test_synack_writer_equals_the_general_path),
 		cmocka_unit_test(test_short_buffer_is_refused_without_writing_past_it),
 		cmocka_unit_test(test_largest_frame_fits_the_documented_maximum),
 		cmocka_unit_test(test_bad_family_or_tag_count_is_invalid),
