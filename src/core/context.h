@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/conntrack.h"
+#include "core/dst_memo.h"
 #include "core/quota.h"
 #include "core/ratelimit.h"
 #include "core/secret.h"
@@ -35,6 +36,7 @@ struct sg_proxy_worker {
 	struct sg_cap_ring *cap_ring;
 	struct sg_secret_cache keys;
 	struct sg_cookie_clock cookie_clock;   /* read at most once per time */
+	struct sg_dst_memo dst;                /* the last WAN SYN's destination */
 	/* Set while a burst runs: its SYNs wait here for their MACs
 	 * (handshake.h); NULL: a SYN is answered at once. */
 	struct sg_hs_syn_batch *syns;
@@ -68,6 +70,13 @@ static inline void sg_worker_sync(struct sg_proxy_worker *w)
 		w->cfg = &w->p->cfgs[g & 1];
 		__atomic_store_n(&w->cfg_gen, g, __ATOMIC_RELEASE);
 	}
+}
+
+/* The memo of p's destination (dst_memo.h), made current. */
+static inline struct sg_dst_memo *sg_dst_of(struct sg_proxy_worker *w, const struct sg_pkt *p)
+{
+	return sg_dst_memo_at(&w->dst, p->family, sg_pkt_daddr(p), p->dport, w->now_ms, w->cfg_gen,
+	                      sg_learn_pins_version(w->p->learn));
 }
 
 /* Also remembers a drop's reason for capture.  s is a constant at nearly

@@ -16,21 +16,26 @@
 /* What the SYN-ACK offers the client: only what the server is known to
  * do (learn.h), so that nothing the client is told must be taken back
  * mid-connection; the cookie encodes exactly what is offered. */
-static void offer(const struct sg_proxy_worker *w, const struct sg_pkt *p,
+static void offer(const struct sg_proxy_worker *w, const struct sg_pkt *p, struct sg_dst_memo *m,
                   struct sg_tcp_opts *o, uint16_t *mss)
 {
-	struct sg_learned srv;
+	const struct sg_learned *srv = &m->srv;
 
 	*o = p->opt;
 	*mss = p->family == 4 ? w->cfg->synack_mss4 : w->cfg->synack_mss6;
-	if (!sg_learn_lookup(w->p->learn, p->family, sg_pkt_daddr(p), p->dport, w->now_ms, &srv))
+	if (!(m->have & SG_DST_LEARN)) {
+		m->learned = sg_learn_lookup(w->p->learn, p->family, sg_pkt_daddr(p), p->dport,
+		                             w->now_ms, &m->srv);
+		m->have |= SG_DST_LEARN;
+	}
+	if (!m->learned)
 		return;
-	if ((srv.known & SG_LEARN_MSS) && srv.mss < *mss &&
-	    srv.mss >= (p->family == 4 ? SG_TCP_MSS4_MIN : SG_TCP_MSS6_MIN))
-		*mss = srv.mss;
-	if ((srv.known & SG_LEARN_SACK) && !srv.sack)
+	if ((srv->known & SG_LEARN_MSS) && srv->mss < *mss &&
+	    srv->mss >= (p->family == 4 ? SG_TCP_MSS4_MIN : SG_TCP_MSS6_MIN))
+		*mss = srv->mss;
+	if ((srv->known & SG_LEARN_SACK) && !srv->sack)
 		o->present &= (uint8_t)~SG_OPT_SACKPERM;
-	if ((srv.known & SG_LEARN_TS) && !srv.ts)
+	if ((srv->known & SG_LEARN_TS) && !srv->ts)
 		o->present &= (uint8_t)~SG_OPT_TS;
 }
 
@@ -102,7 +107,7 @@ static const struct sg_cookie_clock *cookie_clock(struct sg_proxy_worker *w, uin
 }
 
 enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
-                          uint64_t now_ns, struct sg_out *out)
+                          struct sg_dst_memo *m, uint64_t now_ns, struct sg_out *out)
 {
 	struct sg_hs_syn_batch *b = w->syns;
 	struct sg_hs_syn_wait one, *e;
@@ -117,7 +122,7 @@ enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const str
 		return SG_VERDICT_DROP;
 
 	e = b && b->n < SG_PROXY_BURST_MAX ? &b->e[b->n] : &one;
-	offer(w, p, &e->o, &e->mss);
+	offer(w, p, m, &e->o, &e->mss);
 	sg_cookie_prepare(&w->cfg->cookie, cookie_clock(w, now_ns), k, p->seq, &e->o,
 	                  (p->tcp_flags & (SG_TCP_ECE | SG_TCP_CWR)) == (SG_TCP_ECE | SG_TCP_CWR),
 	                  &e->prep);
@@ -396,6 +401,7 @@ static void learn_server(struct sg_proxy_worker *w, const struct sg_conn *c, con
 
 	sg_learn_note(w->p->learn, c->key.family, c->key.lan_addr, c->key.lan_port, &seen,
 	              w->now_ms);
+	sg_dst_memo_forget(&w->dst);
 }
 
 static enum sg_verdict server_synack(struct sg_proxy_worker *w, struct sg_conn *c,

@@ -14,12 +14,14 @@
 #include "core/cookie.h"
 #include "core/proxy.h"
 
-/* WAN, no live connection: a SYN, answered with a cookie SYN-ACK.  In a
+/* WAN, no live connection: a SYN, answered with a cookie SYN-ACK that
+ * offers what m (the memo of the SYN's destination, current) says the
+ * server does.  In a
  * burst (w->syns set) the SYN-ACK is only prepared: its cookie's MAC is
  * made with the burst's others and the frame built by sg_hs_syn_flush;
  * the verdict (CONSUME) stands unless that build fails. */
 enum sg_verdict sg_hs_syn(struct sg_proxy_worker *w, struct sg_pkt *p, const struct sg_flow *k,
-                          uint64_t now_ns, struct sg_out *out);
+                          struct sg_dst_memo *m, uint64_t now_ns, struct sg_out *out);
 
 /* The SYNs of a burst waiting for their MACs: what sg_hs_syn decided of
  * each, its cookie's input, and where its SYN-ACK goes.  p and k point

@@ -299,6 +299,11 @@ uint32_t sg_learn_count(const struct sg_learn *l)
 	return LD_RLX(&l->count);
 }
 
+uint32_t sg_learn_pins_version(const struct sg_learn *l)
+{
+	return LD_RLX(&l->pins.gen);
+}
+
 /* ---- lifecycle ---- */
 
 int sg_learn_create(const struct sg_learn_config *c, const uint8_t key[SG_LEARN_KEY_BYTES],

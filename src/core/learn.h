@@ -90,4 +90,8 @@ unsigned sg_learn_pins(const struct sg_learn *l, struct sg_learn_pin *out, unsig
 /* Records in use (expired ones until a note sweeps them). */
 uint32_t sg_learn_count(const struct sg_learn *l);
 
+/* Moves on with every change of the pins: a cached answer of a lookup
+ * made at another version may be stale. */
+uint32_t sg_learn_pins_version(const struct sg_learn *l);
+
 #endif

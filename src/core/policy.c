@@ -303,22 +303,68 @@ static inline const struct sg_policy_rule *first_rule6(const struct sg_policy_ru
 	return NULL;
 }
 
-enum sg_policy_action sg_policy_decide(const struct sg_policy_set *s, uint8_t family,
-                                       const uint8_t *src, const uint8_t *dst, uint16_t dport)
+/* listed() for an IPv4 address, in 32-bit compares: the list's IPv4
+ * entries come first (family 4 sorts before 6), in address order. */
+static inline bool listed4(const struct sg_prefix *l, unsigned n, uint32_t a)
+{
+	unsigned lo = 0, hi = n < SG_POLICY_PREFIXES_MAX ? n : SG_POLICY_PREFIXES_MAX;
+	const struct sg_prefix *p;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (l[mid].family == 4 && sg_rd32(l[mid].addr) <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	p = &l[lo - 1];
+	return p->family == 4 &&
+	       !((sg_rd32(p->addr) ^ a) & (uint32_t)(0xffffffff00000000ull >> (p->len & 63)));
+}
+
+static inline bool source_in(const struct sg_prefix *l, unsigned n, uint8_t family,
+                             const uint8_t *src)
+{
+	return family == 4 ? listed4(l, n, sg_rd32(src)) : listed(l, n, family, load(family, src));
+}
+
+bool sg_policy_source_listed(const struct sg_policy_set *s, uint8_t family, const uint8_t *src,
+                             enum sg_policy_action *action)
+{
+	if (!(s->ndeny | s->nallow))
+		return false;
+	if (s->ndeny && source_in(s->deny, s->ndeny, family, src)) {
+		*action = SG_ACTION_DROP;
+		return true;
+	}
+	if (s->nallow && source_in(s->allow, s->nallow, family, src)) {
+		*action = SG_ACTION_TRACK;
+		return true;
+	}
+	return false;
+}
+
+enum sg_policy_action sg_policy_destination(const struct sg_policy_set *s, uint8_t family,
+                                            const uint8_t *dst, uint16_t dport)
 {
 	unsigned n = s->nrules < SG_POLICY_RULES_MAX ? s->nrules : SG_POLICY_RULES_MAX;
 	const struct sg_policy_rule *r;
 
-	if (s->ndeny | s->nallow) {
-		struct a128 a = load(family, src);
-
-		if (s->ndeny && listed(s->deny, s->ndeny, family, a))
-			return SG_ACTION_DROP;
-		if (s->nallow && listed(s->allow, s->nallow, family, a))
-			return SG_ACTION_TRACK;
-	}
 	r = family == 4 ? first_rule4(s->rule, n, dst, dport) : first_rule6(s->rule, n, dst, dport);
 	return r ? r->action : s->default_action;
+}
+
+enum sg_policy_action sg_policy_decide(const struct sg_policy_set *s, uint8_t family,
+                                       const uint8_t *src, const uint8_t *dst, uint16_t dport)
+{
+	enum sg_policy_action a;
+
+	if (sg_policy_source_listed(s, family, src, &a))
+		return a;
+	return sg_policy_destination(s, family, dst, dport);
 }
 
 const char *sg_policy_action_name(enum sg_policy_action a)

@@ -114,6 +114,14 @@ int sg_policy_check(const struct sg_policy_set *s, struct sg_cfg_fault *why);
 enum sg_policy_action sg_policy_decide(const struct sg_policy_set *s, uint8_t family,
                                        const uint8_t *src, const uint8_t *dst, uint16_t dport);
 
+/* sg_policy_decide in its two steps, for a caller that keeps the second's
+ * answer per destination: the source lists (true and *a set when src is
+ * listed), then the rules and the default for dst:dport. */
+bool sg_policy_source_listed(const struct sg_policy_set *s, uint8_t family, const uint8_t *src,
+                             enum sg_policy_action *a);
+enum sg_policy_action sg_policy_destination(const struct sg_policy_set *s, uint8_t family,
+                                            const uint8_t *dst, uint16_t dport);
+
 /* "proxy", "track", "bypass", "drop"; NULL for any other value (so a
  * parser can walk the names from 0 until NULL). */
 const char *sg_policy_action_name(enum sg_policy_action a);

@@ -254,6 +254,11 @@ static enum sg_verdict unknown_from_wan(struct sg_proxy_worker *w)
 	return SG_VERDICT_DROP;
 }
 
+static bool no_policy(const struct sg_policy_set *s)
+{
+	return !s->nrules && !s->nallow && !s->ndeny && s->default_action == SG_ACTION_PROXY;
+}
+
 /* What the policy says of a new flow from WAN (cheap when there is no
  * policy: no lists, no rules, proxy by default). */
 static enum sg_policy_action policy_of(const struct sg_proxy_worker *w, const struct sg_pkt *p,
@@ -262,9 +267,30 @@ static enum sg_policy_action policy_of(const struct sg_proxy_worker *w, const st
 {
 	const struct sg_policy_set *s = &w->cfg->policy;
 
-	if (!s->nrules && !s->nallow && !s->ndeny && s->default_action == SG_ACTION_PROXY)
+	if (no_policy(s))
 		return SG_ACTION_PROXY;
 	return sg_policy_decide(s, p->family, client, server, server_port);
+}
+
+/* policy_of for a WAN SYN: the source lists, then the rules, whose
+ * answer m, the memo of p's destination, keeps. */
+static enum sg_policy_action syn_policy(const struct sg_proxy_worker *w, const struct sg_pkt *p,
+                                        struct sg_dst_memo *m)
+{
+	const struct sg_policy_set *s = &w->cfg->policy;
+	enum sg_policy_action a;
+
+	if (no_policy(s))
+		return SG_ACTION_PROXY;
+	if (sg_policy_source_listed(s, p->family, sg_pkt_saddr(p), &a))
+		return a;
+	if (!s->nrules)
+		return s->default_action;
+	if (!(m->have & SG_DST_RULE)) {
+		m->rule = (uint8_t)sg_policy_destination(s, p->family, sg_pkt_daddr(p), p->dport);
+		m->have |= SG_DST_RULE;
+	}
+	return (enum sg_policy_action)m->rule;
 }
 
 /* A WAN SYN opening a connection: a cookie, unless the policy says
@@ -274,8 +300,9 @@ static enum sg_verdict new_syn(struct sg_proxy_worker *w, struct sg_pkt *p, stru
                                struct sg_conn *old, uint64_t now_ns, struct sg_out *out)
 {
 	const struct sg_proxy_config *cfg = w->cfg;
+	struct sg_dst_memo *m = sg_dst_of(w, p);
 
-	switch (policy_of(w, p, sg_pkt_saddr(p), sg_pkt_daddr(p), p->dport)) {
+	switch (syn_policy(w, p, m)) {
 	case SG_ACTION_PROXY:
 		break;
 	case SG_ACTION_TRACK:
@@ -304,7 +331,7 @@ static enum sg_verdict new_syn(struct sg_proxy_worker *w, struct sg_pkt *p, stru
 		return sg_track_open_wan(w, p, fr, old);
 	if (!sg_spend(w, p))
 		return SG_VERDICT_DROP;
-	return sg_hs_syn(w, p, &fr->k, now_ns, out);
+	return sg_hs_syn(w, p, &fr->k, m, now_ns, out);
 }
 
 static enum sg_verdict from_wan(struct sg_proxy_worker *w, struct sg_pkt *p, struct sg_flow_ref *fr,

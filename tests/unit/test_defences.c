@@ -282,6 +282,66 @@ static void test_policy_first_match_and_what_each_action_does(void **state)
 	}
 }
 
+/* The SYN-ACK offers what the server was seen to do, and what a worker
+ * keeps per destination (dst_memo.h) never outlives a change: within one
+ * millisecond, what the worker learned, a new pin and a reload's rule
+ * apply from the next SYN to the same server. */
+static void test_offers_follow_learning_pins_and_reloads_at_once(void **state)
+{
+	(void)state;
+	FOR_EACH_FLAVOUR(fl) {
+		struct sg_proxy_config *cfg = calloc(1, sizeof(*cfg));
+		const char *srv = fl == H_V6 ? "2001:db8:500::a" : "192.0.2.10";
+		const char *other = fl == H_V6 ? "2001:db8:900::/40" : "203.0.113.0/24";
+		struct sg_learn_pin pin = { .plen = fl == H_V6 ? 128 : 32 };
+		struct sg_prefix sp;
+		struct sg_cfg_fault why;
+		struct sg_pkt p;
+		struct h h;
+
+		assert_non_null(cfg);
+		sg_proxy_config_default(cfg);
+		cfg->ct.capacity = 1024;
+		cfg->halfopen.max_syn_rate = 0;
+		/* A rule for elsewhere: the SYNs' rule lookups go through the memo. */
+		add_rule(&cfg->policy, other, 0, 65535, SG_ACTION_BYPASS);
+		h_init(&h, fl, cfg);
+		/* Both above IPv6's floor (1220): an MSS below it is not offered. */
+		h.sopt.mss = 1300;
+		h_proxied_open(&h);                 /* the server answers with MSS 1300 */
+
+		h.cport++;
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+		h_out(&h, 0, SG_PORT_WAN, &p);
+		assert_int_equal(p.opt.mss, 1300);
+
+		assert_int_equal(sg_prefix_parse(srv, &sp), 0);
+		pin.family = sp.family;
+		memcpy(pin.addr, sp.addr, sizeof(pin.addr));
+		pin.opts.mss = 1250;
+		pin.opts.known = SG_LEARN_MSS;
+		assert_int_equal(sg_proxy_set_pins(h.p, &pin, 1), 0);
+		h.cport++;
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_CONSUME);
+		h_out(&h, 0, SG_PORT_WAN, &p);
+		assert_int_equal(p.opt.mss, 1250);
+
+		memmove(&cfg->policy.rule[1], &cfg->policy.rule[0], sizeof(cfg->policy.rule[0]));
+		cfg->policy.nrules = 0;
+		add_rule(&cfg->policy, srv, h.sport, h.sport, SG_ACTION_DROP);
+		cfg->policy.nrules = 2;
+		assert_int_equal(sg_proxy_reconfigure(h.p, cfg, &why), 0);
+		h.cport++;
+		h_build(&h, 1, SG_TCP_SYN, h.c_isn, 0, 64240, NULL, 0);
+		assert_int_equal(h_send(&h, SG_PORT_WAN), SG_VERDICT_DROP);
+		assert_int_equal(h_stat(&h, SG_STAT_DROP_POLICY), 1);
+		h_fini(&h);
+		free(cfg);
+	}
+}
+
 /* What one prefix can make synguard spend: SYN-ACKs and MAC checks come
  * out of its bucket; another prefix has its own; time and completed
  * handshakes give tokens back. */
@@ -332,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_monitor_mode_forwards_everything_while_counting),
 		cmocka_unit_test(test_reload_applies_offers_and_refuses_sizes),
 		cmocka_unit_test(test_policy_first_match_and_what_each_action_does),
+		cmocka_unit_test(test_offers_follow_learning_pins_and_reloads_at_once),
 		cmocka_unit_test(test_rate_limit_bounds_one_prefix_and_not_another),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
