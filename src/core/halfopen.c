@@ -190,7 +190,8 @@ bool sg_halfopen_admit(struct sg_halfopen *h, unsigned worker, uint32_t now_ms)
 	/* SYNs within one window of now, times W: the last window's count for
 	 * the part of it that is, this one's whole. */
 	est = (uint64_t)w->prev * (W - el) + (uint64_t)w->cur * W;
-	cap = (uint64_t)rate * W * W / 1000;
+	_Static_assert(SG_HALFOPEN_WINDOW_MS * SG_HALFOPEN_WINDOW_MS % 1000 == 0, "exact in integers");
+	cap = (uint64_t)rate * (W * W / 1000);
 	fill = (uint64_t)LD_RLX(&w->used) * 100;
 	fill_cap = (uint64_t)LD_RLX(&h->max_fill) * h->entries;
 	if (!co) {
