@@ -12,14 +12,19 @@
 # Per round, in alternating order (1q 2q, then 2q 1q, ...): every veth end
 # gets N RX and N TX queues (ethtool -L), synguard starts with
 # --io afxdp --threads N (one AF_XDP socket and one worker per queue; the
-# run stops unless synguard says it bound in native mode), and a flood of 64-byte SYNs with random sources and ports to
-# 10.78.0.2:80 runs for S seconds (default 5).  Recorded: SYNs offered
+# run stops unless synguard says it bound in native mode), and a flood of
+# 64-byte SYNs with random sources and ports to 10.78.0.2:80 runs for S seconds (default 5).  Recorded: SYNs offered
 # (eth0's tx counter plus its tx drops), SYN-ACKs per second back at the
-# generator (eth0's rx counter), and how both split per queue: XDP packets
+# generator (eth0's rx counter), SYN-ACKs synguard sent (wan0's tx counter
+# plus its tx drops: frames the generator's backlog refused, when its CPUs
+# are too busy to take them, never reach its rx counter), and how both
+# split per queue: XDP packets
 # per RX queue of wan0 (`ethtool -S wan0`, rx_queue_I_xdp_packets) and the
-# SYN-ACKs each worker sent (synguard's /metrics,
-# synguard_proxy_events_total{worker="I",event="synack_sent"}), and how
-# often trafgen had to be started again (see flood).  Printed:
+# frames each worker put on wan0's TX ring (synguard's /metrics,
+# synguard_io_frames_total{worker="I",port="wan",direction="tx"}), the
+# SYN-ACKs its TX rings had no room for (io_events tx_drops), and how
+# often trafgen had to be started again (see flood).  Rates are over the
+# flood's measured time (column s).  Printed:
 # one line per run, then medians over the rounds and the ratio 2q/1q of
 # each round's pair (the two runs of a round are back to back, so a ratio
 # sees the same machine load, where absolute rates do not).
@@ -177,12 +182,14 @@ xdp_rxq() {
     /rx_queue_0_xdp_packets:/ { a = $2 } /rx_queue_1_xdp_packets:/ { b = $2 }
     END { print a + 0, b + 0 }'
 }
-# "w0 w1": SYN-ACKs sent per worker, from /metrics
-worker_synacks() {
+# "w0 w1 drops": frames each worker put on wan0's TX ring (under the flood:
+# its SYN-ACKs) and those its TX rings had no room for, from /metrics
+worker_tx() {
   ip netns exec "$ND" curl -s --max-time 2 "http://$METRICS/metrics" | awk '
-    /^synguard_proxy_events_total\{/ && /event="synack_sent"/ {
+    /^synguard_io_frames_total\{/ && /port="wan"/ && /direction="tx"/ {
       w = $0; sub(/.*worker="/, "", w); sub(/".*/, "", w); n[w] = $NF }
-    END { print n["0"] + 0, n["1"] + 0 }'
+    /^synguard_io_events_total\{/ && /port="wan"/ && /event="tx_drops"/ { d += $NF }
+    END { print n["0"] + 0, n["1"] + 0, d + 0 }'
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -190,33 +197,38 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # (with a gap, -t, its per-packet path, it runs one sender).  Its ring mode
 # gives up ("Flushing TX_RING failed", EAGAIN) once the frames in veth's
 # XDP ring hold the socket's memory, and wmem_max cannot be raised inside a
-# namespace: it is started again until STEP seconds have passed, and the
-# restarts are counted.
-flood() {  # N
-  local end restarts=-1 left tpid cpus p
-  end=$(awk -v s="$STEP" -v t="$(date +%s.%N)" 'BEGIN { printf "%.3f", t + s }')
+# namespace: it is started again until the deadline, and the restarts are
+# counted.  It is stopped with KILL (timeout signals its process group, so
+# the senders too): on INT a sender flushes its ring first.  A killed
+# sender may still take seconds to leave the kernel, so the counters are
+# read at the deadline (see run), not when trafgen is gone.
+flood() {  # deadline (epoch seconds); run in the background
+  local end=$1 restarts=-1 left p
   while :; do
     left=$(awk -v e="$end" -v t="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - t }')
     awk -v l="$left" 'BEGIN { exit !(l > 0.2) }' || break
     restarts=$((restarts + 1))
-    ip netns exec "$NG" timeout -s INT "$left" trafgen --dev eth0 --conf "$TMP/syn.cfg" \
-      --cpus 2 -C -Q >"$TMP/trafgen.out" 2>&1 &
-    tpid=$!
-    if [ "$restarts" = 0 ]; then
-      cpus=""
-      for _ in $(seq 20); do
-        sleep 0.1
-        cpus=""
-        for p in $(pgrep -P "$(pgrep -P "$tpid" -x trafgen || echo 0)" -x trafgen); do
-          cpus="$cpus$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$p/status" 2>/dev/null) "
-        done
-        [ "$cpus" = "0 1 " ] && break
-      done
-      [ "$cpus" = "0 1 " ] || echo "bench-queues: trafgen's senders run on CPUs '${cpus% }', not '0 1'" >&2
-    fi
-    wait "$tpid" || true
+    ip netns exec "$NG" timeout -s KILL "$left" trafgen --dev eth0 --conf "$TMP/syn.cfg" \
+      --cpus 2 -C -Q >"$TMP/trafgen.out" 2>&1 || true
+    # A sender whose sibling gave up goes on without its parent: the
+    # next start must not add to it.
+    for p in $(ip netns pids "$NG"); do
+      [ "$(cat "/proc/$p/comm" 2>/dev/null)" = trafgen ] && kill -KILL "$p" 2>/dev/null
+    done
   done
   echo "$restarts" >"$TMP/restarts"
+}
+# The CPUs trafgen's senders may run on, one list per sender: "0 1 "
+sender_cpus() {
+  local p out=""
+  for p in $(ip netns pids "$NG"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = trafgen ] || continue
+    # the parent trafgen keeps the generator's whole mask; senders one CPU
+    case $(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$p/status" 2>/dev/null) in
+      0) out="${out}0 " ;; 1) out="${out}1 " ;;
+    esac
+  done
+  echo "$out" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/^ *//'
 }
 
 # One run: round N -> a line of runs.csv in $TMP/line (not through $(...):
@@ -226,40 +238,58 @@ run() {
   set_queues "$n"
   start_sg "$n"
   ip netns exec "$NG" ping -c 1 -W 1 10.78.0.2 >/dev/null 2>&1 || true
-  local tx0 rx0 q0 q1 a0 a1 w0 w1 t0 t1 tx1 rx1 la
+  local tx0 rx0 s0 q0 q1 a0 a1 w0 w1 wd t0 t1 tx1 rx1 s1 la
   tx0=$(( $(dev_stat "$NG" eth0 tx_packets) + $(dev_stat "$NG" eth0 tx_dropped) ))
   rx0=$(dev_stat "$NG" eth0 rx_packets)
+  s0=$(( $(dev_stat "$ND" wan0 tx_packets) + $(dev_stat "$ND" wan0 tx_dropped) ))
   read -r q0 q1 <<<"$(xdp_rxq)"
   t0=$(date +%s.%N)
-  flood "$n"
+  local end cpus=""
+  end=$(awk -v s="$STEP" -v t="$t0" 'BEGIN { printf "%.3f", t + s }')
+  flood "$end" 2>/dev/null &
+  local fpid=$!
+  local check_end
+  check_end=$(awk -v t="$t0" 'BEGIN { printf "%.3f", t + 2 }')
+  while awk -v e="$check_end" -v t="$(date +%s.%N)" 'BEGIN { exit !(t < e) }'; do
+    sleep 0.1
+    cpus=$(sender_cpus)
+    [ "$cpus" = "0 1 " ] && break
+  done
+  [ "$cpus" = "0 1 " ] || echo "bench-queues: trafgen's senders on CPUs '${cpus% }', not '0 1' (${n}q)" >&2
+  sleep "$(awk -v e="$end" -v t="$(date +%s.%N)" 'BEGIN { l = e - t; printf "%.3f", (l > 0 ? l : 0) }')"
   t1=$(date +%s.%N)
   tx1=$(( $(dev_stat "$NG" eth0 tx_packets) + $(dev_stat "$NG" eth0 tx_dropped) ))
-  sleep 0.3   # the last SYN-ACKs in flight
   rx1=$(dev_stat "$NG" eth0 rx_packets)
+  s1=$(( $(dev_stat "$ND" wan0 tx_packets) + $(dev_stat "$ND" wan0 tx_dropped) ))
   read -r a0 a1 <<<"$(xdp_rxq)"
+  wait "$fpid" || true
   sleep 1.2   # /metrics is the control thread's snapshot of the last second
-  read -r w0 w1 <<<"$(worker_synacks)"
+  read -r w0 w1 wd <<<"$(worker_tx)"
   la=$(loadavg)
   stop_pid "$SGPID"; SGPID=""
+  rm -f "$TMP/handover"   # each run starts with an empty table
   awk -v round="$round" -v n="$n" -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
-      -v tx=$((tx1 - tx0)) -v rx=$((rx1 - rx0)) -v x0=$((a0 - q0)) -v x1=$((a1 - q1)) \
-      -v w0="$w0" -v w1="$w1" -v rs="$(cat "$TMP/restarts")" -v la="${la// /_}" 'BEGIN {
-    printf "%d,%dq,%.0f,%.0f,%d,%d,%d,%d,%d,%s\n", round, n, tx / dt, rx / dt, x0, x1, w0, w1, rs, la }' >"$TMP/line"
+      -v tx=$((tx1 - tx0)) -v rx=$((rx1 - rx0)) -v sent=$((s1 - s0)) -v x0=$((a0 - q0)) -v x1=$((a1 - q1)) \
+      -v w0="$w0" -v w1="$w1" -v wd="$wd" -v rs="$(cat "$TMP/restarts")" -v la="${la// /_}" 'BEGIN {
+    printf "%d,%dq,%.0f,%.0f,%.0f,%d,%d,%d,%d,%.0f,%d,%.1f,%s\n", round, n, tx / dt, sent / dt, rx / dt, x0, x1, w0, w1, wd / dt, rs, dt, la }' >"$TMP/line"
 }
 
 mkdir -p "$OUT"
-echo "round,config,offered_per_s,synack_per_s,wan0_rxq0_xdp,wan0_rxq1_xdp,worker0_synacks,worker1_synacks,trafgen_restarts,loadavg" >"$OUT/runs.csv"
+echo "round,config,offered_per_s,synack_sent_per_s,synack_per_s,wan0_rxq0_xdp,wan0_rxq1_xdp,worker0_wan_tx,worker1_wan_tx,tx_ring_drops_per_s,trafgen_restarts,seconds,loadavg" >"$OUT/runs.csv"
+# The first run after the topology is made warms it up (neighbours,
+# page cache, trafgen's first start): it is not recorded.
+run 0 2
 LA0=$(loadavg)
 echo "bench-queues: $ROUNDS round(s) x 2 runs of ${STEP}s, $(uname -r), $(nproc) CPUs, workers $([ "$PIN" = 1 ] && echo "pinned 0,1" || echo "not pinned"); load average $LA0"
-printf "%-5s %-6s %10s %10s %12s %12s %11s %11s %8s  %s\n" round config offered/s SYN-ACK/s "wan0 rxq0" "wan0 rxq1" "worker0" "worker1" restarts "load avg"
+printf "%-5s %-6s %10s %10s %10s %12s %12s %11s %11s %10s %8s %5s  %s\n" round config offered/s sent/s SYN-ACK/s "wan0 rxq0" "wan0 rxq1" "worker0 tx" "worker1 tx" "ringdrop/s" restarts s "load avg"
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then order="1 2"; else order="2 1"; fi
   for n in $order; do
     run "$r" "$n"
     line=$(cat "$TMP/line")
     echo "$line" >>"$OUT/runs.csv"
-    IFS=, read -r a b c d e f g h k i <<<"$line"
-    printf "%-5s %-6s %10s %10s %12s %12s %11s %11s %8s  %s\n" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$k" "${i//_/ }"
+    IFS=, read -r a b c j d e f g h l k m i <<<"$line"
+    printf "%-5s %-6s %10s %10s %10s %12s %12s %11s %11s %10s %8s %5s  %s\n" "$a" "$b" "$c" "$j" "$d" "$e" "$f" "$g" "$h" "$l" "$k" "$m" "${i//_/ }"
   done
 done
 LA1=$(loadavg)
@@ -274,23 +304,26 @@ by = {c: [r for r in rows if r["config"] == c] for c in ("1q", "2q")}
 print("AF_XDP native on veth, SYN flood (trafgen --cpus 2, XPS CPU I -> queue I), %s s per run, "
       "medians of %s alternating round(s); workers %s; load average %s -> %s"
       % (step, rounds, "pinned 0,1" if pin == "1" else "not pinned", la0, la1))
-print("%-7s %10s %10s %14s %16s" % ("config", "offered/s", "SYN-ACK/s", "wan0 q0/q1 %", "worker0/1 %"))
+print("%-7s %10s %10s %10s %14s %16s" % ("config", "offered/s", "sent/s", "SYN-ACK/s", "wan0 q0/q1 %", "worker0/1 tx %"))
 for c, rs in by.items():
     off = med([float(r["offered_per_s"]) for r in rs])
+    snt = med([float(r["synack_sent_per_s"]) for r in rs])
     sa = med([float(r["synack_per_s"]) for r in rs])
     def split(a, b):
         t = sum(int(r[a]) + int(r[b]) for r in rs)
         return "%.0f/%.0f" % (100 * sum(int(r[a]) for r in rs) / t, 100 * sum(int(r[b]) for r in rs) / t) if t else "-"
-    print("%-7s %10.0f %10.0f %14s %16s" % (c, off, sa, split("wan0_rxq0_xdp", "wan0_rxq1_xdp"),
-                                          split("worker0_synacks", "worker1_synacks")))
-ratios = []
-for r in sorted({r["round"] for r in rows}, key=int):
-    pair = {x["config"]: float(x["synack_per_s"]) for x in rows if x["round"] == r}
-    if pair.get("1q") and "2q" in pair:
-        ratios.append(pair["2q"] / pair["1q"])
-if ratios:
-    print("SYN-ACK/s 2q/1q: median %.2f over %d rounds (range %.2f-%.2f)"
-          % (med(ratios), len(ratios), min(ratios), max(ratios)))
+    print("%-7s %10.0f %10.0f %10.0f %14s %16s" % (c, off, snt, sa, split("wan0_rxq0_xdp", "wan0_rxq1_xdp"),
+                                          split("worker0_wan_tx", "worker1_wan_tx")))
+for col, what in (("synack_per_s", "SYN-ACK/s at the generator"), ("synack_sent_per_s", "sent/s")):
+    ratios = []
+    for r in sorted({r["round"] for r in rows}, key=int):
+        pair = {x["config"]: float(x[col]) for x in rows if x["round"] == r}
+        if pair.get("1q") and "2q" in pair:
+            ratios.append(pair["2q"] / pair["1q"])
+    if ratios:
+        print("%s, 2q/1q: median %.2f over %d rounds (range %.2f-%.2f)"
+              % (what, med(ratios), len(ratios), min(ratios), max(ratios)))
+print("trafgen restarts: %d (1q), %d (2q)" % tuple(sum(int(r["trafgen_restarts"]) for r in by[c]) for c in ("1q", "2q")))
 PY
 echo
 cat "$OUT/table.txt"
