@@ -331,6 +331,12 @@ static int try_modes(struct sg_io *io, struct afx *a, const struct mode *modes,
 			rc = xq_open(io, &a->q[q], q, &modes[i], i > 0, &e);
 		if (!rc) {
 			*used = &modes[i];
+			/* A driver without the better mode is no news; a refusal
+			 * of it is: the operator gets a slower path and can fix
+			 * why (a veth's peer with more TX queues than ours). */
+			if (first.err && first.err != EOPNOTSUPP)
+				sg_io_log(io, LOG_WARNING, "AF_XDP falls back to %s "
+				          "mode: %s", modes[i].name, first.msg);
 			return 0;
 		}
 		if (!first.err || (first.err == EOPNOTSUPP && e.err != EOPNOTSUPP))

@@ -74,6 +74,12 @@ static const char *hint_for(int e)
 		       "and ring sizes (powers of two)";
 	case ENOENT:
 		return "file not found";
+	case ENOSPC:
+		/* veth_xdp_set's refusal: the peer's TX queue i must map to
+		 * one of our RX queues. */
+		return "on veth, native XDP needs at least as many receive "
+		       "queues on IF as its peer has transmit queues (ethtool -L "
+		       "PEER tx N, or --threads N)";
 	default:
 		return "";
 	}
