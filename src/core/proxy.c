@@ -130,6 +130,11 @@ void sg_proxy_destroy(struct sg_proxy *p)
 	free(p);
 }
 
+int sg_proxy_populate(struct sg_proxy *p)
+{
+	return sg_ct_populate(p->ct);
+}
+
 struct sg_proxy_worker *sg_proxy_worker(struct sg_proxy *p, unsigned i)
 {
 	return i < p->nworkers ? &p->w[i] : NULL;
