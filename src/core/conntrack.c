@@ -3,6 +3,7 @@
  * docs/design.md ("The connection table and concurrency"). */
 #include "core/conntrack.h"
 #include "core/ct_hash.h"
+#include "core/pages.h"
 #include "core/qsbr.h"
 
 #include <errno.h>
@@ -106,16 +107,6 @@ static inline void bucket_unlock(struct sg_ct *ct, uint32_t bucket, uint32_t hea
 	__atomic_store_n(&ct->buckets[bucket], head, __ATOMIC_RELEASE);
 }
 
-/* Not populated: the kernel hands out zeroed pages as entries are first
- * used.  Faulting in and writing 128 MiB at the start took 0.45 s (1 s under
- * load) of a restart's forwarding gap; a page fault per 32 new entries
- * costs the data path far less. */
-static void *map_zeroed(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 _Static_assert(sizeof(struct ct_hash_key) == SG_CT_HASH_KEY_BYTES, "the caller draws the whole key");
 
 int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
@@ -149,8 +140,12 @@ int sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
 	ct->bmask = nb - 1;
 	ct->bshift = 32u - bits;
 	ct->pool_bytes = (size_t)(cfg->capacity + 1) * sizeof(struct sg_conn);
-	ct->pool = map_zeroed(ct->pool_bytes);
-	ct->buckets = map_zeroed((size_t)nb * sizeof(uint32_t));
+	/* Not populated: faulting in and writing 128 MiB here took 0.45 s
+	 * (1 s under load) of a restart's forwarding gap.  The pages fault in
+	 * on first use, or all at once in sg_ct_populate once the workers
+	 * forward. */
+	ct->pool = sg_pages_map(ct->pool_bytes);
+	ct->buckets = sg_pages_map((size_t)nb * sizeof(uint32_t));
 	if (!ct->pool || !ct->buckets) {
 		sg_ct_destroy(ct);
 		return -ENOMEM;
@@ -183,6 +178,13 @@ void sg_ct_destroy(struct sg_ct *ct)
 	if (ct->buckets)
 		munmap(ct->buckets, (size_t)(ct->bmask + 1) * sizeof(uint32_t));
 	free(ct);
+}
+
+int sg_ct_populate(struct sg_ct *ct)
+{
+	int rc = sg_pages_populate(ct->buckets, (size_t)(ct->bmask + 1) * sizeof(uint32_t));
+
+	return rc ? rc : sg_pages_populate(ct->pool, ct->pool_bytes);
 }
 
 uint32_t sg_ct_hash(const struct sg_ct *ct, const struct sg_flow *k)

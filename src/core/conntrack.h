@@ -61,6 +61,15 @@ int  sg_ct_create(const struct sg_ct_config *cfg, unsigned nworkers,
                   const uint8_t hash_key[SG_CT_HASH_KEY_BYTES], struct sg_ct **out);
 void sg_ct_destroy(struct sg_ct *ct);
 
+/* sg_ct_create maps the pool and the buckets without touching them (a
+ * restart's forwarding gap waits for it), so each first use of a page is
+ * a page fault on the data path.  This faults every page in at once
+ * (pages.h), from any thread, also while workers run: it never changes a
+ * page already in use.  Idempotent.  0,
+ * or -EOPNOTSUPP on a kernel without MADV_POPULATE_WRITE (< 5.14: nothing
+ * done), or -errno (sg_pages_populate). */
+int  sg_ct_populate(struct sg_ct *ct);
+
 /* The bucket hash of a key.  A burst computes it once per frame and uses
  * it in stages: prefetch every frame's bucket, then every bucket's first
  * entry, then look up, so the memory latency of one frame hides behind the

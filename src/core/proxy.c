@@ -130,6 +130,11 @@ void sg_proxy_destroy(struct sg_proxy *p)
 	free(p);
 }
 
+int sg_proxy_populate(struct sg_proxy *p)
+{
+	return sg_ct_populate(p->ct);
+}
+
 struct sg_proxy_worker *sg_proxy_worker(struct sg_proxy *p, unsigned i)
 {
 	return i < p->nworkers ? &p->w[i] : NULL;
@@ -495,29 +500,46 @@ enum sg_verdict sg_proxy_process(struct sg_proxy_worker *w, enum sg_port port,
 	return process_parsed(w, port, &p, cls, &fr, now_ns, out);
 }
 
-/* A burst is decided in two passes that keep DRAM busy (1 M flows and
- * their frames are far out of cache: a frame, its bucket head and its
- * entry cost a DRAM round trip each, one after the other):
- * - parse and hash every frame, prefetching the frame PIPE_FRAMES ahead
- *   and each frame's bucket head as soon as its hash is known; one
- *   tight loop, whose hash key stays in registers;
- * - decide each frame in order, prefetching the entry PIPE_ENTRIES ahead:
- *   its bucket head arrived during the first pass, and the decisions in
- *   between (a few hundred ns) cover the entry's trip.
- * Prefetching all entries before deciding any (as before) asked for up
- * to 128 lines at once, more than a core keeps in flight, and the last
- * entries' prefetches could be dropped by the time they were needed.
+/* A burst is decided in one pipeline over its frames.  With 1 M flows a
+ * frame, its bucket head and its entry each come from DRAM, and each
+ * needs the one before: the frame gives the hash, the hash the bucket,
+ * the bucket head the entry.  While frame i is decided, the pipeline
+ * - requests the headers of frame i + AHEAD_FRAME,
+ * - parses and hashes frame i + AHEAD_HASH (its headers requested
+ *   AHEAD_FRAME - AHEAD_HASH decisions ago) and requests its bucket head,
+ * - reads the bucket head of frame i + AHEAD_ENTRY (requested
+ *   AHEAD_HASH - AHEAD_ENTRY decisions ago) and requests its entry,
+ * so every trip to memory overlaps a few whole decisions (tens of ns
+ * each) instead of the short parse of the frames in between.  Parsing
+ * the whole burst first and then deciding it (as before) left the frame
+ * prefetches only a parse or two of cover, and the first pass stalled on
+ * every frame; requesting every entry at once asked for more lines than
+ * a core keeps in flight.  The distances keep about 25 lines in flight.
  * The prefetches are hints only: a frame's entry is looked up when the
  * frame is decided, after every frame before it, so an entry an earlier
- * frame inserted or freed is seen as it is. */
-#define PIPE_FRAMES  8u
-#define PIPE_ENTRIES 4u
+ * frame inserted or freed is seen as it is.  Parsing ahead is safe: a
+ * decision rewrites only its own frame. */
+#define AHEAD_FRAME 16u
+#define AHEAD_HASH  10u
+#define AHEAD_ENTRY  4u
 
 static inline void prefetch_frame(const uint8_t *frame)
 {
 	/* Ethernet, IP and TCP with options: the first 128 bytes. */
 	__builtin_prefetch(frame);
 	__builtin_prefetch(frame + 64);
+}
+
+static inline void parse_ahead(struct sg_proxy_worker *w, enum sg_port port, uint8_t *frame,
+                               uint32_t len, struct sg_pkt *p, enum sg_pkt_class *cls,
+                               struct sg_flow_ref *fr)
+{
+	*cls = sg_pkt_parse(p, frame, len);
+	fr->valid = false;
+	if (*cls == SG_PKT_TCP && !p->first_frag) {
+		sg_flow_ref_fill(w->p, fr, p, port);
+		sg_ct_prefetch_bucket(w->p->ct, fr->h);
+	}
 }
 
 void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
@@ -537,28 +559,29 @@ void sg_proxy_process_burst(struct sg_proxy_worker *w, enum sg_port port,
 	for (unsigned base = 0; base < n; base += SG_PROXY_BURST_MAX) {
 		unsigned m = n - base < SG_PROXY_BURST_MAX ? n - base : SG_PROXY_BURST_MAX;
 		uint8_t *const *f = frames + base;
+		const uint32_t *len = lens + base;
 
-		for (unsigned i = 0; i < m && i < PIPE_FRAMES; i++)
+		/* Fill the pipeline: nothing to decide yet, so the first
+		 * frames wait for memory once, together. */
+		for (unsigned i = 0; i < m && i < AHEAD_FRAME; i++)
 			prefetch_frame(f[i]);
-		for (unsigned i = 0; i < m; i++) {
-			if (i + PIPE_FRAMES < m)
-				prefetch_frame(f[i + PIPE_FRAMES]);
-			cls[i] = sg_pkt_parse(&p[i], f[i], lens[base + i]);
-			fr[i].valid = false;
-			if (cls[i] == SG_PKT_TCP && !p[i].first_frag) {
-				sg_flow_ref_fill(w->p, &fr[i], &p[i], port);
-				sg_ct_prefetch_bucket(ct, fr[i].h);
-			}
-		}
-		for (unsigned i = 0; i < m && i < PIPE_ENTRIES; i++)
+		for (unsigned i = 0; i < m && i < AHEAD_HASH; i++)
+			parse_ahead(w, port, f[i], len[i], &p[i], &cls[i], &fr[i]);
+		for (unsigned i = 0; i < m && i < AHEAD_ENTRY; i++)
 			if (fr[i].valid)
 				sg_ct_prefetch_entry(ct, fr[i].h);
 		/* WAN SYNs wait for their cookies' MACs, made together after
 		 * the burst's other frames (handshake.h). */
 		w->syns = port == SG_PORT_WAN ? &syns : NULL;
 		for (unsigned i = 0; i < m; i++) {
-			if (i + PIPE_ENTRIES < m && fr[i + PIPE_ENTRIES].valid)
-				sg_ct_prefetch_entry(ct, fr[i + PIPE_ENTRIES].h);
+			unsigned j = i + AHEAD_HASH, k = i + AHEAD_ENTRY;
+
+			if (i + AHEAD_FRAME < m)
+				prefetch_frame(f[i + AHEAD_FRAME]);
+			if (j < m)
+				parse_ahead(w, port, f[j], len[j], &p[j], &cls[j], &fr[j]);
+			if (k < m && fr[k].valid)
+				sg_ct_prefetch_entry(ct, fr[k].h);
 			verdicts[base + i] = process_parsed(w, port, &p[i], cls[i], &fr[i], now_ns,
 			                                    &outs[base + i]);
 		}

@@ -172,6 +172,10 @@ static struct proxy_state *state_new(const struct bench_opts *o)
 	 * before traffic, and the page faults would otherwise land in the
 	 * timed loop (over a millisecond, a tenth of a handshake run). */
 	memset(st->ob, 0, sizeof(*st->ob) * o->threads);
+	/* The same for the table, as the daemon does once its workers run. */
+	if (sg_proxy_populate(st->p))
+		fprintf(stderr, "synguard-bench: the connection table could not be populated: "
+		        "its page faults are timed\n");
 	memset(st->bb, 0, sizeof(*st->bb) * o->threads);
 	for (unsigned t = 0; t < o->threads; t++)
 		burst_init(&st->bb[t]);
