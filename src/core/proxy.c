@@ -132,7 +132,11 @@ void sg_proxy_destroy(struct sg_proxy *p)
 
 int sg_proxy_populate(struct sg_proxy *p)
 {
-	return sg_ct_populate(p->ct);
+	int rc = sg_ct_populate(p->ct);
+
+	if (rc == 0 && p->ratelimit)
+		rc = sg_ratelimit_populate(p->ratelimit);
+	return rc;
 }
 
 struct sg_proxy_worker *sg_proxy_worker(struct sg_proxy *p, unsigned i)

@@ -61,9 +61,10 @@ int  sg_proxy_create(const struct sg_proxy_config *c, unsigned nworkers, struct 
 int  sg_proxy_reconfigure(struct sg_proxy *p, const struct sg_proxy_config *c,
                           struct sg_cfg_fault *why);
 void sg_proxy_destroy(struct sg_proxy *p);
-/* Faults in the connection table's memory, which sg_proxy_create maps
- * untouched (sg_ct_populate: 0, -EOPNOTSUPP, -errno).  Any thread, also
- * while the workers run: call it once they forward, off their path. */
+/* Faults in the memory of the connection table and the rate limiter,
+ * which sg_proxy_create maps untouched (pages.h: 0, -EOPNOTSUPP, -errno).
+ * Any thread, also while the workers run: call it once they forward, off
+ * their path. */
 int  sg_proxy_populate(struct sg_proxy *p);
 /* Replaces the learn table's pins (sg_learn_set_pins: 0, -EINVAL, -ENOSPC;
  * nothing changes on error).  Control thread, any time. */

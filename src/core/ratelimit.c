@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/pages.h"
 #include "sg_limits.h"
 
 /* Units of a token per millisecond of a second: see "Arithmetic" in
@@ -122,8 +123,8 @@ int sg_ratelimit_create(const struct sg_ratelimit_config *c, unsigned nworkers,
 	 * window's alignment divides.  Not written here: a memset of the
 	 * default 8 MiB was 30-40 ms of a restart's forwarding gap under load. */
 	_Static_assert(4096 % WINDOW_BYTES == 0, "a page holds whole windows");
-	rl->b = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (rl->b == MAP_FAILED) {
+	rl->b = sg_pages_map(bytes);
+	if (!rl->b) {
 		free(rl);
 		return -ENOMEM;
 	}
@@ -151,6 +152,11 @@ void sg_ratelimit_destroy(struct sg_ratelimit *rl)
 		return;
 	munmap(rl->b, rl->bytes);
 	free(rl);
+}
+
+int sg_ratelimit_populate(struct sg_ratelimit *rl)
+{
+	return sg_pages_populate(rl->b, rl->bytes);
 }
 
 void sg_ratelimit_set_rate(struct sg_ratelimit *rl, uint32_t rate, uint32_t burst)

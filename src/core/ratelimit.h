@@ -85,6 +85,10 @@ int  sg_ratelimit_create(const struct sg_ratelimit_config *c, unsigned nworkers,
                          const uint8_t key[SG_RATELIMIT_KEY_BYTES], struct sg_ratelimit **out);
 void sg_ratelimit_destroy(struct sg_ratelimit *rl);
 
+/* The buckets are created untouched (pages.h); this faults them in, from
+ * any thread while workers take, as sg_pages_populate. */
+int  sg_ratelimit_populate(struct sg_ratelimit *rl);
+
 /* One token of the source prefix of addr (family 4 or 6; IPv4 reads the
  * first 4 bytes of addr, IPv6 all 16) at now_ms, from worker's buckets:
  * false when that bucket is empty.  Only worker's thread may call it. */

@@ -438,6 +438,24 @@ static void test_create_writes_no_bucket(void **state)
 	sg_ratelimit_destroy(rl);
 }
 
+/* Populating (off the data path, once the workers run) faults the
+ * buckets in and changes no bucket: a drained prefix stays drained, an
+ * unused one starts full; twice is the same as once. */
+static void test_populate_faults_in_and_changes_nothing(void **state)
+{
+	size_t before = resident_bytes();
+	struct sg_ratelimit *rl = make(10, 3, 24, 48, SG_RATELIMIT_ENTRIES_MAX, 1);   /* 32 MiB */
+
+	(void)state;
+	assert_int_equal(drain4(rl, 0, 0xc0000201, 1000), 3);
+	assert_int_equal(sg_ratelimit_populate(rl), 0);
+	assert_true(resident_bytes() - before >= 32u << 20);
+	assert_int_equal(sg_ratelimit_populate(rl), 0);
+	assert_int_equal(drain4(rl, 0, 0xc0000201, 1000), 0);
+	assert_int_equal(drain4(rl, 0, 0xc6336407, 1000), 3);
+	sg_ratelimit_destroy(rl);
+}
+
 static void test_workers_run_concurrently(void **state)
 {
 	(void)state;
@@ -475,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_a_full_table_never_refuses_a_new_prefix),
 		cmocka_unit_test(test_set_rate_takes_effect),
 		cmocka_unit_test(test_the_clock_may_wrap),
+		cmocka_unit_test(test_populate_faults_in_and_changes_nothing),
 		cmocka_unit_test(test_workers_run_concurrently),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
