@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "resident.h"
+
 #include "core/conntrack.h"
 
 /* A fixed hash key: the tests are deterministic. */
@@ -767,20 +769,6 @@ static void count_walked(void *arg, const struct sg_conn *c)
 	seen[n]++;
 }
 
-/* The walk a dump makes visits every live entry once, whatever its
- * worker, state or time left, and no freed one. */
-/* Resident bytes of this process (/proc/self/statm). */
-static size_t resident_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return resident * 4096;
-}
-
 /* A restart waits for sg_ct_create: writing the 128 MiB pool of the
  * default capacity took most of a second on a loaded machine.  It must
  * touch none of it, and still hand each worker's slice out in index
@@ -809,6 +797,8 @@ static void test_create_touches_no_entry_and_fills_in_index_order(void **state)
 	sg_ct_destroy(ct);
 }
 
+/* The walk a dump makes visits every live entry once, whatever its
+ * worker, state or time left, and no freed one. */
 static void test_walk_visits_each_live_entry_once(void **state)
 {
 	struct sg_ct *ct = make_ct(1024, 2);

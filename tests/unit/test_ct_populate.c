@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "resident.h"
+
 #include "core/conntrack.h"
 
 static const uint8_t hash_key[SG_CT_HASH_KEY_BYTES] = {
@@ -77,17 +79,6 @@ static void assert_all_found(struct sg_ct *ct, uint32_t n)
 		assert_int_equal(sg_ct_state_get(c), SG_CT_ESTABLISHED);
 		assert_memory_equal(c->payload, p, sizeof(p));
 	}
-}
-
-static size_t resident_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return resident * 4096;
 }
 
 /* The pool (capacity * 128 bytes) becomes resident; the entries already

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "resident.h"
+
 #include "core/ratelimit.h"
 #include "sg_limits.h"
 
@@ -410,18 +412,6 @@ static void *worker(void *p)
 		}
 	}
 	return NULL;
-}
-
-/* Resident bytes of this process (/proc/self/statm). */
-static size_t resident_bytes(void)
-{
-	unsigned long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-	fclose(f);
-	return resident * 4096;
 }
 
 /* A restart waits for the proxy's tables: creating one must not write
