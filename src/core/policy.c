@@ -303,44 +303,19 @@ static inline const struct sg_policy_rule *first_rule6(const struct sg_policy_ru
 	return NULL;
 }
 
-/* listed() for an IPv4 address, in 32-bit compares: the list's IPv4
- * entries come first (family 4 sorts before 6), in address order. */
-static inline bool listed4(const struct sg_prefix *l, unsigned n, uint32_t a)
-{
-	unsigned lo = 0, hi = n < SG_POLICY_PREFIXES_MAX ? n : SG_POLICY_PREFIXES_MAX;
-	const struct sg_prefix *p;
-
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-
-		if (l[mid].family == 4 && sg_rd32(l[mid].addr) <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
-		return false;
-	p = &l[lo - 1];
-	return p->family == 4 &&
-	       !((sg_rd32(p->addr) ^ a) & (uint32_t)(0xffffffff00000000ull >> (p->len & 63)));
-}
-
-static inline bool source_in(const struct sg_prefix *l, unsigned n, uint8_t family,
-                             const uint8_t *src)
-{
-	return family == 4 ? listed4(l, n, sg_rd32(src)) : listed(l, n, family, load(family, src));
-}
-
 bool sg_policy_source_listed(const struct sg_policy_set *s, uint8_t family, const uint8_t *src,
                              enum sg_policy_action *action)
 {
+	struct a128 a;
+
 	if (!(s->ndeny | s->nallow))
 		return false;
-	if (s->ndeny && source_in(s->deny, s->ndeny, family, src)) {
+	a = load(family, src);
+	if (s->ndeny && listed(s->deny, s->ndeny, family, a)) {
 		*action = SG_ACTION_DROP;
 		return true;
 	}
-	if (s->nallow && source_in(s->allow, s->nallow, family, src)) {
+	if (s->nallow && listed(s->allow, s->nallow, family, a)) {
 		*action = SG_ACTION_TRACK;
 		return true;
 	}
