@@ -197,50 +197,30 @@ static void state_free(void *p)
 
 /* ---- syn ---- */
 
+static int prepare_handshakes(struct proxy_state *st, uint8_t **cursor);
+
 /* --defences: one handshake with the flood's server first, so learn.c
  * knows it and every SYN's offer looks it up and finds it, as on a box
- * that has been running.  0, or -1 if the handshake did not complete. */
+ * that has been running.  The handshake is thread 0's first flow of the
+ * handshake scenario (no flood SYN has its tuple), run through the same
+ * proxy.  0, or -1 if it did not complete. */
 static int teach_server(struct proxy_state *st)
 {
+	struct proxy_state one = *st;
 	struct sg_proxy_worker *w = sg_proxy_worker(st->p, 0);
 	struct out_bufs *ob = &st->ob[0];
-	struct sg_tcp_frame f;
-	uint8_t frame[128];
-	struct sg_pkt sa;
-	uint32_t cookie, ts_cookie;
-	int n;
+	uint8_t mem[2 * 192], *cursor = mem;
+	struct flow fl;
 
-	flow_frame(&f, 0, 0xfffffe, 1);
-	f.flags = SG_TCP_SYN;
-	f.seq = 1000;
-	f.win = 64240;
-	f.opt = linux_syn;
-	n = sg_build_tcp(frame, sizeof(frame), &f);
-	out_reset(ob);
-	sg_proxy_process(w, SG_PORT_WAN, frame, (uint32_t)n, NOW, &ob->out);
-	if (ob->out.n != 1 || sg_pkt_parse(&sa, ob->out.f[0].buf, ob->out.f[0].len) != SG_PKT_TCP)
+	one.threads = 1;
+	one.flows = 1;
+	one.fl = &fl;
+	if (prepare_handshakes(&one, &cursor))
 		return -1;
-	cookie = sa.seq;
-	ts_cookie = sa.opt.tsval;
-	f.flags = SG_TCP_ACK;
-	f.seq = 1001;
-	f.ack = cookie + 1;
-	f.win = 502;
-	f.opt = (struct sg_tcp_opts){ .present = SG_OPT_TS, .tsval = 123457, .tsecr = ts_cookie };
-	n = sg_build_tcp(frame, sizeof(frame), &f);
 	out_reset(ob);
-	sg_proxy_process(w, SG_PORT_WAN, frame, (uint32_t)n, NOW, &ob->out);
-	flow_frame(&f, 0, 0xfffffe, 0);
-	f.flags = SG_TCP_SYN | SG_TCP_ACK;
-	f.seq = 5000;
-	f.ack = 1001;
-	f.win = 65160;
-	f.opt = linux_syn;
-	f.opt.tsval = 777;
-	f.opt.tsecr = 123457;
-	n = sg_build_tcp(frame, sizeof(frame), &f);
+	sg_proxy_process(w, SG_PORT_WAN, fl.ack, fl.ack_len, NOW, &ob->out);
 	out_reset(ob);
-	sg_proxy_process(w, SG_PORT_LAN, frame, (uint32_t)n, NOW, &ob->out);
+	sg_proxy_process(w, SG_PORT_LAN, fl.synack, fl.synack_len, NOW, &ob->out);
 	out_reset(ob);
 	return sg_learn_count(sg_proxy_learn(st->p)) >= 1 ? 0 : -1;
 }
