@@ -325,24 +325,25 @@ static int start_workers(struct sg_daemon *d, bool offline)
 	return 0;
 }
 
-/* The connection table is mapped untouched (a restart's forwarding gap
- * waits for its creation), so the workers would take a page fault for
- * every 32 entries they first use.  Fault it all in here, once they
- * forward and the start is reported: the gap stays as short, the control
- * thread is busy for a fraction of a second. */
-static void populate_table(struct sg_daemon *d)
+/* The connection table and the rate limiter's buckets are mapped
+ * untouched (a restart's forwarding gap waits for their creation), so the
+ * workers would take a page fault for every page they first use.  Fault
+ * them in here, once they forward and the start is reported: the gap
+ * stays as short, the control thread is busy for a fraction of a second. */
+static void populate_tables(struct sg_daemon *d)
 {
+	static const char what[] = "per-flow tables (connections, rate limits)";
 	uint64_t t0 = sg_clock_mono_ns();
 	int rc = sg_proxy_populate(d->proxy);
 
 	if (rc == -EOPNOTSUPP)
-		sg_log(LOG_DEBUG, "connection table: this kernel cannot populate it ahead "
-		       "(MADV_POPULATE_WRITE needs Linux 5.14): its pages fault in on first use");
+		sg_log(LOG_DEBUG, "%s: this kernel cannot populate them ahead (MADV_POPULATE_WRITE "
+		       "needs Linux 5.14): their pages fault in on first use", what);
 	else if (rc)
-		sg_log(LOG_WARNING, "connection table: populating its memory: %s; its pages "
-		       "fault in on first use", strerror(-rc));
+		sg_log(LOG_WARNING, "%s: populating their memory: %s; their pages fault in on "
+		       "first use", what, strerror(-rc));
 	else
-		sg_log(LOG_DEBUG, "connection table: populated in %.1f ms",
+		sg_log(LOG_DEBUG, "%s: populated in %.1f ms", what,
 		       (double)(sg_clock_mono_ns() - t0) / 1e6);
 }
 
@@ -392,7 +393,7 @@ static int start(struct sg_daemon *d, const struct cli *cli)
 	                sg_workers_count(d->ws) == 1 ? "" : "s",
 	                d->cfg.bridge_only ? "bridge only" : "proxying");
 	if (d->proxy)
-		populate_table(d);
+		populate_tables(d);
 	return 0;
 }
 
