@@ -78,7 +78,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { echo "--- $*"; }
+. "$(dirname "$0")/lib.sh"
 fail() {
   echo "FAIL: $*" >&2
   if [ -n "$CTL" ] && [ -S "$TMP/ctl.sock" ]; then
@@ -90,9 +90,6 @@ fail() {
   done
   exit 1
 }
-inc() { ip netns exec "$NC" "$@"; }
-ins() { ip netns exec "$NS" "$@"; }
-inm() { ip netns exec "$NM" "$@"; }
 
 step "namespaces $NC / $NM / $NS"
 ip netns add "$NC"; ip netns add "$NM"; ip netns add "$NS"

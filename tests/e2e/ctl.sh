@@ -44,16 +44,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 PASS=0
-step() { echo "--- $*"; }
+. "$(dirname "$0")/lib.sh"
 ok() { PASS=$((PASS + 1)); echo "  ok: $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  [ -f "$TMP/sg.err" ] && sed 's/^/  synguard: /' "$TMP/sg.err" >&2
-  exit 1
-}
-inc() { ip netns exec "$NC" "$@"; }
-ins() { ip netns exec "$NS" "$@"; }
-inm() { ip netns exec "$NM" "$@"; }
 ctl() { "$CTL" -s "$TMP/ctl.sock" "$@"; }
 
 # json FILE PYTHON-EXPR: the expression, on the parsed document j, must hold.

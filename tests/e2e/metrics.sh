@@ -53,15 +53,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { echo "--- $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  [ -f "$TMP/sg.err" ] && sed 's/^/  synguard: /' "$TMP/sg.err" >&2
-  exit 1
-}
-inc() { ip netns exec "$NC" "$@"; }
-ins() { ip netns exec "$NS" "$@"; }
-inm() { ip netns exec "$NM" "$@"; }
+. "$(dirname "$0")/lib.sh"
 
 step "namespaces $NC / $NM / $NS"
 ip netns add "$NC"; ip netns add "$NM"; ip netns add "$NS"

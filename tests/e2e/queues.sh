@@ -56,15 +56,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { echo "--- $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  [ -f "$TMP/sg.err" ] && sed 's/^/  synguard: /' "$TMP/sg.err" >&2
-  exit 1
-}
-inc() { ip netns exec "$NC" "$@"; }
-ins() { ip netns exec "$NS" "$@"; }
-inm() { ip netns exec "$NM" "$@"; }
+. "$(dirname "$0")/lib.sh"
 
 step "namespaces $NC / $NM / $NS, veth with 2 queues"
 for n in "$NC" "$NM" "$NS"; do ip netns add "$n"; ip -n "$n" link set lo up; done

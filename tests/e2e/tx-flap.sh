@@ -48,7 +48,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { echo "--- $*"; }
+. "$(dirname "$0")/lib.sh"
 fail() {
   echo "FAIL: $*" >&2
   for f in bridge.out bridge.err; do
@@ -56,9 +56,6 @@ fail() {
   done
   exit 1
 }
-inc() { ip netns exec "$NC" "$@"; }
-ins() { ip netns exec "$NS" "$@"; }
-inm() { ip netns exec "$NM" "$@"; }
 
 step "namespaces $NC / $NM / $NS"
 ip netns add "$NC"; ip netns add "$NM"; ip netns add "$NS"
